@@ -1,0 +1,1 @@
+"""One module per ``imu-knee`` sub-command: ``add_arguments(parser)`` and ``run(args)``."""

@@ -1,0 +1,411 @@
+"""The recording file (DESIGN.md section 1): one CSV per session, all sensors, long format.
+
+Reading validates every row and names the offending line in a one-line ``InputError``.
+Writing appends rows and flushes (and fsyncs) at least once a second, so a killed process
+loses at most the last second of data.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+
+FORMAT_LINE = "# imu-knee recording 1"
+COLUMNS = ["timestamp_s", "sensor", "acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"]
+NUMBER_COLUMNS = [c for c in COLUMNS if c != "sensor"]
+SENSOR_NAMES = ("left_shank", "right_shank", "left_thigh", "right_thigh")
+GRAVITY_MPS2 = 9.80665
+_MAX_HEADER_SCAN_LINES = 1000
+_MAX_LINE_CHARS = 65536
+
+
+@dataclass
+class SensorStream:
+    """All samples of one sensor: time (s), specific force (m/s²), angular rate (deg/s)."""
+
+    name: str
+    t_s: np.ndarray
+    acc_mps2: np.ndarray
+    gyr_dps: np.ndarray
+    rate_hz: float
+    device: str | None = None
+
+    @property
+    def side(self) -> str:
+        return self.name.split("_")[0]
+
+    @property
+    def segment(self) -> str:
+        return self.name.split("_")[1]
+
+    def __len__(self) -> int:
+        return len(self.t_s)
+
+
+@dataclass
+class Recording:
+    """One session: a stream per sensor plus the file's metadata."""
+
+    streams: dict[str, SensorStream]
+    meta: dict[str, str] = field(default_factory=dict)
+    leg_length_m: float | None = None
+    path: Path | None = None
+
+    @property
+    def duration_s(self) -> float:
+        if not self.streams:
+            return 0.0
+        start = min(s.t_s[0] for s in self.streams.values() if len(s))
+        end = max(s.t_s[-1] for s in self.streams.values() if len(s))
+        return float(end - start)
+
+
+def estimate_rate_hz(t_s: np.ndarray) -> float:
+    """Sample rate from timestamps: the median interval ignores gaps and jitter."""
+    if len(t_s) < 2:
+        return float("nan")
+    dt = np.diff(t_s)
+    dt = dt[dt > 0]
+    if len(dt) == 0:
+        return float("nan")
+    return float(1.0 / np.median(dt))
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _parse_kv(text: str) -> dict[str, str]:
+    """``a=1 b="two words" c=x`` → dict; values may be quoted."""
+    return {m.group(1): m.group(2) if m.group(2) is not None else m.group(3)
+            for m in re.finditer(r'(\w+)=(?:"([^"]*)"|(\S+))', text)}
+
+
+@dataclass
+class _Header:
+    meta: dict[str, str]
+    sensor_meta: dict[str, dict[str, str]]
+    header_line_no: int  # 1-based line number of the column header
+
+
+def _read_header(path: Path) -> _Header:
+    meta: dict[str, str] = {}
+    sensor_meta: dict[str, dict[str, str]] = {}
+    with open(path, "rb") as fh:
+        for line_no in range(1, _MAX_HEADER_SCAN_LINES + 1):
+            raw = fh.readline(_MAX_LINE_CHARS)
+            if not raw:
+                if line_no == 1:
+                    raise InputError(f"{path}: the file is empty")
+                raise InputError(f"{path}: no column header found (expected '{','.join(COLUMNS)}')")
+            if len(raw) >= _MAX_LINE_CHARS and not raw.endswith(b"\n"):
+                raise InputError(f"{path}: line {line_no}: line too long; not an imu-knee recording")
+            if b"\x00" in raw:
+                raise InputError(f"{path}: line {line_no}: binary data; not an imu-knee recording")
+            line = raw.decode("utf-8", errors="replace").strip().lstrip("\ufeff")
+            if not line:
+                continue
+            if line.startswith("#"):
+                body = line[1:].strip()
+                m = re.match(r"sensor:?\s+(\w+)\s*(.*)$", body)
+                if m:
+                    sensor_meta[m.group(1)] = _parse_kv(m.group(2))
+                elif ":" in body:
+                    key, value = body.split(":", 1)
+                    meta[key.strip()] = value.strip()
+                continue
+            names = [c.strip() for c in line.split(",")]
+            if names[: len(COLUMNS)] != COLUMNS:
+                raise InputError(
+                    f"{path}: line {line_no}: expected the header '{','.join(COLUMNS)}'"
+                    f" but found '{line[:80]}'")
+            return _Header(meta, sensor_meta, line_no)
+    raise InputError(f"{path}: no column header in the first {_MAX_HEADER_SCAN_LINES} lines")
+
+
+def _first_bad_line(path: Path, header_line_no: int) -> str:
+    """Slow path, only after the fast checks failed: find and describe the first bad line."""
+    last_t = -math.inf
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            if line_no <= header_line_no:
+                continue
+            text = line.split("#", 1)[0].strip()
+            if not text:
+                continue
+            cells = [c.strip() for c in text.split(",")]
+            if len(cells) < len(COLUMNS):
+                return f"line {line_no}: expected {len(COLUMNS)} values, found {len(cells)}"
+            if cells[1] not in SENSOR_NAMES:
+                return (f"line {line_no}: unknown sensor name '{cells[1][:40]}'"
+                        f" (expected one of {', '.join(SENSOR_NAMES)})")
+            for col, cell in zip(COLUMNS, cells):
+                if col == "sensor":
+                    continue
+                try:
+                    value = float(cell)
+                except ValueError:
+                    return f"line {line_no}: {col} is not a number: '{cell[:40]}'"
+                if not math.isfinite(value):
+                    return f"line {line_no}: {col} is {cell} (gaps are missing rows, never NaN)"
+            t = float(cells[0])
+            if t < last_t:
+                return f"line {line_no}: timestamp_s goes backwards ({t} after {last_t})"
+            last_t = t
+    return "the file changed while it was read"
+
+
+def read_recording(path: str | os.PathLike, check_units: bool = True) -> Recording:
+    """Read and validate a recording CSV.
+
+    Raises ``InputError`` (one line, naming the line of the file) on anything the format
+    forbids: no header, NaN, text in a number column, unknown sensor, decreasing time.
+    With ``check_units`` an accelerometer whose gravity reads about 1 (g, not m/s²) is refused.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a recording file")
+    header = _read_header(path)
+
+    def fail() -> InputError:
+        return InputError(f"{path}: {_first_bad_line(path, header.header_line_no)}")
+
+    try:
+        df = pd.read_csv(path, skiprows=header.header_line_no, header=None, comment="#",
+                         usecols=range(len(COLUMNS)), names=COLUMNS,
+                         dtype={"sensor": "category"}, engine="c", on_bad_lines="error")
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
+        raise fail() from None
+    if len(df) == 0:
+        raise InputError(f"{path}: the recording holds no samples")
+    for col in NUMBER_COLUMNS:
+        if df[col].dtype.kind not in "fi":
+            raise fail()
+    numbers = df[NUMBER_COLUMNS].to_numpy(dtype=np.float64)
+    if not np.isfinite(numbers).all():
+        raise fail()
+    unknown = set(df["sensor"].cat.categories) - set(SENSOR_NAMES)
+    if unknown:
+        raise fail()
+    t_all = numbers[:, 0]
+    if np.any(np.diff(t_all) < 0):
+        raise fail()
+
+    codes = df["sensor"].cat.codes.to_numpy()
+    streams: dict[str, SensorStream] = {}
+    for code, name in enumerate(df["sensor"].cat.categories):
+        rows = numbers[codes == code]
+        if len(rows) == 0:
+            continue
+        smeta = header.sensor_meta.get(name, {})
+        rate = _float_or_none(smeta.get("rate_hz")) or estimate_rate_hz(rows[:, 0])
+        streams[name] = SensorStream(
+            name=name, t_s=np.ascontiguousarray(rows[:, 0]),
+            acc_mps2=np.ascontiguousarray(rows[:, 1:4]),
+            gyr_dps=np.ascontiguousarray(rows[:, 4:7]),
+            rate_hz=float(rate), device=smeta.get("device"))
+    streams = {n: streams[n] for n in SENSOR_NAMES if n in streams}
+    rec = Recording(streams=streams, meta=header.meta, path=path,
+                    leg_length_m=_leg_length_from_meta(header.meta))
+    if check_units:
+        check_acc_units(rec)
+    return rec
+
+
+def _float_or_none(text: str | None) -> float | None:
+    if text is None:
+        return None
+    m = re.match(r"\s*([-+]?\d+(?:\.\d*)?)", text)
+    return float(m.group(1)) if m else None
+
+
+def _leg_length_from_meta(meta: dict[str, str]) -> float | None:
+    subject = meta.get("subject", "")
+    kv = _parse_kv(subject)
+    value = _float_or_none(kv.get("leg_length_m"))
+    return value if value and 0.3 < value < 1.5 else None
+
+
+def gravity_reading(stream: SensorStream) -> float:
+    """Median acceleration magnitude over the stream: about 9.81 in m/s², about 1 in g."""
+    return float(np.median(np.linalg.norm(stream.acc_mps2, axis=1)))
+
+
+def check_acc_units(rec: Recording) -> None:
+    """Refuse accelerometer data that is plainly in g (or another unit) instead of m/s²."""
+    for s in rec.streams.values():
+        g = gravity_reading(s)
+        if 0.5 < g < 2.0:
+            raise InputError(
+                f"{rec.path}: {s.name}: gravity reads {g:.2f}, so the acceleration looks like"
+                " it is in g, not m/s²; re-import it with 'imu-knee import ... --acc-unit g'")
+        if not 4.0 < g < 30.0:
+            raise InputError(
+                f"{rec.path}: {s.name}: gravity reads {g:.2f} instead of about 9.81 m/s²;"
+                " check the accelerometer units")
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def format_header(sensors: dict[str, dict[str, object]] | None = None,
+                  meta: dict[str, object] | None = None, with_columns: bool = True) -> str:
+    """The metadata lines and the column header.
+
+    ``sensors`` maps a sensor name to its attributes (e.g. ``{"rate_hz": 200, "device": ...}``);
+    ``meta`` holds other ``key: value`` lines (``subject`` may be a dict of attributes).
+    """
+    lines = [FORMAT_LINE]
+    for name, attrs in (sensors or {}).items():
+        if name not in SENSOR_NAMES:
+            raise ValueError(f"unknown sensor name {name!r}")
+        lines.append(f"# sensor: {name} {_format_kv(attrs)}".rstrip())
+    for key, value in (meta or {}).items():
+        text = _format_kv(value) if isinstance(value, dict) else str(value)
+        lines.append(f"# {key}: {' '.join(text.split())}")
+    if with_columns:
+        lines.append(",".join(COLUMNS))
+    return "\n".join(lines) + "\n"
+
+
+def _format_kv(attrs: dict[str, object]) -> str:
+    parts = []
+    for key, value in attrs.items():
+        text = str(value)
+        parts.append(f'{key}="{text}"' if (" " in text or not text) else f"{key}={text}")
+    return " ".join(parts)
+
+
+def format_rows(sensor: str, t_s: np.ndarray, acc_mps2: np.ndarray, gyr_dps: np.ndarray) -> str:
+    """CSV rows for one sensor's samples (no trailing header)."""
+    buf = io.StringIO()
+    data = np.column_stack([np.asarray(t_s, dtype=float), acc_mps2, gyr_dps])
+    for row in data.tolist():
+        buf.write("%.6f,%s,%.5f,%.5f,%.5f,%.4f,%.4f,%.4f\n" % (row[0], sensor, *row[1:]))
+    return buf.getvalue()
+
+
+class RecordingWriter:
+    """Append samples to a recording file; flushed and fsynced at least once a second.
+
+    A background thread flushes whatever is buffered every ``flush_interval_s`` so that a
+    crash, a kill or a pulled plug loses at most that much. Use as a context manager.
+    """
+
+    def __init__(self, path: str | os.PathLike, sensors: dict[str, dict[str, object]] | None = None,
+                 meta: dict[str, object] | None = None, flush_interval_s: float = 0.5,
+                 overwrite: bool = True):
+        self.path = Path(path)
+        if self.path.exists() and not overwrite:
+            raise InputError(f"{self.path}: exists already; choose another name")
+        self._fh = open(self.path, "w", encoding="utf-8", newline="\n")
+        self._lock = threading.Lock()
+        self._pending: list[str] = []
+        self._last_t: dict[str, float] = {}
+        self._closed = False
+        self.rows_written = 0
+        self._fh.write(format_header(sensors, meta))
+        self._sync()
+        self._interval_s = flush_interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._flush_loop, name="recording-flush", daemon=True)
+        self._thread.start()
+
+    def append(self, sensor: str, t_s, acc_mps2, gyr_dps) -> None:
+        """Append a block of samples of one sensor (arrays of shape (N,), (N,3), (N,3))."""
+        if sensor not in SENSOR_NAMES:
+            raise ValueError(f"unknown sensor name {sensor!r}")
+        t = np.atleast_1d(np.asarray(t_s, dtype=float))
+        acc = np.asarray(acc_mps2, dtype=float).reshape(-1, 3)
+        gyr = np.asarray(gyr_dps, dtype=float).reshape(-1, 3)
+        if not (len(t) == len(acc) == len(gyr)):
+            raise ValueError("t_s, acc_mps2 and gyr_dps must have the same length")
+        if len(t) == 0:
+            return
+        finite = np.isfinite(t) & np.isfinite(acc).all(axis=1) & np.isfinite(gyr).all(axis=1)
+        t, acc, gyr = t[finite], acc[finite], gyr[finite]
+        text = format_rows(sensor, t, acc, gyr)
+        with self._lock:
+            if self._closed:
+                raise ValueError("the recording is closed")
+            self._pending.append(text)
+            self.rows_written += len(t)
+
+    def _flush_loop(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            self.flush()
+
+    def _sync(self) -> None:
+        self._fh.flush()
+        try:
+            os.fsync(self._fh.fileno())
+        except OSError:
+            pass
+
+    def flush(self) -> None:
+        """Write what is buffered to disk now."""
+        with self._lock:
+            if self._closed:
+                return
+            if self._pending:
+                self._fh.write("".join(self._pending))
+                self._pending.clear()
+            self._sync()
+
+    def close(self) -> None:
+        self._stop.set()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout=5)
+        self.flush()
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._fh.close()
+
+    def __enter__(self) -> "RecordingWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def write_recording(path: str | os.PathLike, rec: Recording, meta: dict[str, object] | None = None) -> None:
+    """Write a whole recording, rows merged in time order across sensors."""
+    sensors = {n: {k: v for k, v in (("device", s.device), ("rate_hz", _round_rate(s.rate_hz)))
+                   if v is not None}
+               for n, s in rec.streams.items()}
+    all_meta: dict[str, object] = dict(meta or {})
+    if rec.leg_length_m and "subject" not in all_meta:
+        all_meta["subject"] = {"leg_length_m": rec.leg_length_m}
+    names = list(rec.streams)
+    t = np.concatenate([rec.streams[n].t_s for n in names])
+    which = np.concatenate([np.full(len(rec.streams[n]), i) for i, n in enumerate(names)])
+    acc = np.concatenate([rec.streams[n].acc_mps2 for n in names])
+    gyr = np.concatenate([rec.streams[n].gyr_dps for n in names])
+    order = np.lexsort((which, t))
+    label = np.array(names, dtype=object)[which[order]]
+    df = pd.DataFrame({
+        "timestamp_s": np.round(t[order], 6), "sensor": label,
+        "acc_x": np.round(acc[order, 0], 5), "acc_y": np.round(acc[order, 1], 5),
+        "acc_z": np.round(acc[order, 2], 5), "gyr_x": np.round(gyr[order, 0], 4),
+        "gyr_y": np.round(gyr[order, 1], 4), "gyr_z": np.round(gyr[order, 2], 4)})
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(format_header(sensors, all_meta, with_columns=False))
+        df.to_csv(fh, index=False, lineterminator="\n")
+
+
+def _round_rate(rate_hz: float) -> float | int | None:
+    if rate_hz is None or not math.isfinite(rate_hz):
+        return None
+    return int(round(rate_hz)) if abs(rate_hz - round(rate_hz)) < 0.05 else round(rate_hz, 2)

@@ -132,36 +132,85 @@ def _read_header(path: Path) -> _Header:
     raise InputError(f"{path}: no column header in the first {_MAX_HEADER_SCAN_LINES} lines")
 
 
-def _first_bad_line(path: Path, header_line_no: int) -> str:
+@dataclass
+class _BadLine:
+    line_no: int
+    rows_before: int  # valid data rows before this line
+    message: str
+    unterminated_last_line: bool  # a row cut short by a crash while it was written
+
+
+def _first_bad_line(path: Path, header_line_no: int) -> _BadLine | None:
     """Slow path, only after the fast checks failed: find and describe the first bad line."""
     last_t = -math.inf
-    with open(path, encoding="utf-8", errors="replace") as fh:
+    rows = 0
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
         for line_no, line in enumerate(fh, start=1):
             if line_no <= header_line_no:
                 continue
-            text = line.split("#", 1)[0].strip()
-            if not text:
-                continue
-            cells = [c.strip() for c in text.split(",")]
-            if len(cells) < len(COLUMNS):
-                return f"line {line_no}: expected {len(COLUMNS)} values, found {len(cells)}"
-            if cells[1] not in SENSOR_NAMES:
-                return (f"line {line_no}: unknown sensor name '{cells[1][:40]}'"
-                        f" (expected one of {', '.join(SENSOR_NAMES)})")
-            for col, cell in zip(COLUMNS, cells):
-                if col == "sensor":
-                    continue
-                try:
-                    value = float(cell)
-                except ValueError:
-                    return f"line {line_no}: {col} is not a number: '{cell[:40]}'"
-                if not math.isfinite(value):
-                    return f"line {line_no}: {col} is {cell} (gaps are missing rows, never NaN)"
-            t = float(cells[0])
-            if t < last_t:
-                return f"line {line_no}: timestamp_s goes backwards ({t} after {last_t})"
-            last_t = t
-    return "the file changed while it was read"
+            problem = _check_row(line, last_t)
+            if isinstance(problem, str):
+                last_line = not line.endswith("\n") and fh.read(1) == ""
+                return _BadLine(line_no, rows, problem, last_line)
+            if problem is not None:
+                last_t = problem
+                rows += 1
+    return None
+
+
+def _check_row(line: str, last_t: float) -> str | float | None:
+    """A problem description, or the row's time if it is valid, or None for a blank line."""
+    text = line.split("#", 1)[0].strip()
+    if not text:
+        return None
+    cells = [c.strip() for c in text.split(",")]
+    if len(cells) < len(COLUMNS):
+        return f"expected {len(COLUMNS)} values, found {len(cells)}"
+    if cells[1] not in SENSOR_NAMES:
+        return f"unknown sensor name '{cells[1][:40]}' (expected one of {', '.join(SENSOR_NAMES)})"
+    for col, cell in zip(COLUMNS, cells):
+        if col == "sensor":
+            continue
+        try:
+            value = float(cell)
+        except ValueError:
+            return f"{col} is not a number: '{cell[:40]}'"
+        if not math.isfinite(value):
+            return f"{col} is {cell} (gaps are missing rows, never NaN)"
+    t = float(cells[0])
+    if t < last_t:
+        return f"timestamp_s goes backwards ({t} after {last_t})"
+    return t
+
+
+class _NeedsSlowCheck(Exception):
+    """The fast vectorised checks found a problem; the slow scan will name the line."""
+
+
+def _parse_rows(path: Path, header: _Header, nrows: int | None = None) -> pd.DataFrame:
+    """Parse and validate all rows with pandas' C parser (fast path)."""
+    if nrows == 0:
+        return pd.DataFrame(columns=COLUMNS)
+    try:
+        df = pd.read_csv(path, skiprows=header.header_line_no, header=None, comment="#",
+                         usecols=range(len(COLUMNS)), names=COLUMNS, nrows=nrows,
+                         dtype={"sensor": "category"}, engine="c", on_bad_lines="error")
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame(columns=COLUMNS)
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
+        raise _NeedsSlowCheck() from None
+    if len(df) == 0:
+        return df
+    if any(df[col].dtype.kind not in "fi" for col in NUMBER_COLUMNS):
+        raise _NeedsSlowCheck()
+    numbers = df[NUMBER_COLUMNS].to_numpy(dtype=np.float64)
+    if not np.isfinite(numbers).all():
+        raise _NeedsSlowCheck()
+    if set(df["sensor"].cat.categories) - set(SENSOR_NAMES):
+        raise _NeedsSlowCheck()
+    if np.any(np.diff(numbers[:, 0]) < 0):
+        raise _NeedsSlowCheck()
+    return df
 
 
 def read_recording(path: str | os.PathLike, check_units: bool = True) -> Recording:
@@ -177,31 +226,22 @@ def read_recording(path: str | os.PathLike, check_units: bool = True) -> Recordi
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not a recording file")
     header = _read_header(path)
-
-    def fail() -> InputError:
-        return InputError(f"{path}: {_first_bad_line(path, header.header_line_no)}")
-
     try:
-        df = pd.read_csv(path, skiprows=header.header_line_no, header=None, comment="#",
-                         usecols=range(len(COLUMNS)), names=COLUMNS,
-                         dtype={"sensor": "category"}, engine="c", on_bad_lines="error")
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
-        raise fail() from None
+        df = _parse_rows(path, header)
+    except _NeedsSlowCheck:
+        bad = _first_bad_line(path, header.header_line_no)
+        if bad is None:
+            raise InputError(f"{path}: the file changed while it was read") from None
+        if not bad.unterminated_last_line:
+            raise InputError(f"{path}: line {bad.line_no}: {bad.message}") from None
+        # A crash while writing cut the last row short: keep every complete row before it.
+        try:
+            df = _parse_rows(path, header, nrows=bad.rows_before)
+        except _NeedsSlowCheck:
+            raise InputError(f"{path}: line {bad.line_no}: {bad.message}") from None
     if len(df) == 0:
         raise InputError(f"{path}: the recording holds no samples")
-    for col in NUMBER_COLUMNS:
-        if df[col].dtype.kind not in "fi":
-            raise fail()
     numbers = df[NUMBER_COLUMNS].to_numpy(dtype=np.float64)
-    if not np.isfinite(numbers).all():
-        raise fail()
-    unknown = set(df["sensor"].cat.categories) - set(SENSOR_NAMES)
-    if unknown:
-        raise fail()
-    t_all = numbers[:, 0]
-    if np.any(np.diff(t_all) < 0):
-        raise fail()
-
     codes = df["sensor"].cat.codes.to_numpy()
     streams: dict[str, SensorStream] = {}
     for code, name in enumerate(df["sensor"].cat.categories):

@@ -205,3 +205,12 @@ def test_killed_writer_loses_at_most_the_last_second(tmp_path, sig):
     # every row is complete and in order; at most one second (100 samples) is missing
     assert len(samples) >= last_reported - 100
     np.testing.assert_array_equal(samples.gyr_dps[:, 2], np.arange(len(samples)))
+
+
+def test_row_cut_short_by_a_crash_is_dropped_and_the_rest_kept(tmp_path):
+    path = tmp_path / "cut.csv"
+    path.write_text(HEADER + standing_rows(40) + "0.4000,left_shank,0.12,9.7")
+    assert len(read_recording(path).streams["left_shank"]) == 40
+    path.write_text(HEADER + standing_rows(40) + "0.4000,left_shank,0.12,9.7\n")
+    with pytest.raises(InputError, match="line 44: expected 8 values"):
+        read_recording(path)

@@ -1,0 +1,232 @@
+"""BLE device profiles: real vectors decode as stated, encode→decode round-trips, random bytes
+only ever raise DecodeError, and the decoders are fast enough for live use."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from imu_knee.ble.profiles import (
+    PROFILE_NAMES, Decoder, DecodeError, SampleBlock, SettingError, get_profile, stack_samples,
+)
+from imu_knee.recording import GRAVITY_MPS2
+
+VECTORS = json.loads(
+    (Path(__file__).parent / "fixtures" / "ble_vectors.json").read_text(encoding="utf-8")
+)["vectors"]
+
+
+@pytest.fixture(autouse=True)
+def strict_decoders(monkeypatch):
+    """Let a bug surface as its own exception instead of being wrapped in DecodeError."""
+    monkeypatch.setattr(Decoder, "strict", True)
+
+
+def vectors_of(device: str, kind: str = "notification") -> list[dict]:
+    found = [v for v in VECTORS if v["device"] == device and v["kind"] == kind]
+    assert found, f"no {kind} vectors for {device}"
+    return found
+
+
+def feed_all(decoder, notifications, arrival_s: float = 0.0) -> list:
+    out = []
+    for char_uuid, payload in notifications:
+        out.extend(decoder.feed(char_uuid, payload, arrival_s))
+    return out
+
+
+# ---------------------------------------------------------------- WitMotion
+
+def test_witmotion_capture_decodes_four_packets_as_stated():
+    vec = vectors_of("witmotion_bwt901ble5")[0]
+    profile = get_profile("witmotion")
+    decoder = profile.new_decoder()
+    payload = bytes.fromhex(vec["hex"])
+    samples = decoder.feed(profile.notify_uuids[0], payload, 12.5)
+    exp = vec["expect"]
+    assert len(samples) == exp["packets"]
+    assert samples[0].acc_mps2[2] / GRAVITY_MPS2 == pytest.approx(exp["first_acc_z_g"], abs=exp["tolerance"])
+    assert all(s.arrival_s == 12.5 and s.device_t_s is None for s in samples)
+    yaw_deg = int.from_bytes(payload[18:20], "little", signed=True) * 180 / 32768
+    assert yaw_deg == pytest.approx(exp["first_yaw_deg"], abs=exp["tolerance"])
+
+
+def test_witmotion_register_reply_is_parsed_and_kept():
+    from imu_knee.ble.profiles.witmotion import parse_register_reply
+
+    vec = vectors_of("witmotion_bwt901ble5", "register_reply")[0]
+    payload = bytes.fromhex(vec["hex"].replace(" ", ""))
+    register, values = parse_register_reply(payload)
+    assert register == vec["expect"]["register"]
+    assert list(values[:3]) == vec["expect"]["values"]
+    profile = get_profile("witmotion")
+    decoder = profile.new_decoder()
+    assert decoder.feed(profile.notify_uuids[0], payload, 0.0) == []
+    assert decoder.registers[register][:3] == tuple(vec["expect"]["values"])
+
+
+def test_witmotion_rate_command_matches_vendor_sdk():
+    vec = vectors_of("witmotion_bwt901ble5", "command")[0]
+    commands = get_profile("witmotion").setup_commands(rate_hz=200)
+    assert bytes.fromhex("ffaa6988b5") == commands[0].data  # unlock first
+    assert bytes.fromhex(vec["hex"]) in [c.data for c in commands]
+    with pytest.raises(SettingError):
+        get_profile("witmotion").setup_commands(rate_hz=150)
+
+
+def test_witmotion_rejects_a_cut_packet():
+    profile = get_profile("witmotion")
+    payload = bytes.fromhex(vectors_of("witmotion_bwt901ble5")[0]["hex"])
+    with pytest.raises(DecodeError):
+        profile.new_decoder().feed(profile.notify_uuids[0], payload[:30], 0.0)
+
+
+# ---------------------------------------------------------------- MetaMotion
+
+@pytest.mark.parametrize("vec", vectors_of("metamotion"), ids=lambda v: v["hex"][:8])
+def test_metamotion_vectors_decode_as_stated(vec):
+    payload = bytes.fromhex(vec["hex"])
+    exp = vec["expect"]
+    profile = get_profile("metamotion")
+    # ranges as stated by each vector's source; the partner stream is fed from zeros
+    acc_range = 4 if payload[:2] == b"\x03\x04" else 8
+    gyr_range = 500 if payload[:2] == b"\x13\x05" else 1000
+    decoder = profile.new_decoder(acc_range_g=acc_range, gyr_range_dps=gyr_range)
+    uuid = profile.notify_uuids[0]
+    assert decoder.feed(uuid, payload, 1.0) == []  # waits for its partner
+    partner = b"\x13\x05" if payload[0] == 0x03 else b"\x03\x04"
+    n = 3 if len(payload) == 20 else 1
+    out = []
+    for _ in range(n):
+        out += decoder.feed(uuid, partner + bytes(6), 2.0)
+    assert len(out) == n
+    if "acc_g" in exp:
+        got = np.array([s.acc_mps2 for s in out]) / GRAVITY_MPS2
+        np.testing.assert_allclose(got, exp["acc_g"], atol=exp["tolerance"])
+    else:
+        got = np.array([s.gyr_dps for s in out])
+        np.testing.assert_allclose(got, exp["gyr_dps"], atol=exp["tolerance"])
+
+
+def test_metamotion_connection_parameter_command_matches_sdk():
+    from imu_knee.ble.profiles.metamotion import connection_parameters
+
+    vec = vectors_of("metamotion", "command")[0]
+    assert connection_parameters(750, 1000, 128, 16384) == bytes.fromhex(vec["hex"])
+
+
+def test_metamotion_uses_packed_mode_above_100_hz_and_pairs_in_order():
+    profile = get_profile("metamotion")
+    assert b"\x03\x1c\x01" in [c.data for c in profile.start_commands(rate_hz=200)]
+    assert b"\x03\x04\x01" in [c.data for c in profile.start_commands(rate_hz=100)]
+    decoder = profile.new_decoder(rate_hz=200)
+    uuid = profile.notify_uuids[0]
+    # two plain acc samples, then one packed gyro: three pairs cannot be made from two acc
+    decoder.feed(uuid, b"\x03\x04" + np.array([1, 2, 3], "<i2").tobytes(), 0.0)
+    decoder.feed(uuid, b"\x03\x04" + np.array([4, 5, 6], "<i2").tobytes(), 0.0)
+    out = decoder.feed(uuid, b"\x13\x07" + np.arange(9, dtype="<i2").tobytes(), 0.1)
+    assert len(out) == 2
+    assert out[1].acc_mps2[0] == pytest.approx(4 * GRAVITY_MPS2 / 4096)
+    assert out[1].gyr_dps[0] == pytest.approx(3 / 32.8)
+
+
+# ---------------------------------------------------------------- every profile
+
+IMPLEMENTED = [name for name in PROFILE_NAMES if name in ("witmotion", "metamotion")]
+
+
+def _roundtrip(name: str, data) -> None:
+    profile = get_profile(name)
+    rate = data.draw(st.sampled_from(profile.rates_hz))
+    acc_range = data.draw(st.sampled_from(profile.acc_ranges_g))
+    gyr_range = data.draw(st.sampled_from(profile.gyr_ranges_dps))
+    mtu = data.draw(st.sampled_from([23, 64, 185, 247]))
+    n = data.draw(st.integers(1, 60))
+    seed = data.draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    acc = rng.uniform(-0.98, 0.98, (n, 3)) * acc_range * GRAVITY_MPS2
+    gyr = rng.uniform(-0.98, 0.98, (n, 3)) * gyr_range
+    t0 = data.draw(st.floats(0, 3000))
+    dev_t = t0 + np.arange(n) / rate
+    encoder = profile.new_encoder(rate, acc_range, gyr_range, mtu=mtu)
+    decoder = profile.new_decoder(rate, acc_range, gyr_range)
+    notes = []
+    for command in profile.setup_commands(rate, acc_range, gyr_range) + profile.start_commands(rate, acc_range, gyr_range):
+        notes += encoder.reply(command)
+    notes += encoder.encode(acc, gyr, dev_t)
+    assert all(len(p) <= mtu - 3 for _, p in notes), "a notification longer than the MTU allows"
+    out = feed_all(decoder, notes) + decoder.flush()
+    got = stack_samples(out)
+    assert len(got) == n
+    acc_lsb, gyr_lsb = profile.resolution(decoder.settings)
+    np.testing.assert_allclose(got.acc_mps2, acc, atol=0.51 * acc_lsb, rtol=1e-6)
+    if profile.has_gyro:
+        np.testing.assert_allclose(got.gyr_dps, gyr, atol=0.51 * gyr_lsb, rtol=1e-6)
+    if profile.has_device_clock:
+        assert np.all(np.isfinite(got.device_t_s))
+        np.testing.assert_allclose(np.diff(got.device_t_s), np.diff(dev_t), atol=2e-3)
+    else:
+        assert np.all(np.isnan(got.device_t_s))
+
+
+@pytest.mark.parametrize("name", IMPLEMENTED)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_encode_then_decode_round_trips_within_one_count(name, data):
+    _roundtrip(name, data)
+
+
+@pytest.mark.parametrize("name", IMPLEMENTED)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_bytes_only_ever_raise_decode_error(name, data):
+    profile = get_profile(name)
+    decoder = profile.new_decoder()
+    uuids = list(profile.notify_uuids)
+    notes = data.draw(st.lists(st.tuples(st.sampled_from(uuids), st.binary(max_size=260)), max_size=8))
+    for uuid, payload in notes:
+        try:
+            out = decoder.feed(uuid, payload, 1.0)
+        except DecodeError:
+            continue
+        for item in out:
+            assert len(item) >= 1
+            if isinstance(item, SampleBlock):
+                assert item.acc_mps2 is None or item.acc_mps2.shape[1] == 3
+
+
+@pytest.mark.parametrize("name", IMPLEMENTED)
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_valid_notifications_with_bytes_flipped_raise_only_decode_error(name, data):
+    profile = get_profile(name)
+    encoder = profile.new_encoder(mtu=247)
+    decoder = profile.new_decoder()
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    notes = encoder.encode(rng.normal(0, 5, (12, 3)), rng.normal(0, 100, (12, 3)), np.arange(12) / 100)
+    for uuid, payload in notes:
+        mutated = bytearray(payload)
+        for _ in range(data.draw(st.integers(0, 3))):
+            if mutated:
+                mutated[data.draw(st.integers(0, len(mutated) - 1))] = data.draw(st.integers(0, 255))
+        cut = data.draw(st.integers(0, len(mutated)))
+        try:
+            decoder.feed(uuid, bytes(mutated[:cut] if data.draw(st.booleans()) else mutated), 0.0)
+        except DecodeError:
+            pass
+
+
+def test_unknown_profile_name_lists_the_known_ones():
+    with pytest.raises(KeyError, match="witmotion"):
+        get_profile("fitbit")
+
+
+def test_settings_outside_the_device_range_are_refused():
+    with pytest.raises(SettingError, match="acc_range_g"):
+        get_profile("metamotion").new_decoder(acc_range_g=3)

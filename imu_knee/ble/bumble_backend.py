@@ -102,7 +102,7 @@ def advertisement_from_bumble(advertisement: Any) -> AdvertisementData:
         local_name=local_name,
         manufacturer_data=manufacturer,
         service_data=service_data,
-        service_uuids=uuids,
+        service_uuids=list(dict.fromkeys(uuids)),  # Bumble merges ADV + SCAN_RSP: drop repeats
         tx_power=tx_power,
         rssi=int(advertisement.rssi),
         platform_data=(advertisement,),

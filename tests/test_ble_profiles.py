@@ -136,9 +136,45 @@ def test_metamotion_uses_packed_mode_above_100_hz_and_pairs_in_order():
     assert out[1].gyr_dps[0] == pytest.approx(3 / 32.8)
 
 
+# ---------------------------------------------------------------- Movesense
+
+def _movesense_packet(ref: int, t_ms: int, acc, gyr) -> bytes:
+    return (bytes((2, ref)) + int(t_ms).to_bytes(4, "little")
+            + np.asarray(acc, "<f4").tobytes() + np.asarray(gyr, "<f4").tobytes())
+
+
+def test_movesense_packet_decodes_with_device_time_per_sample():
+    profile = get_profile("movesense")
+    decoder = profile.new_decoder(rate_hz=104)
+    ref = profile.reference
+    acc = [[0.1, 0.2, 9.8], [0.3, 0.4, 9.7]]
+    gyr = [[1.5, -2.5, 3.0], [4.0, 5.0, -6.0]]
+    (block,) = decoder.feed(profile.notify_uuids[0], _movesense_packet(ref, 123456, acc, gyr), 7.0)
+    np.testing.assert_allclose(block.acc_mps2, acc, rtol=1e-6)
+    np.testing.assert_allclose(block.gyr_dps, gyr, rtol=1e-6)
+    np.testing.assert_allclose(block.device_t_s, [123.456, 123.456 + 1 / 104])
+    assert profile.start_commands(rate_hz=104)[0].data == bytes((1, ref)) + b"/Meas/IMU6/104"
+    assert profile.stop_commands()[0].data == bytes((2, ref))
+
+
+def test_movesense_joins_parts_and_unwraps_the_ms_clock():
+    profile = get_profile("movesense")
+    decoder = profile.new_decoder(rate_hz=52)
+    uuid, ref = profile.notify_uuids[0], profile.reference
+    first = _movesense_packet(ref, 2**32 - 10, np.ones((2, 3)), np.zeros((2, 3)))
+    assert decoder.feed(uuid, first[:20], 0.0) == []
+    assert decoder.feed(uuid, bytes((3, ref)) + first[20:38], 0.0) == []
+    (block,) = decoder.feed(uuid, bytes((4, ref)) + first[38:], 0.0)
+    assert len(block) == 2 and np.all(block.acc_mps2 == 1.0)
+    (after_wrap,) = decoder.feed(uuid, _movesense_packet(ref, 29, np.ones((1, 3)), np.ones((1, 3))), 0.0)
+    assert after_wrap.device_t_s[0] - block.device_t_s[0] == pytest.approx(0.039)
+    with pytest.raises(DecodeError):
+        decoder.feed(uuid, bytes((3, ref)) + bytes(10), 0.0)  # a continuation of nothing
+
+
 # ---------------------------------------------------------------- every profile
 
-IMPLEMENTED = [name for name in PROFILE_NAMES if name in ("witmotion", "metamotion")]
+IMPLEMENTED = [name for name in PROFILE_NAMES if name in ("witmotion", "metamotion", "movesense")]
 
 
 def _roundtrip(name: str, data) -> None:

@@ -177,6 +177,29 @@ def as_sample_arrays(
     return acc, gyr, t
 
 
+class WrappingCounter:
+    """Unwraps an n-bit device counter/clock into a non-decreasing integer.
+
+    Each new raw value is placed within half a wrap of the previous one, so a counter that
+    wraps, and a packet that arrives a little out of order, both come out right.
+    """
+
+    def __init__(self, bits: int):
+        self.modulus = 1 << bits
+        self.half = self.modulus >> 1
+        self.last_raw: int | None = None
+        self.last: int | None = None
+
+    def unwrap(self, raw: int) -> int:
+        if self.last is None:
+            full = raw
+        else:
+            full = self.last + ((raw - self.last_raw + self.half) % self.modulus) - self.half
+        self.last_raw = raw
+        self.last = full
+        return full
+
+
 Handler = Callable[[bytes, float], list]
 
 

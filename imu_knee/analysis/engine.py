@@ -1,0 +1,257 @@
+"""The analysis engine: sensors' blocks in, step rows out. Same code live and offline.
+
+    engine = Engine({"left_shank": 100.0, "left_thigh": 100.0}, leg_length_m=0.9)
+    for block in source:                       # live: small blocks as they arrive
+        rows = engine.push(block.sensor, block.t_s, block.acc_mps2, block.gyr_dps)
+    rows += engine.finish()
+
+``push`` returns new rows: an early notice (``final=False``: side and contact time) as soon as a
+contact is detected, and the complete row (``final=True``) once its stance is over.
+:func:`analyze_recording` pushes a whole recording and returns the final rows and a summary.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..recording import SENSOR_NAMES, Recording
+from .events import Swing
+from .impact import clip_level_mps2, impact_at
+from .sensor_chain import ChainConfig, SensorChain
+from .steps import STEP_COLUMNS, StepRow
+from .stride import ankle_displacement, midstance_index
+
+MAX_STANCE_S = 2.0
+STAIRS_HEIGHT_M = 0.07
+DEFAULT_LEG_LENGTH_M = 0.90
+SHANK_PER_LEG = 0.47          # knee-to-ankle / (ASIS-to-ankle), anthropometric average
+SENSOR_ABOVE_ANKLE = 0.60     # shank sensors sit at about 60 % of the shank above the ankle
+
+
+@dataclass
+class EngineConfig:
+    chain: ChainConfig = field(default_factory=ChainConfig)
+    stairs_height_m: float = STAIRS_HEIGHT_M
+
+
+class SideBuilder:
+    """Turns one leg's swings into step rows, using every sensor on that leg."""
+
+    def __init__(self, side: str, chains: dict[str, SensorChain], leg_length_m: float,
+                 config: EngineConfig):
+        self.side = side
+        self.shank = chains.get(f"{side}_shank")
+        self.thigh = chains.get(f"{side}_thigh")
+        self.events = self.shank or self.thigh
+        self.chains = [c for c in (self.shank, self.thigh) if c is not None]
+        self.config = config
+        shank_len = SHANK_PER_LEG * leg_length_m
+        self.lever_m = SENSOR_ABOVE_ANKLE * shank_len
+        self.next_k = 0          # next swing whose row is not final yet
+        self.noticed_k = 0       # next swing whose early notice is not sent yet
+
+    # -------------------------------------------------------------- rows
+
+    def collect(self, now_s: float) -> list[StepRow]:
+        out: list[StepRow] = []
+        swings = self.events.swings
+        while self.noticed_k < len(swings):
+            sw = swings[self.noticed_k]
+            out.append(StepRow(self.side, round(sw.ic_s, 4), event_sensor=self.events.name,
+                               final=False, emitted_t_s=now_s))
+            self.noticed_k += 1
+        while self.next_k < len(swings):
+            k = self.next_k
+            nxt = swings[k + 1] if k + 1 < len(swings) else None
+            if nxt is None and not self.events.finished:
+                break
+            need_t = max(swings[k].ic_s + 0.2, nxt.to_s + 0.1 if nxt else -np.inf)
+            if any(c.last_t < need_t and not c.finished for c in self.chains):
+                break
+            row = self._row(k)
+            row.emitted_t_s = now_s
+            out.append(row)
+            self.next_k += 1
+        return out
+
+    def _stance_end(self, k: int) -> tuple[float, bool]:
+        """(end time, is a real toe-off) of the stance that starts at swing k's contact."""
+        swings = self.events.swings
+        ic = swings[k].ic_s
+        if k + 1 < len(swings) and swings[k + 1].to_s - ic <= MAX_STANCE_S:
+            return swings[k + 1].to_s, True
+        end = ic + 1.0
+        if k + 1 < len(swings):
+            end = min(end, swings[k + 1].to_s)
+        return min(end, self.events.last_t), False
+
+    def _anchor_before(self, k: int) -> int | None:
+        """Mid-stance sample of the stance before swing k (stillest sample)."""
+        chain = self.shank
+        swings = self.events.swings
+        to = swings[k].to_s
+        if k > 0 and to - swings[k - 1].ic_s <= MAX_STANCE_S:
+            start = swings[k - 1].ic_s + 0.05
+        else:
+            start = to - 1.0
+        return midstance_index(chain.t.view(), chain.gyr_lp.view(), start, to - 0.05)
+
+    def _anchor_after(self, k: int) -> int | None:
+        swings = self.events.swings
+        if k + 1 < len(swings):
+            return self._anchor_before(k + 1)
+        end, _ = self._stance_end(k)
+        chain = self.shank
+        return midstance_index(chain.t.view(), chain.gyr_lp.view(), swings[k].ic_s + 0.05, end - 0.02)
+
+    def _row(self, k: int) -> StepRow:
+        sw: Swing = self.events.swings[k]
+        flags: list[str] = []
+        end_s, real_to = self._stance_end(k)
+        row = StepRow(self.side, round(sw.ic_s, 4), event_sensor=self.events.name)
+        row.to_s = round(end_s, 4) if real_to else None
+        if sw.gap:
+            flags.append("gap")
+        if self.events.calibration and "no_standing" in self.events.calibration.flags:
+            flags.append("no_standing")
+        if self.shank is not None:
+            self._shank_metrics(k, row, flags)
+        row.activity = self._activity(row)
+        row.flags = sorted(set(flags))
+        return row
+
+    def _shank_metrics(self, k: int, row: StepRow, flags: list[str]) -> None:
+        ch = self.shank
+        sw = self.events.swings[k]
+        t = ch.t.view()
+        clip = clip_level_mps2(ch.max_abs_acc)
+        impact, loading, f = impact_at(t, ch.acc.view(), sw.ic_s, ch.rate_hz, clip)
+        row.impact_g = None if impact is None else round(impact, 3)
+        row.loading_rate_gps = None if loading is None else round(loading, 2)
+        row.impact_rate_hz = round(ch.rate_hz, 1)
+        flags.extend(f)
+        i0 = self._anchor_before(k)
+        i1 = self._anchor_after(k)
+        if i0 is None or i1 is None or i1 <= i0:
+            flags.append("no_midstance")
+            return
+        if t[i1] - t[i0] > 3.0:
+            flags.append("stride_too_long")
+            return
+        if np.any(ch.gap_after.view()[i0:i1]):
+            flags.append("gap")
+            return
+        lever = self.lever_m * ch.calibration.up_axis
+        d = ankle_displacement(t, ch.acc.view(), ch.gyr.view(), ch.quat.view(), i0, i1, lever)
+        row.stride_length_m = round(float(np.hypot(d[0], d[1])), 4)
+        row.step_height_m = round(float(d[2]), 4)
+
+    def _activity(self, row: StepRow) -> str:
+        h = row.step_height_m
+        if h is None:
+            return "level"
+        if h > self.config.stairs_height_m:
+            return "stairs_up"
+        if h < -self.config.stairs_height_m:
+            return "stairs_down"
+        return "level"
+
+
+class Engine:
+    """Block-wise gait analysis of up to four sensors (two per leg)."""
+
+    def __init__(self, rates_hz: dict[str, float], leg_length_m: float | None = None,
+                 config: EngineConfig | None = None):
+        self.config = config or EngineConfig()
+        unknown = set(rates_hz) - set(SENSOR_NAMES)
+        if unknown:
+            raise ValueError(f"unknown sensor names: {sorted(unknown)}")
+        self.leg_length_m = leg_length_m or DEFAULT_LEG_LENGTH_M
+        self.leg_length_given = leg_length_m is not None
+        self.chains = {n: SensorChain(n, r, self.config.chain) for n, r in rates_hz.items()}
+        self.sides: dict[str, SideBuilder] = {}
+        for side in ("left", "right"):
+            mine = {n: c for n, c in self.chains.items() if n.startswith(side)}
+            if mine:
+                self.sides[side] = SideBuilder(side, mine, self.leg_length_m, self.config)
+        self._now_s = float("-inf")
+
+    def push(self, sensor: str, t_s, acc_mps2, gyr_dps) -> list[StepRow]:
+        chain = self.chains.get(sensor)
+        if chain is None:
+            raise ValueError(f"sensor {sensor!r} was not declared to the engine")
+        chain.push(t_s, acc_mps2, gyr_dps)
+        self._now_s = max(self._now_s, chain.last_t)
+        side = self.sides[chain.side]
+        return side.collect(self._now_s)
+
+    def finish(self) -> list[StepRow]:
+        for chain in self.chains.values():
+            chain.finish()
+        out: list[StepRow] = []
+        for side in self.sides.values():
+            out.extend(side.collect(self._now_s))
+        return out
+
+    # -------------------------------------------------------------- reporting
+
+    def sensor_report(self) -> dict:
+        rep = {}
+        for name, ch in self.chains.items():
+            flags = []
+            if ch.calibration is None:
+                flags.append("not_calibrated")
+            elif ch.calibration.flags:
+                flags.extend(ch.calibration.flags)
+            if ch.rate_hz < 50:
+                flags.append("rate_below_50hz")
+            if clip_level_mps2(ch.max_abs_acc) is not None:
+                flags.append("acc_reaches_full_scale")
+            if ch.gaps:
+                flags.append("gaps")
+            rep[name] = {
+                "rate_hz": round(ch.rate_hz, 2),
+                "samples": int(ch.t.n),
+                "calibration": None if ch.calibration is None else ch.calibration.as_dict(),
+                "gaps_s": [[round(a, 3), round(b, 3)] for a, b in ch.gaps],
+                "swings": len(ch.swings),
+                "flags": flags,
+            }
+        return rep
+
+
+def rows_to_frame(rows: list[StepRow]) -> pd.DataFrame:
+    """Final rows as a DataFrame in DESIGN.md column order, sorted by contact time."""
+    recs = [r.as_record() for r in rows if r.final]
+    cols = STEP_COLUMNS + ["impact_rate_hz", "event_sensor", "flags"]
+    df = pd.DataFrame.from_records(recs, columns=cols)
+    if len(df):
+        df = df.sort_values(["ic_s", "side"], kind="stable").reset_index(drop=True)
+    for c in cols[4:]:
+        if c not in ("event_sensor", "flags"):
+            df[c] = pd.to_numeric(df[c], errors="coerce")
+    return df
+
+
+def analyze_recording(rec: Recording, leg_length_m: float | None = None,
+                      config: EngineConfig | None = None, progress: bool = False):
+    """Analyse a whole recording: returns (steps DataFrame, summary dict)."""
+    from .summary import build_summary
+
+    if not rec.streams:
+        raise ValueError("the recording has no sensors")
+    engine = Engine({n: s.rate_hz for n, s in rec.streams.items()},
+                    leg_length_m=leg_length_m or rec.leg_length_m, config=config)
+    rows: list[StepRow] = []
+    for name, s in rec.streams.items():
+        if progress:
+            print(f"imu-knee: analysing {name} ({len(s)} samples)", file=sys.stderr)
+        rows.extend(engine.push(name, s.t_s, s.acc_mps2, s.gyr_dps))
+    rows.extend(engine.finish())
+    steps = rows_to_frame(rows)
+    summary = build_summary(steps, engine, rec)
+    return steps, summary

@@ -1,0 +1,104 @@
+"""Gait events from a segment's sagittal angular rate (positive = swinging forward).
+
+Mid-swing is the large positive peak. Contact is where the rate falls through zero after it
+(the segment stops swinging forward as the foot lands; DESIGN.md section 5 uses the minimum
+just after, which on smooth signals lags the heel contact by up to 90 ms, so the crossing is
+used, plus a fixed offset). Toe-off is the last minimum before the swing.
+
+Detection runs on a hysteresis state (``hi`` above the swing threshold, ``lo`` below
+``-LO_DPS``) computed vectorised over each new block; Python only loops over detected swings.
+A swing is reported once the rate has gone below ``-LO_DPS`` after it, which is decided from
+the samples alone, so any split into blocks gives the same swings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+LO_DPS = 15.0
+TO_SEARCH_S = 0.25
+ZC_SEARCH_S = 0.6
+MIN_SWING_S = 0.08
+MAX_SWING_S = 1.5
+
+
+@dataclass
+class Swing:
+    """One swing phase: toe-off before it, mid-swing peak, contact after it (times in s)."""
+
+    to_i: int
+    to_s: float
+    ms_i: int
+    ms_s: float
+    peak_dps: float
+    ic_i: int          # first sample at or after the contact time
+    ic_s: float
+    gap: bool = False  # a gap in the samples inside this swing
+
+
+class SwingDetector:
+    """Finds swings in a growing sagittal-rate signal; call ``scan`` after each block."""
+
+    def __init__(self, rate_hz: float, swing_threshold_dps: float, delay_s: float, ic_offset_s: float,
+                 to_offset_s: float = 0.0):
+        self.rate_hz = rate_hz
+        self.hi_dps = swing_threshold_dps
+        self.delay_s = delay_s
+        self.ic_offset_s = ic_offset_s
+        self.to_offset_s = to_offset_s
+        self.scan_pos = 0
+
+    def scan(self, t_s: np.ndarray, s: np.ndarray, gap_after: np.ndarray | None = None) -> list[Swing]:
+        """Swings completed in ``s`` (the whole history; only the tail from ``scan_pos`` is new)."""
+        n = len(s)
+        a0 = self.scan_pos
+        if n <= a0:
+            return []
+        seg = s[a0:n]
+        code = np.where(seg > self.hi_dps, 1, np.where(seg < -LO_DPS, -1, 0)).astype(np.int8)
+        pos = np.arange(len(seg))
+        last = np.maximum.accumulate(np.where(code != 0, pos, -1))
+        state = np.where(last >= 0, code[np.maximum(last, 0)], -1)
+        change = np.flatnonzero(np.diff(state, prepend=-1))
+        rises = change[state[change] == 1]
+        falls = change[state[change] == -1]
+        swings: list[Swing] = []
+        next_pos = n
+        fi = 0
+        for a in rises:
+            while fi < len(falls) and falls[fi] <= a:
+                fi += 1
+            if fi >= len(falls):
+                next_pos = a0 + a  # open swing: rescan from its start next time
+                break
+            b = falls[fi]
+            sw = self._make_swing(t_s, s, a0 + a, a0 + b, gap_after)
+            if sw is not None:
+                swings.append(sw)
+        self.scan_pos = next_pos
+        return swings
+
+    def _make_swing(self, t_s, s, a: int, b: int, gap_after) -> Swing | None:
+        rate = self.rate_hz
+        ms = a + int(np.argmax(s[a:b]))
+        # zero crossing before the swing (search back at most ZC_SEARCH_S)
+        lo = max(0, a - int(ZC_SEARCH_S * rate))
+        back = np.flatnonzero(s[lo:a] <= 0)
+        zc_up = lo + back[-1] if len(back) else lo
+        to_lo = max(0, zc_up - int(TO_SEARCH_S * rate))
+        to_i = to_lo + int(np.argmin(s[to_lo:zc_up + 1]))
+        # zero crossing after the peak: last sample >= 0 before b
+        fwd = np.flatnonzero(s[ms:b] >= 0)
+        k = ms + fwd[-1]
+        s0, s1 = s[k], s[k + 1]
+        frac = s0 / (s0 - s1) if s0 != s1 else 0.0
+        t_cross = t_s[k] + frac * (t_s[k + 1] - t_s[k])
+        if not (MIN_SWING_S <= t_cross - t_s[zc_up] <= MAX_SWING_S):
+            return None
+        ic_s = float(t_cross - self.delay_s + self.ic_offset_s)
+        ic_i = int(np.searchsorted(t_s, ic_s))
+        to_s = float(t_s[to_i] - self.delay_s + self.to_offset_s)
+        gap = bool(gap_after is not None and np.any(gap_after[to_i:b]))
+        return Swing(to_i, to_s, ms, float(t_s[ms] - self.delay_s), float(s[ms]), ic_i, ic_s, gap)

@@ -1,0 +1,49 @@
+"""Impact at initial contact: peak resultant acceleration in the 150 ms after contact (g) and
+the steepest rise before that peak (g/s). Band-limited by the sample rate (DESIGN.md 5)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..recording import GRAVITY_MPS2
+
+IMPACT_WINDOW_S = 0.150
+MIN_IMPACT_RATE_HZ = 50.0
+STANDARD_RANGES_G = (2.0, 4.0, 8.0, 16.0)
+
+
+def clip_level_mps2(max_abs_acc_mps2: float) -> float | None:
+    """The accelerometer's full scale if the largest reading sits on a standard range."""
+    for g in STANDARD_RANGES_G:
+        full = g * GRAVITY_MPS2
+        if abs(max_abs_acc_mps2 - full) < 0.01 * full:
+            return full
+    return None
+
+
+def impact_at(t_s: np.ndarray, acc_mps2: np.ndarray, ic_s: float, rate_hz: float,
+              clip_mps2: float | None) -> tuple[float | None, float | None, list[str]]:
+    """(impact_g, loading_rate_gps, flags) for the contact at ``ic_s``."""
+    flags: list[str] = []
+    if rate_hz < MIN_IMPACT_RATE_HZ:
+        return None, None, ["rate_too_low_for_impact"]
+    i0 = int(np.searchsorted(t_s, ic_s))
+    i1 = int(np.searchsorted(t_s, ic_s + IMPACT_WINDOW_S, side="right"))
+    if i1 - i0 < 2:
+        return None, None, ["no_samples_for_impact"]
+    window = acc_mps2[i0:i1]
+    if clip_mps2 is not None and np.any(np.abs(window) >= 0.995 * clip_mps2):
+        return None, None, ["acc_saturated"]
+    mag_g = np.linalg.norm(window, axis=1) / GRAVITY_MPS2
+    k = int(np.argmax(mag_g))
+    peak = float(mag_g[k])
+    # steepest rise from the sample before contact up to the peak
+    j0 = max(i0 - 1, 0)
+    rise_g = np.linalg.norm(acc_mps2[j0:i0 + k + 1], axis=1) / GRAVITY_MPS2
+    rise_t = t_s[j0:i0 + k + 1]
+    if len(rise_g) >= 2:
+        slopes = np.diff(rise_g) / np.maximum(np.diff(rise_t), 1e-6)
+        loading = float(max(slopes.max(), 0.0))
+    else:
+        loading = 0.0
+    return peak, loading, flags

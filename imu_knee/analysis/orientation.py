@@ -1,0 +1,24 @@
+"""Sensor orientation (inclination; heading is arbitrary) from the VQF library, block by block.
+
+VQF's ``updateBatch`` keeps its filter state between calls, so any split of the samples into
+blocks gives the same quaternions as one call (checked in the tests).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from vqf import VQF
+
+
+class StreamingOrientation:
+    """6-D (no magnetometer) orientation: quaternion sensor → world (z up)."""
+
+    def __init__(self, rate_hz: float):
+        self._vqf = VQF(1.0 / rate_hz)
+
+    def process(self, acc_mps2: np.ndarray, gyr_dps: np.ndarray) -> np.ndarray:
+        if len(acc_mps2) == 0:
+            return np.empty((0, 4))
+        gyr = np.ascontiguousarray(np.radians(gyr_dps), dtype=np.float64)
+        acc = np.ascontiguousarray(acc_mps2, dtype=np.float64)
+        return self._vqf.updateBatch(gyr, acc)["quat6D"]

@@ -1,0 +1,151 @@
+"""Everything one sensor's samples go through: buffers, low-pass, orientation, calibration,
+sagittal rate and swing detection. Each stage keeps its own state; ``push`` takes a block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import calibration as cal
+from .buffers import GrowingArray
+from .events import Swing, SwingDetector
+from .lowpass import StreamingLowpass
+from .orientation import StreamingOrientation
+
+
+@dataclass
+class ChainConfig:
+    lowpass_hz: float = 12.0
+    ic_offset_s: dict | None = None   # per segment: seconds added to the zero-crossing contact
+    to_offset_s: dict | None = None
+    checkpoint_s: float = 1.0
+    gap_factor: float = 3.0            # a sample interval this many times nominal is a gap
+
+    def ic_offset(self, segment: str) -> float:
+        return (self.ic_offset_s or {"shank": 0.01, "thigh": 0.03}).get(segment, 0.0)
+
+    def to_offset(self, segment: str) -> float:
+        return (self.to_offset_s or {"shank": 0.0, "thigh": 0.0}).get(segment, 0.0)
+
+
+class SensorChain:
+    """One sensor: push blocks of (t_s, acc_mps2, gyr_dps); read swings and signals back."""
+
+    def __init__(self, name: str, rate_hz: float, config: ChainConfig | None = None):
+        self.name = name
+        self.side, self.segment = name.split("_")
+        self.rate_hz = float(rate_hz)
+        self.config = config or ChainConfig()
+        self.t = GrowingArray()
+        self.acc = GrowingArray(3)
+        self.gyr = GrowingArray(3)
+        self.gyr_lp = GrowingArray(3)
+        self.quat = GrowingArray(4)
+        self.gap_after = GrowingArray(dtype=bool)  # True: a gap between sample i and i+1
+        self.sag = GrowingArray()                  # sagittal rate (after calibration)
+        self._lowpass = StreamingLowpass(self.config.lowpass_hz, self.rate_hz, 3)
+        self._orientation = StreamingOrientation(self.rate_hz)
+        self.calibration: cal.SegmentCalibration | None = None
+        self.windows: list[cal.WindowStats] = []
+        self._next_window_i = 0
+        self.detector: SwingDetector | None = None
+        self.swings: list[Swing] = []
+        self.max_abs_acc = 0.0
+        self.gaps: list[tuple[float, float]] = []
+        self.finished = False
+
+    # ------------------------------------------------------------------ pushing
+
+    def push(self, t_s: np.ndarray, acc_mps2: np.ndarray, gyr_dps: np.ndarray) -> list[Swing]:
+        t_s = np.asarray(t_s, dtype=np.float64).reshape(-1)
+        if len(t_s) == 0:
+            return []
+        acc = np.asarray(acc_mps2, dtype=np.float64).reshape(-1, 3)
+        gyr = np.asarray(gyr_dps, dtype=np.float64).reshape(-1, 3)
+        n_old = self.t.n
+        prev_t = self.t.view()[-1] if n_old else None
+        self.t.append(t_s)
+        self.acc.append(acc)
+        self.gyr.append(gyr)
+        self.gyr_lp.append(self._lowpass.process(gyr))
+        self.quat.append(self._orientation.process(acc, gyr))
+        dt = np.diff(t_s, prepend=t_s[0] if prev_t is None else prev_t)
+        is_gap = dt > self.config.gap_factor / self.rate_hz
+        if n_old:
+            # mark the gap on the sample before it
+            self.gap_after.view()[n_old - 1] |= bool(is_gap[0])
+        self.gap_after.append(np.concatenate([is_gap[1:], [False]]))
+        for j in np.flatnonzero(is_gap):
+            start = prev_t if j == 0 else t_s[j - 1]
+            self.gaps.append((float(start), float(t_s[j])))
+        self.max_abs_acc = max(self.max_abs_acc, float(np.abs(acc).max()))
+        return self._advance(final=False)
+
+    def finish(self) -> list[Swing]:
+        self.finished = True
+        return self._advance(final=True)
+
+    # ------------------------------------------------------------------ stages
+
+    def _advance(self, final: bool) -> list[Swing]:
+        if self.calibration is None:
+            self._calibrate(final)
+            if self.calibration is None:
+                return []
+        n_done = self.sag.n
+        n = self.t.n
+        if n > n_done:
+            self.sag.append(self.gyr_lp.view()[n_done:n] @ self.calibration.flexion_axis)
+        new = self.detector.scan(self.t.view(), self.sag.view(), self.gap_after.view())
+        self.swings.extend(new)
+        return new
+
+    def _calibrate(self, final: bool) -> None:
+        t = self.t.view()
+        if len(t) == 0:
+            return
+        step = self.config.checkpoint_s
+        t0 = t[0]
+        acc, gyr = self.acc.view(), self.gyr.view()
+        while True:
+            k = len(self.windows)
+            w0, w1 = t0 + k * step, t0 + (k + 1) * step
+            if t[-1] < w1 and not final:
+                return  # checkpoint not passed yet: decide only on complete windows
+            if self._next_window_i >= len(t):
+                break
+            i1 = int(np.searchsorted(t, w1, side="left"))
+            self.windows.append(cal.window_stats(t, acc, gyr, self._next_window_i, i1, w0, w1,
+                                                 self.rate_hz))
+            self._next_window_i = i1
+            result = cal.calibrate(t, acc, gyr, self.windows, at_s=w1, final=False,
+                                   segment=self.segment)
+            if result is not None:
+                self._set_calibration(result)
+                return
+        if final:
+            result = cal.calibrate(t, acc, gyr, self.windows, at_s=float(t[-1]), final=True,
+                                   segment=self.segment)
+            if result is not None:
+                self._set_calibration(result)
+
+    def _set_calibration(self, result: cal.SegmentCalibration) -> None:
+        self.calibration = result
+        upto = self._next_window_i  # only samples the decision was made from
+        gyr = self.gyr_lp.view()[:upto]
+        moving = np.linalg.norm(self.gyr.view()[:upto], axis=1) > cal.WALKING_GYRO_DPS
+        proj = gyr[moving] @ result.flexion_axis
+        peak = float(np.percentile(proj, 99)) if len(proj) else 100.0
+        result.quality["swing_peak_dps"] = round(peak, 1)
+        threshold = float(np.clip(0.25 * peak, 30.0, 120.0))
+        self.detector = SwingDetector(self.rate_hz, threshold, self._lowpass.delay_s,
+                                      self.config.ic_offset(self.segment),
+                                      self.config.to_offset(self.segment))
+
+    # ------------------------------------------------------------------ lookups
+
+    @property
+    def last_t(self) -> float:
+        return float(self.t.view()[-1]) if self.t.n else float("-inf")

@@ -1,0 +1,47 @@
+"""The per-step row (DESIGN.md section 2) and its column order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+STEP_COLUMNS = [
+    "side", "ic_s", "to_s", "activity", "stride_length_m", "step_height_m", "impact_g",
+    "loading_rate_gps", "knee_flexion_ic_deg", "knee_min_flexion_stance_deg",
+    "frontal_range_deg", "frontal_wobble_dps",
+]
+EXTRA_COLUMNS = ["impact_rate_hz", "event_sensor", "flags"]
+METRIC_COLUMNS = STEP_COLUMNS[4:]
+
+
+@dataclass
+class StepRow:
+    """One initial contact of one leg. ``None`` = not measurable with these sensors.
+
+    ``final`` is False for the early notice sent as soon as the contact is detected (live use);
+    the same contact comes again with ``final=True`` once all its columns are known.
+    """
+
+    side: str
+    ic_s: float
+    to_s: float | None = None
+    activity: str | None = None
+    stride_length_m: float | None = None
+    step_height_m: float | None = None
+    impact_g: float | None = None
+    loading_rate_gps: float | None = None
+    knee_flexion_ic_deg: float | None = None
+    knee_min_flexion_stance_deg: float | None = None
+    frontal_range_deg: float | None = None
+    frontal_wobble_dps: float | None = None
+    impact_rate_hz: float | None = None
+    event_sensor: str = ""
+    flags: list[str] = field(default_factory=list)
+    final: bool = True
+    emitted_t_s: float | None = None  # signal time (latest sample pushed) when this was emitted
+
+    def as_record(self) -> dict:
+        rec = {c: getattr(self, c) for c in STEP_COLUMNS}
+        rec["impact_rate_hz"] = self.impact_rate_hz
+        rec["event_sensor"] = self.event_sensor
+        rec["flags"] = ";".join(self.flags)
+        return rec

@@ -214,10 +214,19 @@ class BumbleClient(BaseBleakClient):
             raise BleakDeviceNotFoundError(self.address, f"Device with address {self.address} was not found.")
         host = self._radio.new_host("bleak-client")
         self._host = host
+        attempt: asyncio.Future | None = None
         try:
             await host.power_on()
-            connection = await host.connect(Address(self.address), timeout=self._timeout)
+            # Our own timeout: Bumble's cancels the attempt in a way that surfaces as CancelledError.
+            attempt = asyncio.ensure_future(host.connect(Address(self.address), timeout=None))
+            done, _ = await asyncio.wait({attempt}, timeout=self._timeout)
+            if not done:
+                raise asyncio.TimeoutError(f"no connection to {self.address} within {self._timeout:g} s")
+            connection = attempt.result()
         except BaseException:
+            if attempt is not None and not attempt.done():
+                attempt.cancel()
+                await asyncio.gather(attempt, return_exceptions=True)
             self._radio.release_host(host)
             self._host = None
             raise

@@ -172,22 +172,101 @@ def test_movesense_joins_parts_and_unwraps_the_ms_clock():
         decoder.feed(uuid, bytes((3, ref)) + bytes(10), 0.0)  # a continuation of nothing
 
 
+# ---------------------------------------------------------------- Polar PMD
+
+def _polar(model: str = "verity_sense"):
+    profile = get_profile("polar", dict(get_profile("polar").config, model=model))
+    from imu_knee.ble.profiles.polar import CONTROL_UUID, DATA_UUID
+
+    return profile, CONTROL_UUID, DATA_UUID
+
+
+@pytest.mark.parametrize("vec", [v for v in vectors_of("polar_pmd") if "raw_samples" in v["expect"]],
+                         ids=lambda v: v["source"][-28:])
+def test_polar_compressed_frames_give_the_stated_raw_samples(vec):
+    from imu_knee.ble.profiles.polar import parse_delta_frame
+
+    payload = bytes.fromhex(vec["hex"])
+    assert parse_delta_frame(payload[10:]).tolist() == vec["expect"]["raw_samples"]
+
+
+def test_polar_compressed_acc_frame_with_factor_from_the_start_reply():
+    vec = next(v for v in vectors_of("polar_pmd") if v["expect"].get("samples") == 57)
+    exp = vec["expect"]
+    profile, control, data = _polar("h10")
+    decoder = profile.new_decoder(rate_hz=50, acc_range_g=8)
+    factor = 2.44e-4
+    reply = bytes((0xF0, 0x02, 0x02, 0x00, 0x00, 0x05, 0x01)) + np.float32(factor).tobytes()
+    assert decoder.feed(control, reply, 0.0) == []
+    (block,) = decoder.feed(data, bytes.fromhex(vec["hex"]), 1.0)
+    assert len(block) == exp["samples"]
+    mg = block.acc_mps2 / GRAVITY_MPS2 * 1000
+    np.testing.assert_allclose(mg[0], np.array(exp["first_raw"]) * factor * 1000, rtol=1e-6)
+    np.testing.assert_allclose(mg[1], np.array(exp["second_raw"]) * factor * 1000, rtol=1e-6)
+    assert block.device_t_s[-1] == pytest.approx(exp["timestamp_ns_of_last_sample"] * 1e-9)
+    assert np.all(np.diff(block.device_t_s) == pytest.approx(1 / 50))
+
+
+def test_polar_raw_h10_frame_in_mg():
+    vec = next(v for v in vectors_of("polar_pmd") if "first_mg" in v["expect"])
+    profile, _, data = _polar("h10")
+    (block,) = profile.new_decoder(rate_hz=200).feed(data, bytes.fromhex(vec["hex"]), 1.0)
+    mg = block.acc_mps2 / GRAVITY_MPS2 * 1000
+    np.testing.assert_allclose(mg[:2], [vec["expect"]["first_mg"], vec["expect"]["second_mg"]], atol=1e-9)
+    assert block.gyr_dps is None and len(block) == (len(vec["hex"]) // 2 - 10) // 6
+
+
+def test_polar_gyro_vector_scales_by_factor_and_pairs_with_acc_on_the_device_clock():
+    vec = next(v for v in vectors_of("polar_pmd") if v["hex"].startswith("05"))
+    profile, control, data = _polar()
+    decoder = profile.new_decoder(rate_hz=52, gyr_range_dps=2000)
+    gyro = bytes.fromhex(vec["hex"])
+    t_last_ns = int.from_bytes(gyro[1:9], "little")
+    acc = bytes((2,)) + t_last_ns.to_bytes(8, "little") + b"\x01" + np.array(
+        [[0, 0, 1000], [10, 0, 1000], [20, 0, 1000]], "<i2").tobytes()  # one extra, earlier
+    assert decoder.feed(control, bytes((0xF0, 2, 5, 0, 0, 5, 1)) + np.float32(0.5).tobytes(), 0) == []
+    assert decoder.feed(data, gyro, 0.0) == []
+    (block,) = decoder.feed(data, acc, 0.0)
+    np.testing.assert_allclose(block.gyr_dps, np.array(vec["expect"]["raw_samples"]) * 0.5)
+    np.testing.assert_allclose(block.acc_mps2[:, 0] / GRAVITY_MPS2 * 1000, [10, 20])
+    assert decoder.dropped_samples == 1
+
+
+def test_polar_start_command_layout():
+    profile, control, _ = _polar()
+    acc_start, gyr_start = profile.start_commands(rate_hz=52, acc_range_g=8, gyr_range_dps=2000)
+    assert acc_start == (control, bytes.fromhex("0202" "00013400" "01011000" "02010800"))
+    assert gyr_start.data == bytes.fromhex("0205" "00013400" "01011000" "0201d007")
+    assert [c.data for c in profile.stop_commands()] == [b"\x03\x02", b"\x03\x05"]
+
+
 # ---------------------------------------------------------------- every profile
 
-IMPLEMENTED = [name for name in PROFILE_NAMES if name in ("witmotion", "metamotion", "movesense")]
+def _variant(name: str, **overrides):
+    config = dict(get_profile(name).config, **overrides)
+    label = name + "".join(f"-{v}" for v in overrides.values())
+    return pytest.param(name, config, id=label)
 
 
-def _roundtrip(name: str, data) -> None:
-    profile = get_profile(name)
+IMPLEMENTED = [name for name in PROFILE_NAMES if name in ("witmotion", "metamotion", "movesense", "polar")]
+VARIANTS = [_variant(name) for name in IMPLEMENTED] + [
+    _variant("metamotion", imu="bmi270", packed=True),
+    _variant("polar", model="h10", frame="raw", rate_hz=50),
+    _variant("polar", model="h10", frame="compressed", rate_hz=100),
+]
+
+
+def _roundtrip(name: str, config: dict, data) -> None:
+    profile = get_profile(name, config)
     rate = data.draw(st.sampled_from(profile.rates_hz))
     acc_range = data.draw(st.sampled_from(profile.acc_ranges_g))
-    gyr_range = data.draw(st.sampled_from(profile.gyr_ranges_dps))
+    gyr_range = data.draw(st.sampled_from(profile.gyr_ranges_dps)) if profile.has_gyro else None
     mtu = data.draw(st.sampled_from([23, 64, 185, 247]))
     n = data.draw(st.integers(1, 60))
     seed = data.draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
     acc = rng.uniform(-0.98, 0.98, (n, 3)) * acc_range * GRAVITY_MPS2
-    gyr = rng.uniform(-0.98, 0.98, (n, 3)) * gyr_range
+    gyr = rng.uniform(-0.98, 0.98, (n, 3)) * (gyr_range or 0.0)
     t0 = data.draw(st.floats(0, 3000))
     dev_t = t0 + np.arange(n) / rate
     encoder = profile.new_encoder(rate, acc_range, gyr_range, mtu=mtu)
@@ -202,7 +281,9 @@ def _roundtrip(name: str, data) -> None:
     assert len(got) == n
     acc_lsb, gyr_lsb = profile.resolution(decoder.settings)
     np.testing.assert_allclose(got.acc_mps2, acc, atol=0.51 * acc_lsb, rtol=1e-6)
-    if profile.has_gyro:
+    if not profile.has_gyro:
+        assert np.all(np.isnan(got.gyr_dps))
+    else:
         np.testing.assert_allclose(got.gyr_dps, gyr, atol=0.51 * gyr_lsb, rtol=1e-6)
     if profile.has_device_clock:
         assert np.all(np.isfinite(got.device_t_s))
@@ -211,18 +292,18 @@ def _roundtrip(name: str, data) -> None:
         assert np.all(np.isnan(got.device_t_s))
 
 
-@pytest.mark.parametrize("name", IMPLEMENTED)
+@pytest.mark.parametrize("name, config", VARIANTS)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_encode_then_decode_round_trips_within_one_count(name, data):
-    _roundtrip(name, data)
+def test_encode_then_decode_round_trips_within_one_count(name, config, data):
+    _roundtrip(name, config, data)
 
 
-@pytest.mark.parametrize("name", IMPLEMENTED)
+@pytest.mark.parametrize("name, config", VARIANTS)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_random_bytes_only_ever_raise_decode_error(name, data):
-    profile = get_profile(name)
+def test_random_bytes_only_ever_raise_decode_error(name, config, data):
+    profile = get_profile(name, config)
     decoder = profile.new_decoder()
     uuids = list(profile.notify_uuids)
     notes = data.draw(st.lists(st.tuples(st.sampled_from(uuids), st.binary(max_size=260)), max_size=8))
@@ -237,11 +318,11 @@ def test_random_bytes_only_ever_raise_decode_error(name, data):
                 assert item.acc_mps2 is None or item.acc_mps2.shape[1] == 3
 
 
-@pytest.mark.parametrize("name", IMPLEMENTED)
+@pytest.mark.parametrize("name, config", VARIANTS)
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_valid_notifications_with_bytes_flipped_raise_only_decode_error(name, data):
-    profile = get_profile(name)
+def test_valid_notifications_with_bytes_flipped_raise_only_decode_error(name, config, data):
+    profile = get_profile(name, config)
     encoder = profile.new_encoder(mtu=247)
     decoder = profile.new_decoder()
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))

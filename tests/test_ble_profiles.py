@@ -240,6 +240,28 @@ def test_polar_start_command_layout():
     assert [c.data for c in profile.stop_commands()] == [b"\x03\x02", b"\x03\x05"]
 
 
+# ---------------------------------------------------------------- Thingy:52
+
+def test_thingy52_raw_sample_uses_the_firmware_fixed_point_formats():
+    profile = get_profile("thingy52")
+    raw = np.array([0, 0, 1024, 32, -64, 16, 100, 200, 300], "<i2").tobytes()
+    (sample,) = profile.new_decoder().feed(profile.notify_uuids[0], raw, 3.0)
+    assert sample.acc_mps2 == pytest.approx((0, 0, GRAVITY_MPS2))  # 1 g at rest
+    assert sample.gyr_dps == pytest.approx((1.0, -2.0, 0.5))
+    with pytest.raises(DecodeError):
+        profile.new_decoder().feed(profile.notify_uuids[0], raw[:12], 3.0)
+
+
+def test_thingy52_config_write_sets_the_rate_and_keeps_the_other_fields():
+    from imu_knee.ble.profiles.thingy52 import parse_motion_config
+
+    profile = get_profile("thingy52")
+    (command,) = profile.setup_commands(rate_hz=200)
+    fields = parse_motion_config(command.data)
+    assert fields["rate_hz"] == 200
+    assert fields["step_counter_interval_ms"] == profile.config["step_counter_interval_ms"]
+
+
 # ---------------------------------------------------------------- every profile
 
 def _variant(name: str, **overrides):
@@ -248,7 +270,7 @@ def _variant(name: str, **overrides):
     return pytest.param(name, config, id=label)
 
 
-IMPLEMENTED = [name for name in PROFILE_NAMES if name in ("witmotion", "metamotion", "movesense", "polar")]
+IMPLEMENTED = [name for name in PROFILE_NAMES if name in ("witmotion", "metamotion", "movesense", "polar", "thingy52")]
 VARIANTS = [_variant(name) for name in IMPLEMENTED] + [
     _variant("metamotion", imu="bmi270", packed=True),
     _variant("polar", model="h10", frame="raw", rate_hz=50),

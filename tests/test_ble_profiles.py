@@ -262,6 +262,45 @@ def test_thingy52_config_write_sets_the_rate_and_keeps_the_other_fields():
     assert fields["step_counter_interval_ms"] == profile.config["step_counter_interval_ms"]
 
 
+# ---------------------------------------------------------------- imu-knee's own protocol
+
+def test_imu_knee_single_packets_fit_mtu_23_and_batches_need_a_larger_mtu():
+    profile = get_profile("imu-knee")
+    acc = np.tile([0.0, 0.0, GRAVITY_MPS2], (16, 1))
+    gyr = np.zeros((16, 3))
+    small = profile.new_encoder(mtu=23).encode(acc, gyr, np.arange(16) / 200)
+    assert len(small) == 16 and {len(p) for _, p in small} == {20}
+    big = profile.new_encoder(mtu=247).encode(acc, gyr, np.arange(16) / 200)
+    assert len(big) == 2 and all(len(p) == 12 + 12 * 8 for _, p in big)
+
+
+def test_imu_knee_counts_lost_packets_and_unwraps_counter_and_clock():
+    profile = get_profile("imu-knee")
+    encoder = profile.new_encoder(rate_hz=200, mtu=247)
+    encoder.seq = 0xFFFE
+    t = (2**32 - 20_000) * 1e-6 + np.arange(40) / 200  # the µs clock wraps inside this run
+    notes = encoder.encode(np.zeros((40, 3)), np.zeros((40, 3)), t)
+    decoder = profile.new_decoder(rate_hz=200)
+    out = feed_all(decoder, notes[:2] + notes[3:])  # packet 3 of 5 lost
+    got = stack_samples(out)
+    assert decoder.lost_packets == 1 and len(got) == 32
+    assert [b.seq for b in out] == [0xFFFE, 0xFFFF, 0x10001, 0x10002]
+    expected = np.concatenate([t[:16], t[24:]])
+    np.testing.assert_allclose(got.device_t_s - got.device_t_s[0], expected - expected[0], atol=2e-6)
+
+
+def test_imu_knee_rejects_other_versions_and_inconsistent_batches():
+    profile = get_profile("imu-knee")
+    uuid = profile.notify_uuids[0]
+    (note,) = profile.new_encoder(mtu=247).encode(np.zeros((3, 3)), np.zeros((3, 3)), np.arange(3) / 200)
+    decoder = profile.new_decoder()
+    with pytest.raises(DecodeError, match="version"):
+        decoder.feed(uuid, bytes((0x22,)) + note.payload[1:], 0.0)
+    with pytest.raises(DecodeError, match="samples"):
+        decoder.feed(uuid, note.payload[:-12], 0.0)
+    assert len(decoder.feed(uuid, note.payload, 0.0)[0]) == 3
+
+
 # ---------------------------------------------------------------- every profile
 
 def _variant(name: str, **overrides):
@@ -270,7 +309,7 @@ def _variant(name: str, **overrides):
     return pytest.param(name, config, id=label)
 
 
-IMPLEMENTED = [name for name in PROFILE_NAMES if name in ("witmotion", "metamotion", "movesense", "polar", "thingy52")]
+IMPLEMENTED = [name for name in PROFILE_NAMES if name in ("witmotion", "metamotion", "movesense", "polar", "thingy52", "imu-knee")]
 VARIANTS = [_variant(name) for name in IMPLEMENTED] + [
     _variant("metamotion", imu="bmi270", packed=True),
     _variant("polar", model="h10", frame="raw", rate_hz=50),

@@ -255,3 +255,163 @@ def test_notification_throughput_is_enough_for_two_200_hz_sensors():
     rate, count = run(main())
     assert count == n_notes
     assert rate > 400.0
+
+
+# -- virtual sensors serving the device profiles -------------------------------------------------
+
+import math  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from imu_knee.recording import SensorStream  # noqa: E402
+
+
+def synthetic_stream(rate_hz: float = 100.0, duration_s: float = 0.6) -> SensorStream:
+    """Smooth, non-trivial motion inside every device's range (±8 g, ±1000 deg/s)."""
+    t = np.arange(int(round(rate_hz * duration_s))) / rate_hz
+    acc = np.column_stack([3 * np.sin(2 * np.pi * 1.3 * t), -2 * np.cos(2 * np.pi * 0.7 * t),
+                           9.81 + 4 * np.sin(2 * np.pi * 2.1 * t)])
+    gyr = np.column_stack([300 * np.sin(2 * np.pi * 1.1 * t), -150 * np.cos(2 * np.pi * 1.7 * t),
+                           80 * np.sin(2 * np.pi * 0.5 * t)])
+    return SensorStream("left_shank", t, acc, gyr, rate_hz)
+
+
+def load_profile(name):
+    from imu_knee.ble.profiles import get_profile
+    try:
+        return get_profile(name)
+    except (ModuleNotFoundError, FileNotFoundError) as exc:
+        pytest.skip(f"profile {name} not available yet: {exc}")
+
+
+def other_rate(profile) -> float:
+    """A supported rate near 50 Hz that differs from the configured default."""
+    default = float(profile.config["rate_hz"])
+    choices = [r for r in profile.rates_hz if not math.isclose(r, default)] or [default]
+    return min(choices, key=lambda r: abs(r - 50.0))
+
+
+async def stream_through_bleak(radio, sensor, profile, rate_hz, stop_after=None):
+    """Connect with bleak, configure and start as a real client would; collect notifications."""
+    from bleak import BleakClient
+    received = []
+    async with BleakClient(sensor.address, backend=BumbleClient, radio=radio) as client:
+        for command in profile.setup_commands(rate_hz=rate_hz):
+            await client.write_gatt_char(command.char_uuid, command.data, response=True)
+        for uuid in profile.notify_uuids:
+            await client.start_notify(uuid, lambda ch, d: received.append((ch.uuid, bytes(d), time.perf_counter())))
+        t0 = time.perf_counter()
+        for command in profile.start_commands(rate_hz=rate_hz):
+            await client.write_gatt_char(command.char_uuid, command.data, response=True)
+        if stop_after is None:
+            await asyncio.wait_for(sensor.finished.wait(), 5.0)
+            await asyncio.sleep(0.02)
+        else:
+            await asyncio.sleep(stop_after)
+            for command in profile.stop_commands():
+                await client.write_gatt_char(command.char_uuid, command.data, response=True)
+            for uuid in profile.notify_uuids:
+                await client.stop_notify(uuid)
+            count_at_stop = len(received)
+            await asyncio.sleep(0.1)
+            assert len(received) == count_at_stop  # stopped means stopped
+        mtu = client.mtu_size
+    return received, t0, mtu
+
+
+def decode_all(profile, rate_hz, received):
+    from imu_knee.ble.profiles import stack_samples
+    decoder = profile.new_decoder(rate_hz=rate_hz)
+    out = []
+    for uuid, data, arrival in received:
+        out += decoder.feed(uuid, data, arrival)
+    out += decoder.flush()
+    return stack_samples(out)
+
+
+@pytest.mark.parametrize("name", ["witmotion", "metamotion", "movesense", "polar", "thingy52", "imu-knee"])
+def test_virtual_sensor_speaks_the_profile_protocol_through_bleak(name):
+    from imu_knee.ble.virtual.sensor import VirtualSensor, resample
+    profile = load_profile(name)
+    rate = other_rate(profile)
+    stream = synthetic_stream(100.0, 0.6)
+
+    async def main():
+        radio = VirtualRadio()
+        async with VirtualSensor(profile, stream, realtime=False, radio=radio) as sensor:
+            received, _, mtu = await stream_through_bleak(radio, sensor, profile, rate)
+            return received, sensor.settings, sensor.samples_sent, mtu
+
+    received, settings, sent, mtu = run(main())
+    assert math.isclose(settings.rate_hz, rate)          # the sensor followed the client's commands
+    assert all(len(d) <= mtu - 3 for _, d, _ in received)
+    got = decode_all(profile, rate, received)
+    if math.isclose(rate, 100.0):
+        ref_acc, ref_gyr = stream.acc_mps2, stream.gyr_dps
+    else:
+        _, ref_acc = resample(stream.t_s, stream.acc_mps2, rate)
+        _, ref_gyr = resample(stream.t_s, stream.gyr_dps, rate)
+    assert len(got) == sent == len(ref_acc)
+    acc_lsb, gyr_lsb = profile.resolution(settings)
+    np.testing.assert_allclose(got.acc_mps2, ref_acc, atol=acc_lsb * 0.51 + 1e-5)
+    np.testing.assert_allclose(got.gyr_dps, ref_gyr, atol=gyr_lsb * 0.51 + 1e-4)
+    if profile.has_device_clock:
+        dt = np.diff(got.device_t_s)
+        np.testing.assert_allclose(dt, 1.0 / rate, atol=1.5e-3)
+
+
+def test_virtual_sensor_streams_at_real_time_and_stop_command_stops_it():
+    from imu_knee.ble.virtual.sensor import VirtualSensor
+    profile = load_profile("movesense")
+    stream = synthetic_stream(100.0, 2.0)
+
+    async def main():
+        radio = VirtualRadio()
+        async with VirtualSensor(profile, stream, realtime=True, radio=radio) as sensor:
+            return await stream_through_bleak(radio, sensor, profile, 52.0, stop_after=0.5)
+
+    received, t0, _ = run(main())
+    got = decode_all(profile, 52.0, received)
+    lag_s = got.arrival_s - t0 - (got.device_t_s - got.device_t_s[0])
+    # 0.5 s of streaming at 52 Hz: about 26 samples, each at most one batch (≤ 0.06 s) late
+    assert 20 <= len(got) <= 30
+    assert lag_s.min() > -0.01 and lag_s.max() < 0.12
+
+
+def test_virtual_sensor_drop_leaves_a_real_gap_and_streaming_resumes():
+    from bleak import BleakClient
+    from imu_knee.ble.virtual.sensor import VirtualSensor
+    profile = load_profile("movesense")
+    stream = synthetic_stream(104.0, 3.0)
+
+    async def main():
+        radio = VirtualRadio()
+        received = []
+        lost = asyncio.Event()
+        async with VirtualSensor(profile, stream, realtime=True, radio=radio) as sensor:
+            client = BleakClient(sensor.address, lambda _c: lost.set(), backend=BumbleClient, radio=radio)
+
+            async def start():
+                await client.connect()
+                await client.start_notify(profile.notify_uuids[0],
+                                          lambda ch, d: received.append((ch.uuid, bytes(d), time.perf_counter())))
+                for command in profile.start_commands(rate_hz=104.0):
+                    await client.write_gatt_char(command.char_uuid, command.data, response=True)
+
+            await start()
+            await asyncio.sleep(0.4)
+            await sensor.drop_connection(come_back_after_s=0.3)
+            await asyncio.wait_for(lost.wait(), 1.0)
+            await start()
+            await asyncio.sleep(0.4)
+            await client.disconnect()
+            return received, sensor.samples_skipped
+
+    received, skipped = run(main())
+    got = decode_all(profile, 104.0, received)
+    gaps = np.diff(got.device_t_s)
+    big = gaps[gaps > 0.1]
+    assert len(big) == 1                       # one gap on the device clock ...
+    assert 0.2 < big[0] < 0.6                  # ... about as long as the sensor was away
+    assert skipped == pytest.approx(big[0] * 104.0, abs=8)
+    assert np.all(gaps > 0)

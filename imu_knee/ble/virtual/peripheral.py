@@ -278,6 +278,9 @@ class VirtualPeripheral:
     async def close(self) -> None:
         """Disconnect, stop advertising and leave the radio."""
         self._stay_away = True
+        # let pending re-advertising finish: cancelling a Bumble HCI command midway leaves
+        # the host waiting on a cancelled future
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
         for connection in list(self._device.connections.values()):
             try:
                 await connection.disconnect()
@@ -288,8 +291,6 @@ class VirtualPeripheral:
                 await self._device.stop_advertising()
             except Exception:
                 pass
-        for task in list(self._tasks):
-            task.cancel()
         self.radio.unregister(self)
         self.radio.release_host(self._device)
 

@@ -109,6 +109,32 @@ def test_phyphox_bare_csv_with_two_time_columns_and_nan_padding(tmp_path, capsys
     assert_matches_truth(out, origin_of(mf.write_phyphox_one_set_csv, "x.csv"), placement="left_thigh")
 
 
+def test_phyphox_bare_csv_of_two_sets_one_after_another(tmp_path):
+    """The minimalistic export writes every set with its own header into one file."""
+    acc_t, acc, gyr_t, gyr = mf.phyphox_streams()
+    text = mf.phyphox_csv([("Time (s)", acc_t)] + [(f"Acceleration {a} (m/s^2)", acc[:, k])
+                                                  for k, a in enumerate("xyz")], "\t", ",")
+    text += mf.phyphox_csv([("Time (s)", gyr_t)] + [(f"Gyroscope {a} (rad/s)", gyr[:, k])
+                                                   for k, a in enumerate("xyz")], "\t", ",")
+    src = tmp_path / "phyphox.csv"
+    src.write_text(text)
+    from imu_knee.importers import write_import
+    out = write_import(import_source([src], "left_shank"), tmp_path / "rec.csv")
+    assert_matches_truth(out, float(acc_t[acc_t >= gyr_t[0]][0]))
+
+
+def test_phyphox_two_files_named_on_the_command_line(tmp_path, capsys):
+    with zipfile.ZipFile(FIX / "phyphox_simple_experiment.zip") as zf:
+        zf.extract("Accelerometer.csv", tmp_path)
+        zf.extract("Gyroscope.csv", tmp_path / "elsewhere")
+    out = tmp_path / "rec.csv"
+    code, _, err = run_cli(capsys, "import", tmp_path / "Accelerometer.csv",
+                           tmp_path / "elsewhere" / "Gyroscope.csv", "--placement", "left_shank",
+                           "-o", out)
+    assert code == 0, err
+    assert_matches_truth(out, origin_of(mf.write_phyphox_zip, "x.zip"))
+
+
 def test_phyphox_acceleration_without_g_is_refused(tmp_path, capsys):
     code, _, err = run_cli(capsys, "import", FIX / "phyphox_acceleration_without_g.zip",
                            "--placement", "left_shank", "-o", tmp_path / "rec.csv")
@@ -133,6 +159,7 @@ def test_sensor_logger_android_uses_total_acceleration_and_zyx_columns(tmp_path,
     assert_matches_truth(out, origin_of(mf.write_sensor_logger_android_zip, "x.zip"))
     rec = read_recording(out)
     assert rec.meta["source_acc"].startswith("TotalAcceleration.csv")
+    assert rec.meta["start_utc"].startswith("2024-05-04T10:11:12.3")  # the epoch clock is kept
     assert rec.streams["left_shank"].device == "Sensor Logger on Test Phone"
 
 

@@ -11,7 +11,6 @@ One small module per app (``phyphox``, ``sensor_logger``, ``metabase``, ``movese
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from ..errors import InputError
@@ -61,9 +60,8 @@ def write_import(result: ImportResult, output: str | os.PathLike, force: bool = 
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
         raise InputError(f"{folder}: no such folder for the output")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    # a plain open() (not mkstemp) so the file gets the user's usual permissions
+    tmp = folder / f".{out.name}.{os.getpid()}.tmp"
     try:
         write_recording(tmp, result.recording, meta=result.meta)
         read_recording(tmp)  # the file must be readable by the rest of imu-knee

@@ -4,6 +4,7 @@ time from zero."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import numpy as np
 
@@ -12,6 +13,9 @@ from ..recording import Recording, SensorStream
 from .model import RawImport, Stream3
 from .timeline import merge_onto_acc, order_by_time, rate_hz
 from .units import ACC_FACTORS, ACC_UNIT_TEXT, GYR_FACTORS, GYR_UNIT_TEXT, resolve_acc_unit, resolve_gyr_unit
+
+
+_YEAR_2000_S = 946684800.0
 
 
 @dataclass
@@ -55,10 +59,13 @@ def to_recording(raw: RawImport, placement: str, acc_unit: str = "auto",
     acc_mps2 = acc * ACC_FACTORS[a_unit]
     gyr_dps = gyr * GYR_FACTORS[g_unit]
     t_s = t - t[0]
+    meta = dict(raw.meta)
+    if t[0] > _YEAR_2000_S:  # the source clock is UNIX time: keep the absolute start
+        start = datetime.fromtimestamp(float(t[0]), tz=timezone.utc)
+        meta["start_utc"] = start.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     rate = rate_hz(t_s)
     stream = SensorStream(name=placement, t_s=t_s, acc_mps2=acc_mps2, gyr_dps=gyr_dps,
                           rate_hz=rate, device=raw.device)
-    meta = dict(raw.meta)
     meta["source_units"] = (f"acc {ACC_UNIT_TEXT[a_unit]}, gyro {GYR_UNIT_TEXT[g_unit]}"
                             " (converted to m/s² and deg/s)")
     return ImportResult(recording=Recording(streams={placement: stream}), meta=meta,

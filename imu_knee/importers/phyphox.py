@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import InputError
 from .model import ImportOptions, RawImport, Stream3
-from .sources import Bundle, Member
+from .sources import Bundle, Member, split_member
 from .table import Layout, TextHead, read_columns, read_head, sniff_layout
 
 NAME = "phyphox"
@@ -92,10 +92,31 @@ def find_groups(head: TextHead, layout: Layout) -> list[Group]:
     return groups
 
 
-def _member_groups(member: Member) -> list[Group]:
+MAX_SPLIT_BYTES = 512 * 1024 ** 2
+
+
+def _member_groups(member: Member, split: bool = False) -> list[Group]:
     head = read_head(member)
     layout = sniff_layout(head)
-    return find_groups(head, layout)
+    groups = find_groups(head, layout)
+    if split and groups and layout.quoted_header:
+        parts = _sets_of_bare_csv(member)
+        if len(parts) > 1:
+            return [g for part in parts for g in find_groups(read_head(part), sniff_layout(read_head(part)))]
+    return groups
+
+
+def _sets_of_bare_csv(member: Member) -> list[Member]:
+    """A bare phyphox CSV of several export sets holds them one after another, each with its
+    own quoted header line (data lines never start with a quote)."""
+    if member.size > MAX_SPLIT_BYTES:
+        return [member]
+    data = member.read_all()
+    starts = [m.start() for m in re.finditer(rb'(?m)^"', data)]
+    if len(starts) < 2:
+        return [member]
+    starts[0] = 0
+    return split_member(member, starts, data)
 
 
 def detect(bundle: Bundle) -> int:
@@ -123,7 +144,7 @@ def load(bundle: Bundle, options: ImportOptions) -> RawImport:
     groups: list[Group] = []
     for m in members:
         try:
-            groups += _member_groups(m)
+            groups += _member_groups(m, split=m.archive is None)
         except InputError:
             if bundle.kind == "file":
                 raise

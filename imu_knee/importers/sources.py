@@ -33,6 +33,7 @@ class Member:
     path: Path | None = None
     archive: zipfile.ZipFile | None = None
     zip_name: str | None = None
+    data: bytes | None = field(default=None, repr=False)  # an in-memory part of another file
     _head: bytes | None = field(default=None, repr=False)
 
     @property
@@ -41,6 +42,8 @@ class Member:
 
     def open_binary(self) -> BinaryIO:
         try:
+            if self.data is not None:
+                return io.BytesIO(self.data)
             if self.archive is not None:
                 return self.archive.open(self.zip_name)
             return open(self.path, "rb")
@@ -63,6 +66,13 @@ class Member:
                 return fh.read()
             except (OSError, zipfile.BadZipFile, EOFError, ValueError, RuntimeError) as exc:
                 raise InputError(f"{self.name}: cannot be read ({exc})") from None
+
+
+def split_member(member: Member, starts: list[int], data: bytes) -> list[Member]:
+    """In-memory members for the byte ranges beginning at ``starts`` (sections of one file)."""
+    bounds = list(starts) + [len(data)]
+    return [Member(name=f"{member.name} (part {k + 1})", inner=member.inner, size=b - a,
+                   data=data[a:b]) for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))]
 
 
 @dataclass

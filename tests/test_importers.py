@@ -7,7 +7,6 @@ recording must reproduce it in m/s² and deg/s on the right axes and times.
 from __future__ import annotations
 
 import importlib.util
-import io
 import os
 import tempfile
 import time
@@ -275,6 +274,25 @@ def test_metabase_gyro_file_is_not_taken_for_phyphox():
         assert detect_format(bundle) == "metabase"
     finally:
         bundle.close()
+
+
+def test_an_imu_knee_recording_is_not_imported_again(tmp_path, capsys):
+    out = tmp_path / "rec.csv"
+    assert run_cli(capsys, "import", FIX / "gaitmap_flat.csv", "--placement", "left_shank",
+                   "-o", out)[0] == 0
+    code, _, err = run_cli(capsys, "import", out, "--placement", "left_shank", "-o", tmp_path / "again.csv")
+    assert_one_line_error(code, err, "already an imu-knee recording")
+
+
+def test_files_without_csv_suffix_named_explicitly(tmp_path, capsys):
+    for name in ("a_acc_stream.dat", "a_gyro_stream.dat"):
+        real = next((FIX / "movesense").glob("*" + name.split("_", 1)[1].replace(".dat", ".csv")))
+        (tmp_path / name).write_bytes(real.read_bytes())
+    out = tmp_path / "rec.csv"
+    code, _, err = run_cli(capsys, "import", tmp_path / "a_acc_stream.dat", tmp_path / "a_gyro_stream.dat",
+                           "--placement", "left_shank", "-o", out)
+    assert code == 0, err
+    assert_matches_truth(out, 0.0)
 
 
 def test_format_override_that_does_not_fit(tmp_path, capsys):
@@ -580,7 +598,3 @@ def test_committed_fixtures_match_their_generator(tmp_path):
                     assert a.read(n) == b.read(n), n
         else:
             assert target.read_bytes() == committed.read_bytes(), name
-
-
-def test_io_helpers_are_not_needed_for_bytes():  # keeps io import meaningful for readers
-    assert io.BytesIO(b"x").read() == b"x"

@@ -7,6 +7,7 @@ best score wins. ``--format`` skips this step.
 from __future__ import annotations
 
 from ..errors import InputError
+from ..recording import FORMAT_LINE
 from . import gaitmap_csv, metabase, movesense, phyphox, sensor_logger
 from .sources import Bundle
 from .table import read_head
@@ -20,11 +21,20 @@ FORMATS = {
 }
 
 
+def _is_recording(lines: list[str]) -> bool:
+    first = next((ln.strip() for ln in lines if ln.strip()), "")
+    header = next((ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")), "")
+    return first.startswith(FORMAT_LINE) or header.replace(" ", "").startswith("timestamp_s,sensor,")
+
+
 def detect_format(bundle: Bundle) -> str:
     """The name of the best-matching format; ``InputError`` if none matches."""
     if bundle.kind in ("file", "files"):
         for member in bundle.candidates():
-            read_head(member)  # empty, binary or endless-line files: say so, in one line
+            head = read_head(member)  # empty, binary or endless-line files: say so, in one line
+            if _is_recording(head.lines):
+                raise InputError(f"{member.name}: is already an imu-knee recording; no import"
+                                 " needed (use it directly)")
     scores = {name: module.detect(bundle) for name, module in FORMATS.items()}
     best = max(scores, key=scores.get)
     if scores[best] > 0:

@@ -119,28 +119,30 @@ def _sets_of_bare_csv(member: Member) -> list[Member]:
     return split_member(member, starts, data)
 
 
+def _is_meta(member: Member) -> bool:
+    """phyphox's own metadata files (``meta/device.csv``, ``meta/time.csv``)."""
+    return "/meta/" in "/" + member.inner.replace("\\", "/")
+
+
 def detect(bundle: Bundle) -> int:
     score = 0
-    members = [m for m in bundle.candidates() if not m.inner.startswith("meta/")]
+    members = [m for m in bundle.candidates() if not _is_meta(m)]
     for m in members[:20]:
         try:
-            groups = _member_groups(m)
-        except InputError:
-            continue
-        if groups:
             head = read_head(m)
             layout = sniff_layout(head)
-            quoted = layout.quoted_header
-            score = max(score, 3 if quoted else 2)
-    if score and bundle.find(r"^(device|time)\.csv$") and any(
-            m.inner.startswith("meta/") for m in bundle.members):
+        except InputError:
+            continue
+        if find_groups(head, layout):
+            score = max(score, 3 if layout.quoted_header else 2)
+    if score and any(_is_meta(m) for m in bundle.members):
         score += 1
     return score
 
 
 def load(bundle: Bundle, options: ImportOptions) -> RawImport:
     members = [m for m in (bundle.candidates() if bundle.kind == "file" else bundle.text_members())
-               if not m.inner.startswith("meta/")]
+               if not _is_meta(m)]
     groups: list[Group] = []
     for m in members:
         try:

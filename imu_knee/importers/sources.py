@@ -91,7 +91,11 @@ class Bundle:
         return [m for m in self.members if rx.search(m.basename)]
 
     def text_members(self) -> list[Member]:
-        return [m for m in self.members if m.basename.lower().endswith(TEXT_SUFFIXES)]
+        """Files that may hold tables: named by the user, or ending in .csv/.txt/.tsv."""
+        if self.kind == "files":
+            return list(self.members)
+        return [m for m in self.members
+                if m is self.primary or m.basename.lower().endswith(TEXT_SUFFIXES)]
 
     def candidates(self) -> list[Member]:
         """Members to look at when recognising the format: the named file, else all text files."""

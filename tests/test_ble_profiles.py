@@ -232,6 +232,18 @@ def test_polar_gyro_vector_scales_by_factor_and_pairs_with_acc_on_the_device_clo
     assert decoder.dropped_samples == 1
 
 
+def test_polar_falls_back_to_acc_alone_when_the_gyro_does_not_start():
+    profile, control, data = _polar()
+    decoder = profile.new_decoder(rate_hz=52)
+    encoder = profile.new_encoder(rate_hz=52, mtu=232)
+    acc_frame, _gyr_frame = encoder.encode(np.ones((4, 3)), np.ones((4, 3)), np.arange(4) / 52)
+    assert decoder.feed(*acc_frame, 0.0) == []  # waits for gyro
+    (held,) = decoder.feed(control, bytes((0xF0, 0x02, 0x05, 0x03, 0x00)), 0.1)  # not supported
+    assert len(held) == 4 and held.gyr_dps is None
+    (later,) = decoder.feed(*acc_frame, 0.2)
+    assert len(later) == 4 and later.gyr_dps is None
+
+
 def test_polar_start_command_layout():
     profile, control, _ = _polar()
     acc_start, gyr_start = profile.start_commands(rate_hz=52, acc_range_g=8, gyr_range_dps=2000)
@@ -408,3 +420,27 @@ def test_unknown_profile_name_lists_the_known_ones():
 def test_settings_outside_the_device_range_are_refused():
     with pytest.raises(SettingError, match="acc_range_g"):
         get_profile("metamotion").new_decoder(acc_range_g=3)
+
+
+@pytest.mark.parametrize("name, config", VARIANTS)
+def test_decoding_stays_far_above_live_rates(name, config):
+    """Regression guard for benchmarks/decode_speed.py (which requires 100k samples/s):
+    here half that, at the MTU the device is used with, so a loaded CI machine does not fail
+    it by chance."""
+    import time
+
+    profile = get_profile(name, config)
+    rate = profile.settings().rate_hz
+    n = 20_000
+    rng = np.random.default_rng(0)
+    encoder = profile.new_encoder(mtu=int(profile.config.get("mtu", 23)))
+    notes = [r for c in profile.start_commands() for r in encoder.reply(c)]
+    notes += encoder.encode(rng.normal(0, 3, (n, 3)), rng.normal(0, 50, (n, 3)), np.arange(n) / rate)
+    best = 0.0
+    for _ in range(3):
+        decoder = profile.new_decoder()
+        start = time.perf_counter()
+        decoded = sum(len(item) for uuid, payload in notes for item in decoder.feed(uuid, payload, 0.0))
+        best = max(best, decoded / (time.perf_counter() - start))
+    assert decoded == n
+    assert best > 50_000, f"{name}: {best:,.0f} samples/s"

@@ -239,8 +239,9 @@ class Decoder:
         except Exception as exc:  # a protocol violation the handler did not name
             if self.strict:
                 raise
+            size = len(payload) if hasattr(payload, "__len__") else "?"
             raise DecodeError(
-                f"{self.profile.name}: cannot decode {len(payload)}-byte notification: {exc}"
+                f"{self.profile.name}: cannot decode {size}-byte notification: {exc}"
             ) from exc
 
     def flush(self) -> list:

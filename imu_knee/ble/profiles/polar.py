@@ -53,6 +53,7 @@ COMPRESSED = 0x80
 MG_TO_MPS2 = GRAVITY_MPS2 / 1000.0
 MAX_DELTA_BITS = 32
 MAX_UNPAIRED = 1024
+MAX_FACTOR = 1e3
 
 MODELS = {
     "verity_sense": {"rates_hz": (26.0, 52.0, 104.0, 208.0, 416.0),
@@ -197,14 +198,23 @@ class PolarDecoder(Decoder):
         if len(payload) < 4 or payload[0] != RESPONSE:
             return []  # feature read (0F …) or something we do not use
         op, mtype, status = payload[1], payload[2], payload[3]
-        if op == OP_START:
-            self.start_status[mtype] = status
-            if status == 0 and len(payload) > 5:
-                factor = parse_settings(payload[5:]).get(SETTING_FACTOR)
-                if factor:
-                    if not (math.isfinite(factor[0]) and factor[0] > 0):
-                        raise DecodeError(f"polar: factor {factor[0]!r} in start reply is not usable")
-                    self.factors[mtype] = float(factor[0])
+        if op != OP_START:
+            return []
+        if status == 0 and len(payload) > 5:
+            factor = parse_settings(payload[5:]).get(SETTING_FACTOR)
+            if factor:
+                if not (math.isfinite(factor[0]) and 0 < factor[0] < MAX_FACTOR):
+                    raise DecodeError(f"polar: factor {factor[0]!r} in start reply is not usable")
+                self.factors[mtype] = float(factor[0])
+        self.start_status[mtype] = status
+        if mtype == TYPE_GYRO and status != 0 and self.has_gyro:
+            # the gyro did not start (a device without one): go on with acc alone
+            self.has_gyro = False
+            acc = self._streams[TYPE_ACC]
+            if acc.t_s.size:
+                block = SampleBlock(arrival_s, acc.t_s, acc.values, None)
+                acc.drop(acc.t_s.size)
+                return [block]
         return []
 
     # -- data -----------------------------------------------------------------------------
@@ -355,15 +365,23 @@ class PolarEncoder(Encoder):
         return out
 
     def _frame_end(self, acc_counts, gyr_counts, i: int, n: int) -> int:
-        j = min(n, i + self.max_samples)
-        while j > i + 1:
+        """Largest j (> i) whose frames fit the MTU; frame size grows with j, so bisect."""
+        def fits(j: int) -> bool:
             size = self._frame_bytes(acc_counts[i:j], self.raw_acc)
             if self.has_gyro:
                 size = max(size, self._frame_bytes(gyr_counts[i:j], False))
-            if size <= self.max_payload:
-                break
-            j -= 1
-        return j
+            return size <= self.max_payload
+
+        lo, hi = i + 1, min(n, i + self.max_samples)
+        if fits(hi):
+            return hi
+        while hi - lo > 1:  # fits(lo) (or lo == i + 1, always sent), not fits(hi)
+            mid = (lo + hi) // 2
+            if fits(mid):
+                lo = mid
+            else:
+                hi = mid
+        return lo
 
     @staticmethod
     def _frame_bytes(counts: np.ndarray, raw: bool) -> int:

@@ -244,6 +244,13 @@ def test_polar_falls_back_to_acc_alone_when_the_gyro_does_not_start():
     assert len(later) == 4 and later.gyr_dps is None
 
 
+def test_polar_h10_takes_its_model_defaults_unless_told_otherwise():
+    h10 = get_profile("polar", {"model": "h10"})
+    assert not h10.has_gyro and h10.settings().rate_hz in h10.rates_hz
+    assert [c.data[:2] for c in h10.start_commands()] == [b"\x02\x02"]  # ACC only
+    assert get_profile("polar", {"model": "h10", "rate_hz": 25}).settings().rate_hz == 25
+
+
 def test_polar_start_command_layout():
     profile, control, _ = _polar()
     acc_start, gyr_start = profile.start_commands(rate_hz=52, acc_range_g=8, gyr_range_dps=2000)

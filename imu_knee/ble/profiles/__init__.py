@@ -29,13 +29,14 @@ PROFILE_NAMES = tuple(_REGISTRY)
 
 
 def get_profile(name: str, config: dict | None = None) -> Profile:
-    """A profile by name; `config` overrides firmware_config/<name>.json."""
+    """A profile by name, with its settings from firmware_config/<name>.json; keys given in
+    `config` replace the file's (e.g. ``get_profile("polar", {"model": "h10"})``)."""
     try:
         module_name, class_name = _REGISTRY[name]
     except KeyError:
         raise KeyError(f"unknown sensor profile {name!r} (known: {', '.join(PROFILE_NAMES)})") from None
-    module = import_module(f"{__name__}.{module_name}")
-    return getattr(module, class_name)(config)
+    cls = getattr(import_module(f"{__name__}.{module_name}"), class_name)
+    return cls(cls.merged_config(config))
 
 
 __all__ = [

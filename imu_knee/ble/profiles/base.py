@@ -141,7 +141,7 @@ class StreamSettings:
     rate_hz: float
     acc_range_g: float
     gyr_range_dps: float
-    options: dict = field(default_factory=dict, compare=False)
+    options: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 def load_firmware_config(name: str) -> dict:
@@ -288,7 +288,13 @@ class Profile:
     encoder_class: type[Encoder] = Encoder
 
     def __init__(self, config: dict | None = None):
-        self.config = load_firmware_config(self.name) if config is None else dict(config)
+        """`config`: the complete settings (default: `merged_config()`, i.e. the file)."""
+        self.config = self.merged_config() if config is None else dict(config)
+
+    @classmethod
+    def merged_config(cls, overrides: dict | None = None) -> dict:
+        """firmware_config/<name>.json with the keys in `overrides` replaced."""
+        return {**load_firmware_config(cls.name), **(overrides or {})}
 
     def settings(
         self, rate_hz: float | None = None, acc_range_g: float | None = None,

@@ -29,7 +29,7 @@ import numpy as np
 
 from .base import (
     GRAVITY_MPS2, Command, Decoder, DecodeError, Encoder, Notification, Profile, SampleBlock,
-    as_sample_arrays, quantise,
+    as_sample_arrays, load_firmware_config, quantise,
 )
 
 _SUFFIX = "-02e7-f387-1cad-8acd2d8df0c8"
@@ -420,6 +420,14 @@ class PolarProfile(Profile):
         self.acc_ranges_g = self.model["acc_ranges_g"]
         self.gyr_ranges_dps = self.model["gyr_ranges_dps"]
         self.has_gyro = self.model["gyro"]
+
+    @classmethod
+    def merged_config(cls, overrides: dict | None = None) -> dict:
+        """File settings, then the chosen model's defaults ("model_defaults"), then overrides."""
+        base = load_firmware_config(cls.name)
+        overrides = dict(overrides or {})
+        model = str(overrides.get("model", base.get("model", "verity_sense"))).lower()
+        return {**base, **base.get("model_defaults", {}).get(model, {}), **overrides}
 
     def settings(self, rate_hz=None, acc_range_g=None, gyr_range_dps=None):
         if not self.has_gyro:  # H10: no gyro range to check; keep the config's placeholder

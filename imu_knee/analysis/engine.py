@@ -19,14 +19,21 @@ import numpy as np
 import pandas as pd
 
 from ..recording import SENSOR_NAMES, Recording
-from .events import Swing
+from .events import Swing, first_minimum_after
 from .impact import clip_level_mps2, impact_at
 from .sensor_chain import ChainConfig, SensorChain
 from .steps import STEP_COLUMNS, StepRow
 from .stride import ankle_displacement, midstance_index
 
 MAX_STANCE_S = 2.0
-STAIRS_HEIGHT_M = 0.07
+AFTER_GAP_S = 5.0            # orientation settles within this after a restart
+ANCHOR_AFTER_IC_S = 0.12     # mid-stance is searched after the impact transient has settled
+# On stairs the shank stops swinging forward about 45 ms before the foot lands and the next
+# minimum of its rate comes about 18 ms after (development recordings); level contacts sit at
+# the zero crossing. Final contact times on stairs average the two estimates.
+STAIRS_CROSS_TO_IC_S = 0.045
+STAIRS_MIN_TO_IC_S = -0.018
+STAIRS_HEIGHT_M = 0.08
 DEFAULT_LEG_LENGTH_M = 0.90
 SHANK_PER_LEG = 0.47          # knee-to-ankle / (ASIS-to-ankle), anthropometric average
 SENSOR_ABOVE_ANKLE = 0.60     # shank sensors sit at about 60 % of the shank above the ankle
@@ -95,7 +102,7 @@ class SideBuilder:
         swings = self.events.swings
         to = swings[k].to_s
         if k > 0 and to - swings[k - 1].ic_s <= MAX_STANCE_S:
-            start = swings[k - 1].ic_s + 0.05
+            start = swings[k - 1].ic_s + ANCHOR_AFTER_IC_S
         else:
             start = to - 1.0
         return midstance_index(chain.t.view(), chain.gyr_lp.view(), start, to - 0.05)
@@ -106,7 +113,7 @@ class SideBuilder:
             return self._anchor_before(k + 1)
         end, _ = self._stance_end(k)
         chain = self.shank
-        return midstance_index(chain.t.view(), chain.gyr_lp.view(), swings[k].ic_s + 0.05, end - 0.02)
+        return midstance_index(chain.t.view(), chain.gyr_lp.view(), swings[k].ic_s + ANCHOR_AFTER_IC_S, end - 0.02)
 
     def _row(self, k: int) -> StepRow:
         sw: Swing = self.events.swings[k]
@@ -119,21 +126,36 @@ class SideBuilder:
         if self.events.calibration and "no_standing" in self.events.calibration.flags:
             flags.append("no_standing")
         if self.shank is not None:
-            self._shank_metrics(k, row, flags)
+            self._stride_metrics(k, row, flags)
         row.activity = self._activity(row)
+        if self.shank is not None:
+            if row.activity != "level":
+                row.ic_s = round(self._stairs_contact(sw), 4)
+            self._impact(row, flags)
         row.flags = sorted(set(flags))
         return row
 
-    def _shank_metrics(self, k: int, row: StepRow, flags: list[str]) -> None:
+    def _stairs_contact(self, sw: Swing) -> float:
+        ch = self.events
+        t_min = first_minimum_after(ch.t.view(), ch.sag.view(), sw.cross_i, ch.rate_hz,
+                                    ch.detector.delay_s)
+        from_cross = sw.cross_s + STAIRS_CROSS_TO_IC_S
+        if np.isnan(t_min):
+            return from_cross
+        return 0.5 * (from_cross + t_min + STAIRS_MIN_TO_IC_S)
+
+    def _impact(self, row: StepRow, flags: list[str]) -> None:
         ch = self.shank
-        sw = self.events.swings[k]
-        t = ch.t.view()
         clip = clip_level_mps2(ch.max_abs_acc)
-        impact, loading, f = impact_at(t, ch.acc.view(), sw.ic_s, ch.rate_hz, clip)
+        impact, loading, f = impact_at(ch.t.view(), ch.acc.view(), row.ic_s, ch.rate_hz, clip)
         row.impact_g = None if impact is None else round(impact, 3)
         row.loading_rate_gps = None if loading is None else round(loading, 2)
         row.impact_rate_hz = round(ch.rate_hz, 1)
         flags.extend(f)
+
+    def _stride_metrics(self, k: int, row: StepRow, flags: list[str]) -> None:
+        ch = self.shank
+        t = ch.t.view()
         i0 = self._anchor_before(k)
         i1 = self._anchor_after(k)
         if i0 is None or i1 is None or i1 <= i0:
@@ -145,8 +167,13 @@ class SideBuilder:
         if np.any(ch.gap_after.view()[i0:i1]):
             flags.append("gap")
             return
+        if np.isnan(ch.quat.view()[i0:i1 + 1, 0]).any() or any(
+                -0.5 < t[i0] - r < AFTER_GAP_S for r in ch.restarts_s):
+            # orientation unknown until the first quiet sample after a gap, then settling
+            flags.extend(["after_gap", "activity_unknown"])
+            return
         lever = self.lever_m * ch.calibration.up_axis
-        d = ankle_displacement(t, ch.acc.view(), ch.gyr.view(), ch.quat.view(), i0, i1, lever)
+        d = ankle_displacement(t, ch.acc_world.view(), ch.gyr.view(), ch.quat.view(), i0, i1, lever)
         row.stride_length_m = round(float(np.hypot(d[0], d[1])), 4)
         row.step_height_m = round(float(d[2]), 4)
 

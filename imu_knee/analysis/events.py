@@ -17,11 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-LO_DPS = 15.0
+LO_DPS = 3.0
 TO_SEARCH_S = 0.25
 ZC_SEARCH_S = 0.6
 MIN_SWING_S = 0.08
 MAX_SWING_S = 1.5
+LEVEL_FRACTION = 0.3
+MIN_SEARCH_S = 0.2
 
 
 @dataclass
@@ -36,6 +38,19 @@ class Swing:
     ic_i: int          # first sample at or after the contact time
     ic_s: float
     gap: bool = False  # a gap in the samples inside this swing
+    cross_s: float = float("nan")   # where the rate fell through zero (or levelled off), delay-corrected
+    cross_i: int = 0                # sample index of that point
+
+
+def first_minimum_after(t_s: np.ndarray, s: np.ndarray, i: int, rate_hz: float, delay_s: float) -> float:
+    """Time of the first local minimum of ``s`` after sample ``i`` (within MIN_SEARCH_S)."""
+    hi = min(len(s), i + 1 + int(MIN_SEARCH_S * rate_hz))
+    tail = s[i + 1:hi]
+    if len(tail) == 0:
+        return float("nan")
+    up = np.flatnonzero(np.diff(tail) >= 0)
+    j = i + 1 + (int(up[0]) if len(up) else int(np.argmin(tail)))
+    return float(t_s[j] - delay_s)
 
 
 class SwingDetector:
@@ -89,16 +104,26 @@ class SwingDetector:
         zc_up = lo + back[-1] if len(back) else lo
         to_lo = max(0, zc_up - int(TO_SEARCH_S * rate))
         to_i = to_lo + int(np.argmin(s[to_lo:zc_up + 1]))
-        # zero crossing after the peak: last sample >= 0 before b
-        fwd = np.flatnonzero(s[ms:b] >= 0)
-        k = ms + fwd[-1]
-        s0, s1 = s[k], s[k + 1]
-        frac = s0 / (s0 - s1) if s0 != s1 else 0.0
-        t_cross = t_s[k] + frac * (t_s[k + 1] - t_s[k])
+        # end of the forward swing: the rate falls through zero, or levels off low (a last,
+        # slow step onto a standing foot): the first local minimum below LEVEL_FRACTION x peak
+        seg = s[ms:b + 1]
+        below = np.flatnonzero(seg < 0)
+        end = below[0] if len(below) else len(seg) - 1
+        d = np.diff(seg[:end + 1])
+        flat = np.flatnonzero((d[1:] >= 0) & (d[:-1] < 0) & (seg[1:end] < LEVEL_FRACTION * s[ms]))
+        if len(flat) and flat[0] + 1 < end:
+            k = ms + flat[0] + 1
+            t_cross = t_s[k]
+        else:
+            k = ms + end - 1
+            s0, s1 = s[k], s[k + 1]
+            frac = s0 / (s0 - s1) if s0 != s1 else 0.0
+            t_cross = t_s[k] + frac * (t_s[k + 1] - t_s[k])
         if not (MIN_SWING_S <= t_cross - t_s[zc_up] <= MAX_SWING_S):
             return None
         ic_s = float(t_cross - self.delay_s + self.ic_offset_s)
         ic_i = int(np.searchsorted(t_s, ic_s))
         to_s = float(t_s[to_i] - self.delay_s + self.to_offset_s)
         gap = bool(gap_after is not None and np.any(gap_after[to_i:b]))
-        return Swing(to_i, to_s, ms, float(t_s[ms] - self.delay_s), float(s[ms]), ic_i, ic_s, gap)
+        return Swing(to_i, to_s, ms, float(t_s[ms] - self.delay_s), float(s[ms]), ic_i, ic_s, gap,
+                     float(t_cross - self.delay_s), k)

@@ -16,6 +16,10 @@ class StreamingOrientation:
     def __init__(self, rate_hz: float):
         self._vqf = VQF(1.0 / rate_hz)
 
+    def reset(self) -> None:
+        """Forget the orientation (after a gap): the next sample re-initialises the inclination."""
+        self._vqf.resetState()
+
     def process(self, acc_mps2: np.ndarray, gyr_dps: np.ndarray) -> np.ndarray:
         if len(acc_mps2) == 0:
             return np.empty((0, 4))

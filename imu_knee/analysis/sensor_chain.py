@@ -13,6 +13,11 @@ from .buffers import GrowingArray
 from .events import Swing, SwingDetector
 from .lowpass import StreamingLowpass
 from .orientation import StreamingOrientation
+from .quaternion import rotate
+from ..recording import GRAVITY_MPS2
+
+QUIET_GYRO_DPS = 30.0
+QUIET_ACC_MPS2 = 1.5
 
 
 @dataclass
@@ -22,9 +27,10 @@ class ChainConfig:
     to_offset_s: dict | None = None
     checkpoint_s: float = 1.0
     gap_factor: float = 3.0            # a sample interval this many times nominal is a gap
+    swing_fraction: float = 0.2       # swing threshold: this fraction of the calibration swing peak
 
     def ic_offset(self, segment: str) -> float:
-        return (self.ic_offset_s or {"shank": 0.01, "thigh": 0.03}).get(segment, 0.0)
+        return (self.ic_offset_s or {"shank": 0.004, "thigh": 0.11}).get(segment, 0.0)
 
     def to_offset(self, segment: str) -> float:
         return (self.to_offset_s or {"shank": 0.0, "thigh": 0.0}).get(segment, 0.0)
@@ -43,6 +49,7 @@ class SensorChain:
         self.gyr = GrowingArray(3)
         self.gyr_lp = GrowingArray(3)
         self.quat = GrowingArray(4)
+        self.acc_world = GrowingArray(3)           # gravity removed, world frame (z up)
         self.gap_after = GrowingArray(dtype=bool)  # True: a gap between sample i and i+1
         self.sag = GrowingArray()                  # sagittal rate (after calibration)
         self._lowpass = StreamingLowpass(self.config.lowpass_hz, self.rate_hz, 3)
@@ -55,6 +62,8 @@ class SensorChain:
         self.max_abs_acc = 0.0
         self.gaps: list[tuple[float, float]] = []
         self.finished = False
+        self._await_quiet = False
+        self.restarts_s: list[float] = []  # orientation restarted after a gap, at these times
 
     # ------------------------------------------------------------------ pushing
 
@@ -70,9 +79,13 @@ class SensorChain:
         self.acc.append(acc)
         self.gyr.append(gyr)
         self.gyr_lp.append(self._lowpass.process(gyr))
-        self.quat.append(self._orientation.process(acc, gyr))
         dt = np.diff(t_s, prepend=t_s[0] if prev_t is None else prev_t)
         is_gap = dt > self.config.gap_factor / self.rate_hz
+        q = self._orientation_with_resets(acc, gyr, is_gap)
+        self.quat.append(q)
+        a_w = rotate(q, acc)
+        a_w[:, 2] -= GRAVITY_MPS2
+        self.acc_world.append(a_w)
         if n_old:
             # mark the gap on the sample before it
             self.gap_after.view()[n_old - 1] |= bool(is_gap[0])
@@ -82,6 +95,27 @@ class SensorChain:
             self.gaps.append((float(start), float(t_s[j])))
         self.max_abs_acc = max(self.max_abs_acc, float(np.abs(acc).max()))
         return self._advance(final=False)
+
+    def _orientation_with_resets(self, acc, gyr, gap_before: np.ndarray) -> np.ndarray:
+        """Orientation; after a gap (the segment moved while no data came) it restarts at the
+        first quiet sample (slow rotation, |acc| near g); until then it is unknown (NaN)."""
+        out = np.full((len(acc), 4), np.nan)
+        cuts = np.flatnonzero(gap_before)
+        for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(acc)]):
+            if a in cuts:
+                self._await_quiet = True
+            if self._await_quiet:
+                quiet = ((np.linalg.norm(gyr[a:b], axis=1) < QUIET_GYRO_DPS)
+                         & (np.abs(np.linalg.norm(acc[a:b], axis=1) - GRAVITY_MPS2) < QUIET_ACC_MPS2))
+                hits = np.flatnonzero(quiet)
+                if len(hits) == 0:
+                    continue
+                a = a + int(hits[0])
+                self.restarts_s.append(float(self.t.view()[self.t.n - len(acc) + a]))
+                self._orientation.reset()
+                self._await_quiet = False
+            out[a:b] = self._orientation.process(acc[a:b], gyr[a:b])
+        return out
 
     def finish(self) -> list[Swing]:
         self.finished = True
@@ -139,7 +173,7 @@ class SensorChain:
         proj = gyr[moving] @ result.flexion_axis
         peak = float(np.percentile(proj, 99)) if len(proj) else 100.0
         result.quality["swing_peak_dps"] = round(peak, 1)
-        threshold = float(np.clip(0.25 * peak, 30.0, 120.0))
+        threshold = float(np.clip(self.config.swing_fraction * peak, 30.0, 120.0))
         self.detector = SwingDetector(self.rate_hz, threshold, self._lowpass.delay_s,
                                       self.config.ic_offset(self.segment),
                                       self.config.to_offset(self.segment))

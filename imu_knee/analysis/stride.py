@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..recording import GRAVITY_MPS2
-from .quaternion import rotate
+from .quaternion import _cross, rotate
 
 
 def midstance_index(t_s: np.ndarray, gyr_lp_dps: np.ndarray, t_from: float, t_to: float) -> int | None:
@@ -24,27 +23,27 @@ def midstance_index(t_s: np.ndarray, gyr_lp_dps: np.ndarray, t_from: float, t_to
     return i0 + int(np.argmin(np.linalg.norm(gyr_lp_dps[i0:i1], axis=1)))
 
 
-def ankle_displacement(t_s: np.ndarray, acc_mps2: np.ndarray, gyr_dps: np.ndarray, quat: np.ndarray,
-                       i0: int, i1: int, lever_sensor: np.ndarray) -> np.ndarray:
+def ankle_displacement(t_s: np.ndarray, acc_world_mps2: np.ndarray, gyr_dps: np.ndarray,
+                       quat: np.ndarray, i0: int, i1: int, lever_sensor: np.ndarray) -> np.ndarray:
     """World-frame displacement (x, y, z up) of the ankle from sample i0 to i1.
 
+    ``acc_world_mps2``: acceleration in the world frame with gravity removed.
     ``lever_sensor``: vector from the ankle to the sensor in sensor axes (m).
     """
     sl = slice(i0, i1 + 1)
     t = t_s[sl]
     q = quat[sl]
-    a_w = rotate(q, acc_mps2[sl])
-    a_w[:, 2] -= GRAVITY_MPS2
+    a_w = acc_world_mps2[sl]
     dt = np.diff(t)
     # trapezoidal integration of acceleration → velocity
     v = np.zeros_like(a_w)
     v[1:] = np.cumsum(0.5 * (a_w[1:] + a_w[:-1]) * dt[:, None], axis=0)
-    lever_w0 = rotate(q[:1], lever_sensor)[0]
-    lever_w1 = rotate(q[-1:], lever_sensor)[0]
-    w0 = rotate(q[:1], np.radians(gyr_dps[i0]))[0]
-    w1 = rotate(q[-1:], np.radians(gyr_dps[i1]))[0]
-    v_start = np.cross(w0, lever_w0)
-    v_end = np.cross(w1, lever_w1)
+    ends = q[[0, -1]]
+    lever_w = rotate(ends, lever_sensor)
+    omega_w = rotate(ends, np.radians(gyr_dps[[i0, i1]]))
+    v_ends = _cross(omega_w, lever_w)
+    v_start, v_end = v_ends[0], v_ends[1]
+    lever_w0, lever_w1 = lever_w[0], lever_w[1]
     v = v + v_start
     drift = v[-1] - v_end
     frac = (t - t[0]) / max(t[-1] - t[0], 1e-9)

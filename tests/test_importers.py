@@ -598,3 +598,34 @@ def test_committed_fixtures_match_their_generator(tmp_path):
                     assert a.read(n) == b.read(n), n
         else:
             assert target.read_bytes() == committed.read_bytes(), name
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(FIX.glob("*.zip"))), st.integers(0, 10 ** 6),
+       st.binary(min_size=1, max_size=8))
+def test_damaged_zips_never_raise_anything_but_input_error(src, position, junk):
+    raw = bytearray(src.read_bytes())
+    i = position % len(raw)
+    raw[i:i + len(junk)] = junk
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "damaged.zip"
+        path.write_bytes(bytes(raw))
+        _import_quietly(path)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(FIX.rglob("*.csv"))),
+       st.lists(st.tuples(st.floats(0, 1), st.sampled_from(
+           list(",;\t\n.-eNa x\"0123456789") + ["\x00", "", "NaN", "1e999"])), min_size=1, max_size=6))
+def test_mutated_exports_never_raise_anything_but_input_error(src, mutations):
+    text = src.read_text()
+    for position, replacement in mutations:
+        i = int(position * (len(text) - 1))
+        text = text[:i] + replacement + text[i + 1:]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "export"
+        folder.mkdir()
+        for sibling in src.parent.glob("*.csv"):
+            (folder / sibling.name).write_bytes(sibling.read_bytes())
+        (folder / src.name).write_text(text)
+        _import_quietly(folder / src.name, rate_hz=204.8, sensor_column="left_sensor")

@@ -8,9 +8,11 @@ of garbage is refused after reading 64 KiB, not after reading all of it.
 from __future__ import annotations
 
 import io
+import lzma
 import os
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -21,6 +23,9 @@ HEAD_BYTES = 65536
 MAX_MEMBER_BYTES = 2 * 1024 ** 3  # refuse zip members that claim more (zip bombs)
 MAX_FOLDER_FILES = 2000
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
+# what reading a damaged file or zip member can raise
+READ_ERRORS = (OSError, EOFError, ValueError, RuntimeError, NotImplementedError, zipfile.BadZipFile,
+               zlib.error, lzma.LZMAError)
 
 
 @dataclass
@@ -47,7 +52,7 @@ class Member:
             if self.archive is not None:
                 return self.archive.open(self.zip_name)
             return open(self.path, "rb")
-        except (OSError, zipfile.BadZipFile, RuntimeError, ValueError) as exc:
+        except READ_ERRORS as exc:
             raise InputError(f"{self.name}: cannot be read ({exc})") from None
 
     def head(self) -> bytes:
@@ -56,7 +61,7 @@ class Member:
             with self.open_binary() as fh:
                 try:
                     self._head = fh.read(HEAD_BYTES)
-                except (OSError, zipfile.BadZipFile, EOFError, ValueError, RuntimeError) as exc:
+                except READ_ERRORS as exc:
                     raise InputError(f"{self.name}: cannot be read ({exc})") from None
         return self._head
 
@@ -64,7 +69,7 @@ class Member:
         with self.open_binary() as fh:
             try:
                 return fh.read()
-            except (OSError, zipfile.BadZipFile, EOFError, ValueError, RuntimeError) as exc:
+            except READ_ERRORS as exc:
                 raise InputError(f"{self.name}: cannot be read ({exc})") from None
 
 
@@ -184,8 +189,7 @@ def _zip_bundle(path: Path) -> Bundle:
     try:
         archive = zipfile.ZipFile(path)
         infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError,
-            NotImplementedError) as exc:
+    except (*READ_ERRORS, zipfile.LargeZipFile) as exc:
         raise InputError(f"{path}: not a readable zip archive ({exc})") from None
     members = []
     for info in infos:

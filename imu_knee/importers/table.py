@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .sources import HEAD_BYTES, Member
+from .sources import HEAD_BYTES, READ_ERRORS, Member
 
 MAX_HEAD_LINES = 400
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+(?:[eE][+-]?\d+)?$")
@@ -149,13 +149,11 @@ def read_columns(head: TextHead, layout: Layout, wanted: dict[str, int],
                              keep_default_na=False)
     except pd.errors.EmptyDataError:
         raise InputError(f"{member.name}: no data rows below the header") from None
-    except (pd.errors.ParserError, ValueError, UnicodeError, OSError, EOFError) as exc:
+    except (pd.errors.ParserError, ValueError, UnicodeError) as exc:
         msg = " ".join(str(exc).split())[:160]
         raise InputError(f"{member.name}: cannot be parsed as a table ({msg})") from None
-    except Exception as exc:  # zip errors surface here as various types
-        if type(exc).__module__.startswith("zipfile") or isinstance(exc, (RuntimeError,)):
-            raise InputError(f"{member.name}: cannot be read ({exc})") from None
-        raise
+    except READ_ERRORS as exc:  # a damaged zip member surfaces while pandas reads it
+        raise InputError(f"{member.name}: cannot be read ({' '.join(str(exc).split())[:160]})") from None
     missing_cols = [i for i in indices if i not in df.columns]
     if missing_cols:
         raise InputError(f"{member.name}: the data rows have fewer columns than the header")

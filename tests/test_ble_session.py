@@ -1,0 +1,180 @@
+"""Recording session over BLE and `imu-knee live --virtual`, end to end through bleak + Bumble."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from imu_knee.ble.session import ClockMapper, TimeOrderedSink
+from imu_knee.recording import Recording, SensorStream, read_recording, write_recording
+
+
+def synthetic_recording(duration_s=1.5, rate_hz=100.0, names=("left_shank", "right_shank")) -> Recording:
+    streams = {}
+    for k, name in enumerate(names):
+        t = np.arange(int(round(duration_s * rate_hz))) / rate_hz
+        acc = np.column_stack([2 * np.sin(2 * np.pi * (1 + k) * t), np.cos(2 * np.pi * 0.5 * t),
+                               9.81 + 3 * np.sin(2 * np.pi * 2 * t)])
+        gyr = np.column_stack([200 * np.sin(2 * np.pi * 1.2 * t), -90 * np.cos(2 * np.pi * 0.8 * t),
+                               40 * np.sin(2 * np.pi * (0.3 + k) * t)])
+        streams[name] = SensorStream(name, t, acc, gyr, rate_hz)
+    return Recording(streams, leg_length_m=0.9)
+
+
+# -- pure parts ------------------------------------------------------------------------------------
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**31), drift_ppm=st.floats(-200, 200), rate_hz=st.sampled_from([50.0, 104.0, 200.0]))
+def test_clock_mapper_tracks_true_time_within_the_latency_jitter(seed, drift_ppm, rate_hz):
+    rng = np.random.default_rng(seed)
+    mapper = ClockMapper(max_step_s=0.25 / rate_hz)
+    per_packet = 4
+    n_packets = 1500
+    true_offset = 123.4
+    errors, mapped = [], []
+    for i in range(n_packets):
+        device_last = (i + 1) * per_packet / rate_hz
+        true_time = device_last * (1 + drift_ppm * 1e-6) + true_offset
+        arrival = true_time + 0.005 + rng.uniform(0, 0.030)  # 5 ms to 35 ms late
+        offset = mapper.update(device_last, arrival)
+        mapped.append(device_last + offset)
+        errors.append(device_last + offset - true_time)
+    settled = np.array(errors[n_packets // 3:])
+    assert settled.min() > -0.002 and settled.max() < 0.040
+    spacing = np.diff(mapped)
+    nominal = per_packet / rate_hz
+    assert spacing.min() > nominal - 0.3 / rate_hz  # never bunches samples up much
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_time_ordered_sink_writes_every_row_once_in_time_order(tmp_path_factory, data):
+    from imu_knee.recording import RecordingWriter
+
+    path = tmp_path_factory.mktemp("sink") / "rec.csv"
+    names = ["left_shank", "right_shank", "left_thigh"]
+    clocks = {n: 0.0 for n in names}
+    pushed = {n: 0 for n in names}
+    with RecordingWriter(path) as writer:
+        sink = TimeOrderedSink(writer)
+        for _ in range(data.draw(st.integers(1, 25))):
+            name = data.draw(st.sampled_from(names))
+            n = data.draw(st.integers(1, 6))
+            t = clocks[name] + 0.01 * np.arange(1, n + 1)
+            clocks[name] = float(t[-1])
+            sink.push(name, t, np.full((n, 3), 9.81), np.zeros((n, 3)))
+            pushed[name] += n
+            if data.draw(st.booleans()):
+                sink.release(min(clocks.values()))  # the slowest sensor sets the watermark
+        sink.release()
+    rec = read_recording(path, check_units=False)  # the reader rejects decreasing time
+    for name in names:
+        got = len(rec.streams[name]) if name in rec.streams else 0
+        assert got + sink.late.get(name, 0) == pushed[name]
+    assert sum(sink.late.values()) == 0  # with a min-watermark nothing arrives late
+
+
+# -- live --virtual, end to end ------------------------------------------------------------------
+
+pytest.importorskip("bumble")
+pytest.importorskip("bleak")
+
+
+@pytest.mark.parametrize("profile_name", ["movesense", "witmotion", "imu-knee"])
+def test_live_virtual_records_what_the_virtual_sensors_send(tmp_path, profile_name):
+    from imu_knee.ble.profiles import get_profile
+    from imu_knee.ble.virtual.sensor import resample
+    from imu_knee.cli import main
+
+    src = tmp_path / "src.csv"
+    out = tmp_path / "out.csv"
+    write_recording(src, synthetic_recording(1.5))
+    rc = main(["live", "--virtual", str(src), "--profile", profile_name, "--out", str(out), "--quiet"])
+    assert rc == 0
+    profile = get_profile(profile_name)
+    rate = float(profile.config["rate_hz"])
+    source = read_recording(src)
+    got = read_recording(out)
+    assert set(got.streams) == set(source.streams)
+    assert got.leg_length_m == pytest.approx(0.9)
+    acc_lsb, gyr_lsb = profile.resolution(profile.settings())
+    for name, s in source.streams.items():
+        o = got.streams[name]
+        if math.isclose(rate, s.rate_hz):
+            ref_acc, ref_gyr = s.acc_mps2, s.gyr_dps
+        else:
+            _, ref_acc = resample(s.t_s, s.acc_mps2, rate)
+            _, ref_gyr = resample(s.t_s, s.gyr_dps, rate)
+        assert len(o) == len(ref_acc)  # every sample arrived, none twice
+        np.testing.assert_allclose(o.acc_mps2, ref_acc, atol=acc_lsb * 0.51 + 1e-4)
+        np.testing.assert_allclose(o.gyr_dps, ref_gyr, atol=gyr_lsb * 0.51 + 1e-3)
+        dt = np.diff(o.t_s)
+        assert np.all(dt > 0)
+        assert np.median(dt) == pytest.approx(1.0 / rate, rel=0.05)
+        assert o.t_s[-1] - o.t_s[0] == pytest.approx((len(o) - 1) / rate, rel=0.05)
+
+
+def test_session_reconnects_after_a_drop_and_leaves_a_gap(tmp_path):
+    from imu_knee.ble.bumble_backend import BumbleClient
+    from imu_knee.ble.profiles import get_profile
+    from imu_knee.ble.session import RecordingSession, SensorSpec
+    from imu_knee.ble.virtual import VirtualRadio
+    from imu_knee.ble.virtual.sensor import VirtualSensor
+
+    out = tmp_path / "out.csv"
+    rec = synthetic_recording(3.0, names=("left_shank",))
+    profiles = {"left_shank": get_profile("movesense")}
+    away_s = 0.5
+
+    async def main():
+        radio = VirtualRadio()
+        sensor = VirtualSensor(profiles["left_shank"], rec.streams["left_shank"], radio=radio)
+        await sensor.start()
+        session = RecordingSession([SensorSpec("left_shank", profiles["left_shank"], sensor.address)], out,
+                                   client_kwargs={"backend": BumbleClient, "radio": radio},
+                                   reconnect_base_s=0.1)
+
+        async def saboteur():
+            await asyncio.sleep(1.0)
+            await sensor.drop_connection(come_back_after_s=away_s)
+
+        chaos = asyncio.ensure_future(saboteur())
+        try:
+            return await session.run(duration_s=2.5)
+        finally:
+            await chaos
+            await sensor.close()
+
+    summary = asyncio.run(main())
+    stats = summary["sensors"][0]
+    assert stats["reconnects"] == 1
+    assert len(stats["gaps_s"]) == 1
+    gap_from, gap_to = stats["gaps_s"][0]
+    assert 0.8 < gap_from < 1.3
+    assert away_s - 0.1 < gap_to - gap_from < away_s + 0.5
+    got = read_recording(out).streams["left_shank"]
+    dt = np.diff(got.t_s)
+    assert np.all(dt > 0)
+    assert (dt > 0.3).sum() == 1  # the gap is missing rows, nothing else
+    assert stats["samples"] == len(got)
+
+
+def test_live_command_rejects_bad_input_with_exit_code_2(tmp_path, capsys):
+    from imu_knee.cli import main
+
+    src = tmp_path / "src.csv"
+    write_recording(src, synthetic_recording(0.2))
+    out = tmp_path / "out.csv"
+    assert main(["live", "--virtual", str(src), "--profile", "fitbit", "--out", str(out)]) == 2
+    assert main(["live", "--virtual", str(tmp_path / "nope.csv"), "--profile", "movesense", "--out", str(out)]) == 2
+    assert main(["live", "--virtual", str(src), "--profile", "movesense", "--out", str(out),
+                 "--sensors", "left_thigh"]) == 2
+    assert main(["live", "--virtual", str(src), "--profile", "movesense", "--out", str(out), "--rate", "77"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("imu-knee:") == 4
+    assert not out.exists()

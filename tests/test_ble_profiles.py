@@ -451,3 +451,39 @@ def test_decoding_stays_far_above_live_rates(name, config):
         best = max(best, decoded / (time.perf_counter() - start))
     assert decoded == n
     assert best > 50_000, f"{name}: {best:,.0f} samples/s"
+
+
+@pytest.mark.parametrize("name, config", VARIANTS)
+def test_bytearray_and_memoryview_payloads_decode_like_bytes(name, config):
+    """bleak hands callbacks a bytearray; a queue may hold memoryviews."""
+    profile = get_profile(name, config)
+    rate = profile.settings().rate_hz
+    rng = np.random.default_rng(5)
+    encoder = profile.new_encoder(mtu=int(profile.config.get("mtu", 23)))
+    notes = [r for c in profile.start_commands() for r in encoder.reply(c)]
+    notes += encoder.encode(rng.normal(0, 3, (30, 3)), rng.normal(0, 50, (30, 3)), np.arange(30) / rate)
+    results = []
+    for wrap in (bytes, bytearray, lambda b: memoryview(bytes(b))):
+        decoder = profile.new_decoder()
+        results.append(stack_samples(feed_all(decoder, [(u, wrap(p)) for u, p in notes])))
+    for other in results[1:]:
+        np.testing.assert_array_equal(other.acc_mps2, results[0].acc_mps2)
+        np.testing.assert_array_equal(other.gyr_dps, results[0].gyr_dps)
+        np.testing.assert_array_equal(other.device_t_s, results[0].device_t_s)
+    assert len(results[0]) == 30
+
+
+def test_outside_tests_an_unforeseen_decoder_failure_still_surfaces_as_decode_error(monkeypatch):
+    monkeypatch.setattr(Decoder, "strict", False)
+    profile = get_profile("thingy52")
+    decoder = profile.new_decoder()
+    uuid = profile.notify_uuids[0]
+
+    def broken(payload, arrival_s):
+        raise KeyError("bug")
+
+    decoder._handlers[uuid] = broken
+    with pytest.raises(DecodeError) as info:
+        decoder.feed(uuid, bytes(18), 0.0)
+    assert isinstance(info.value.__cause__, KeyError)
+    assert decoder.feed("0000abcd-0000-1000-8000-00805f9b34fb", b"\x01", 0.0) == []  # other chars

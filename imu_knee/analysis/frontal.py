@@ -1,0 +1,185 @@
+"""The shank's frontal-plane angle and angular rate (knee wobble), streaming, plus per-stance metrics.
+
+Frame of the shank (unit vectors in the sensor's own axes), :class:`ShankFrame`:
+- ``flexion_axis``: medio-lateral, pointing to the body's right (a forward swing is a positive
+  rotation about it; same convention as :mod:`imu_knee.analysis.knee_angle`);
+- ``long_axis``: along the shank, up when standing (made normal to the flexion axis);
+- ``forward_axis`` = long × flexion: points forward when standing.
+
+Get it from the knee calibration (:func:`shank_frame_from_knee`, best: thigh + shank), from
+axes found elsewhere (:func:`shank_frame_from_axes`, e.g. the engine's segment calibration),
+or from the shank alone (:func:`shank_frame_from_walking`: the dominant gyro axis while walking
+is the medio-lateral axis; its sign from the mid-swing peak).
+
+:class:`FrontalEstimator` ``update(t_s, shank_gyr_dps, shank_acc_mps2) -> (angle_deg, rate_dps)``
+- ``angle_deg``: the shank's tilt in the frontal plane (the vertical plane across the direction
+  of travel): angle of the shank's long axis from vertical, seen from the front (0 = vertical);
+  orientation from ``vqf`` 6D, travel direction from the shank's own motion (see the class);
+- ``rate_dps``: angular rate about the forward axis (gyro bias from ``vqf`` removed).
+Sign: with ``side=None`` positive = the top of the shank tilts to the body's right; with
+``side="left"``/``"right"`` positive = the knee moves outward (lateral, varus-like) on either leg.
+Any block split gives identical output.
+
+Per stance (samples between contact and toe-off): :func:`frontal_range_deg` (max − min of the
+angle) and :func:`frontal_wobble_dps` (RMS of the rate).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import lfilter
+
+from .knee_angle import GravityTracker, KneeCalibration, _swing_peaks, dot_rows, rotate_to_earth
+
+__all__ = [
+    "ShankFrame",
+    "FrontalEstimator",
+    "shank_frame_from_knee",
+    "shank_frame_from_axes",
+    "shank_frame_from_walking",
+    "frontal_range_deg",
+    "frontal_wobble_dps",
+    "stance_slices",
+]
+
+
+@dataclass(frozen=True)
+class ShankFrame:
+    """Anatomical axes of the shank in its sensor frame (see module doc)."""
+
+    flexion_axis: np.ndarray
+    long_axis: np.ndarray
+    forward_axis: np.ndarray
+    standing_up: np.ndarray
+    rate_hz: float
+
+
+def _unit(v) -> np.ndarray:
+    v = np.asarray(v, dtype=float)
+    return v / np.linalg.norm(v)
+
+
+def shank_frame_from_axes(flexion_axis, up_axis, rate_hz: float) -> ShankFrame:
+    """Frame from a flexion axis (pointing body-right) and the standing up direction."""
+    flex = _unit(flexion_axis)
+    up = _unit(up_axis)
+    long_axis = up - np.dot(up, flex) * flex
+    if np.linalg.norm(long_axis) < 0.3:
+        raise ValueError("the flexion axis is nearly vertical when standing")
+    long_axis = _unit(long_axis)
+    return ShankFrame(flex, long_axis, np.cross(long_axis, flex), up, float(rate_hz))
+
+
+def shank_frame_from_knee(calibration: KneeCalibration) -> ShankFrame:
+    """Frame from a thigh + shank knee calibration (its shank hinge axis)."""
+    return shank_frame_from_axes(calibration.shank_axis, calibration.shank_up, calibration.rate_hz)
+
+
+def shank_frame_from_walking(standing_acc_mps2, walking_gyr_dps, rate_hz: float,
+                             min_swings: int = 3) -> ShankFrame:
+    """Shank-only frame: up = mean standing acceleration; flexion axis = the principal axis of
+    the walking gyro signal, signed so that the mid-swing peaks are positive.
+    Raises ValueError when fewer than ``min_swings`` swings are found."""
+    up = _unit(np.mean(np.asarray(standing_acc_mps2, dtype=float).reshape(-1, 3), axis=0))
+    gyr = np.asarray(walking_gyr_dps, dtype=float).reshape(-1, 3)
+    moving = np.linalg.norm(gyr, axis=1) > 20.0
+    _, _, vt = np.linalg.svd(gyr[moving] if moving.sum() >= 10 else gyr, full_matrices=False)
+    flex = vt[0]
+    sag = gyr @ flex
+    if np.percentile(sag, 99.5) < -np.percentile(sag, 0.5):
+        flex = -flex
+        sag = -sag
+    if len(_swing_peaks(sag, rate_hz)) < min_swings:
+        raise ValueError(f"too little walking to find the shank's axes (need {min_swings} swings)")
+    return shank_frame_from_axes(flex, up, rate_hz)
+
+
+class FrontalEstimator:
+    """Streaming frontal-plane angle (deg) and rate (deg/s) of the shank (see module doc).
+
+    ``update(t_s, shank_gyr_dps, shank_acc_mps2) -> (angle_deg, rate_dps)``.
+    The frontal plane is the vertical plane across the direction of travel (as a camera in
+    front of the walker would see it). Travel direction: the principal horizontal direction of
+    the shank's (leaky-integrated, i.e. high-passed) velocity over the last ``travel_tau_s``
+    seconds — the swing moves the shank along the line of walking; it starts as the shank's
+    forward axis until walking has filled the average. Attributes after each call:
+    ``travel_heading_deg_`` (per sample, in the sensor's arbitrary 6D earth frame).
+    """
+
+    def __init__(self, frame: ShankFrame, side: str | None = None, travel_tau_s: float = 4.0,
+                 velocity_tau_s: float = 0.5, max_gap_s: float = 0.25):
+        if side not in (None, "left", "right"):
+            raise ValueError(f"side must be 'left', 'right' or None, not {side!r}")
+        self.frame = frame
+        self.side = side
+        self._sign = -1.0 if side == "left" else 1.0
+        self._tracker = GravityTracker(frame.rate_hz, max_gap_s)
+        dt = 1.0 / frame.rate_hz
+        self._dt = dt
+        self._leak = 1.0 - dt / velocity_tau_s
+        self._ema = dt / travel_tau_s
+        self._v_zi: np.ndarray | None = None   # leaky velocity state, (1, 2)
+        self._c_zi: np.ndarray | None = None   # EMA of velocity outer products, (1, 3)
+        self.travel_heading_deg_ = np.zeros(0)
+
+    def _travel_direction(self, q: np.ndarray, acc: np.ndarray) -> np.ndarray:
+        acc_earth = rotate_to_earth(q, acc)[:, :2]
+        if self._v_zi is None:
+            fwd = rotate_to_earth(q[:1], self.frame.forward_axis)[0, :2]
+            fwd = fwd / max(np.linalg.norm(fwd), 1e-9)
+            self._v_zi = np.zeros((1, 2))
+            prior = 0.01  # (m/s)²: a weak start along the shank's forward axis
+            c0 = prior * np.array([fwd[0] ** 2, fwd[1] ** 2, fwd[0] * fwd[1]])
+            self._c_zi = ((1.0 - self._ema) * c0).reshape(1, 3)
+        v, self._v_zi = lfilter([self._dt], [1.0, -self._leak], acc_earth, axis=0, zi=self._v_zi)
+        prods = np.column_stack([v[:, 0] ** 2, v[:, 1] ** 2, v[:, 0] * v[:, 1]])
+        c, self._c_zi = lfilter([self._ema], [1.0, -(1.0 - self._ema)], prods, axis=0, zi=self._c_zi)
+        heading = 0.5 * np.arctan2(2.0 * c[:, 2], c[:, 0] - c[:, 1])
+        d = np.column_stack([np.cos(heading), np.sin(heading)])
+        # point it forward (the principal axis has no sign)
+        fwd = rotate_to_earth(q, self.frame.forward_axis)[:, :2]
+        d *= np.where(np.sum(d * fwd, axis=1) < 0, -1.0, 1.0)[:, None]
+        return d
+
+    def update(self, t_s, shank_gyr_dps, shank_acc_mps2) -> tuple[np.ndarray, np.ndarray]:
+        gyr = np.asarray(shank_gyr_dps, dtype=float).reshape(-1, 3)
+        acc = np.asarray(shank_acc_mps2, dtype=float).reshape(-1, 3)
+        if len(gyr) == 0:
+            return np.zeros(0), np.zeros(0)
+        q, bias = self._tracker.update_quat(gyr, acc, t_s)
+        d = self._travel_direction(q, acc)
+        long_earth = rotate_to_earth(q, self.frame.long_axis)
+        # left of travel: z × d; positive angle = top of the shank to the body's right
+        left = np.column_stack([-d[:, 1], d[:, 0]])
+        angle = np.rad2deg(np.arctan2(-np.sum(long_earth[:, :2] * left, axis=1), long_earth[:, 2]))
+        rate = dot_rows(gyr - bias, self.frame.forward_axis)
+        self.travel_heading_deg_ = np.rad2deg(np.arctan2(d[:, 1], d[:, 0]))
+        return self._sign * angle, self._sign * rate
+
+
+def frontal_range_deg(angle_in_stance_deg) -> float:
+    """Range (max − min) of the frontal-plane angle over one stance; NaN if empty."""
+    a = np.asarray(angle_in_stance_deg, dtype=float)
+    a = a[np.isfinite(a)]
+    return float(a.max() - a.min()) if len(a) else float("nan")
+
+
+def frontal_wobble_dps(rate_in_stance_dps) -> float:
+    """RMS of the frontal-plane angular rate over one stance; NaN if empty."""
+    r = np.asarray(rate_in_stance_dps, dtype=float)
+    r = r[np.isfinite(r)]
+    return float(np.sqrt(np.mean(r ** 2))) if len(r) else float("nan")
+
+
+def stance_slices(t_s, ic_s, to_s) -> list[slice | None]:
+    """Index slices of ``t_s`` covering each stance [ic, to] (None when not covered/unknown)."""
+    t = np.asarray(t_s, dtype=float)
+    out: list[slice | None] = []
+    for a, b in zip(np.atleast_1d(ic_s), np.atleast_1d(to_s)):
+        if len(t) == 0 or not (np.isfinite(a) and np.isfinite(b)) or b <= a or a < t[0] or b > t[-1]:
+            out.append(None)
+            continue
+        out.append(slice(int(np.searchsorted(t, a, "left")), int(np.searchsorted(t, b, "right"))))
+    return out

@@ -1,0 +1,548 @@
+"""Knee flexion from a thigh and a shank IMU: hinge-axis calibration and a streaming estimator.
+
+How the engine uses it
+----------------------
+1. Collect a *standing* window (≥ 0.5 s of quiet standing; every recording starts with ~3 s)
+   and a *walking* window (a few strides, ≥ 3 swings of the shank; 5–10 s is better) of both
+   sensors, aligned on the shank's timestamps (the thigh stream linearly interpolated at the
+   shank's sample times: :func:`resample_to` offline, :class:`ThighToShankAligner` live), each
+   as a :class:`KneeBlock`. Both sensors must share one clock (the recording's timestamp_s).
+2. ``cal = calibrate(standing, walking)``: finds the hinge axis in each sensor frame (Seel et
+   al. 2012/2014: minimise ``|g_thigh × j1| − |g_shank × j2|`` over both axes) and the standing
+   pose. Raises :class:`KneeCalibrationError` (a ``ValueError``) with a readable message when the
+   data cannot give an axis (too little walking, no quiet standing, residual too large).
+   ``cal.residual_dps`` / ``cal.residual_rel`` are the quality figures.
+3. ``est = KneeAngleEstimator(cal)``; then for each aligned block
+   ``flexion_deg = est.update(t_s, thigh_gyr_dps, thigh_acc_mps2, shank_gyr_dps, shank_acc_mps2)``.
+   Any block split gives bit-identical output (all state is carried between calls). Start the
+   estimator at the beginning of the standing window so that its orientation filters have
+   settled when walking starts (or at any point: it converges within a few seconds). A gap in
+   the timestamps longer than ``max_gap_s`` (0.25 s) restarts the orientation filters; the
+   angle is then less accurate for about 1–2 s.
+4. Per step: :func:`knee_flexion_at_ic` and :func:`knee_min_flexion_in_stance`.
+
+Conventions
+-----------
+Both joint axes are returned pointing to the *body's right* (for either leg), found from the
+data: the shank's largest angular-rate peaks (mid-swing forward swing) are positive about it,
+and the thigh turns the same way at those instants. Flexion is then
+``∫ (ω_thigh·j1 − ω_shank·j2) dt``: positive = more bent, on both legs, without knowing the
+side. Zero is the standing pose of the calibration.
+
+The angle fuses two estimates (complementary filter, time constant ``tau_s``):
+- the integral of the relative angular rate about the hinge axis (exact for a hinge, drifts);
+- the inclination angle: each segment's rotation about the hinge axis from its gravity
+  direction (``vqf`` 6D orientation), projected on the plane normal to the axis. For a hinge
+  the difference of these two projected angles equals the flexion whatever the orientation of
+  the leg (the projection commutes with a rotation about the axis), so it needs no heading.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import least_squares
+from scipy.signal import find_peaks, lfilter
+from vqf import VQF
+
+__all__ = [
+    "KneeBlock",
+    "KneeCalibration",
+    "KneeCalibrationError",
+    "calibrate",
+    "estimate_joint_axes",
+    "KneeAngleEstimator",
+    "GravityTracker",
+    "resample_to",
+    "ThighToShankAligner",
+    "knee_flexion_at_ic",
+    "knee_min_flexion_in_stance",
+    "estimate_rate_hz",
+]
+
+MIN_SWINGS = 3
+MIN_STANDING_S = 0.5
+MAX_STANDING_GYR_RMS_DPS = 15.0
+MAX_RESIDUAL_REL = 0.45
+MAX_RESIDUAL_UP = 0.08
+_SWING_MIN_DPS = 60.0
+
+
+class KneeCalibrationError(ValueError):
+    """The data given to :func:`calibrate` cannot give a knee calibration (message says why)."""
+
+
+@dataclass
+class KneeBlock:
+    """Time-aligned samples of both sensors (thigh already resampled to the shank's times)."""
+
+    t_s: np.ndarray
+    thigh_gyr_dps: np.ndarray
+    thigh_acc_mps2: np.ndarray
+    shank_gyr_dps: np.ndarray
+    shank_acc_mps2: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.t_s = np.asarray(self.t_s, dtype=float).reshape(-1)
+        n = len(self.t_s)
+        for name in ("thigh_gyr_dps", "thigh_acc_mps2", "shank_gyr_dps", "shank_acc_mps2"):
+            arr = np.asarray(getattr(self, name), dtype=float).reshape(-1, 3)
+            if len(arr) != n:
+                raise ValueError(f"KneeBlock: {name} has {len(arr)} rows, t_s has {n}")
+            setattr(self, name, arr)
+
+    def __len__(self) -> int:
+        return len(self.t_s)
+
+    def select(self, mask_or_slice) -> "KneeBlock":
+        return KneeBlock(self.t_s[mask_or_slice], self.thigh_gyr_dps[mask_or_slice],
+                         self.thigh_acc_mps2[mask_or_slice], self.shank_gyr_dps[mask_or_slice],
+                         self.shank_acc_mps2[mask_or_slice])
+
+
+@dataclass(frozen=True)
+class KneeCalibration:
+    """Result of :func:`calibrate`. Axes are unit vectors in each sensor's own frame.
+
+    thigh_axis, shank_axis: the hinge (flexion) axis, pointing to the body's right.
+    thigh_up, shank_up: the up direction (gravity reversed) during standing.
+    thigh_ref, shank_ref: ``*_up`` made normal to the axis: zero of the inclination angle.
+    rate_hz: sample rate of the shank stream (used for the orientation filter).
+    residual_dps: RMS of the Seel residual ``|g1×j1| − |g2×j2|`` over the walking window.
+    residual_rel: residual_dps / RMS shank angular rate (0 = perfect hinge; ~0.1–0.3 typical).
+    residual_up: RMS of ``up1·j1 − up2·j2`` (gravity along the axis, unitless; ~0.02–0.05).
+    swings: number of shank swings found in the walking window.
+    """
+
+    thigh_axis: np.ndarray
+    shank_axis: np.ndarray
+    thigh_up: np.ndarray
+    shank_up: np.ndarray
+    thigh_ref: np.ndarray
+    shank_ref: np.ndarray
+    rate_hz: float
+    residual_dps: float
+    residual_rel: float
+    residual_up: float
+    swings: int
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def estimate_rate_hz(t_s: np.ndarray) -> float:
+    """Sample rate from timestamps (median interval; ignores gaps and jitter)."""
+    dt = np.diff(np.asarray(t_s, dtype=float))
+    dt = dt[dt > 0]
+    if len(dt) == 0:
+        raise KneeCalibrationError("cannot tell the sample rate: fewer than two distinct timestamps")
+    return float(1.0 / np.median(dt))
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, dtype=float)
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def _axis_from_angles(phi: float, theta: float) -> np.ndarray:
+    return np.array([np.cos(phi) * np.cos(theta), np.cos(phi) * np.sin(theta), np.sin(phi)])
+
+
+def _angles_from_axis(j: np.ndarray) -> tuple[float, float]:
+    j = _unit(j)
+    return float(np.arcsin(np.clip(j[2], -1, 1))), float(np.arctan2(j[1], j[0]))
+
+
+def _principal_axis(gyr: np.ndarray) -> np.ndarray:
+    """Direction of largest angular-rate energy (the sagittal axis in walking)."""
+    _, _, vt = np.linalg.svd(gyr, full_matrices=False)
+    return vt[0]
+
+
+def dot_rows(m: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Row-wise dot product ``m @ v`` computed element by element, so that the result of a row
+    never depends on how many rows are in the block (BLAS may sum differently by size)."""
+    m = np.asarray(m, dtype=float)
+    return m[:, 0] * v[0] + m[:, 1] * v[1] + m[:, 2] * v[2]
+
+
+def _normal_part(v: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    return _unit(v - np.dot(v, axis) * axis)
+
+
+# ----------------------------------------------------------------------------- calibration
+
+
+def estimate_joint_axes(thigh_gyr_dps: np.ndarray, shank_gyr_dps: np.ndarray,
+                        thigh_up: np.ndarray | None = None, shank_up: np.ndarray | None = None,
+                        max_samples: int = 3000, gyr_sigma_dps: float = 30.0,
+                        up_sigma: float = 0.03) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Hinge axis in each sensor frame from walking data.
+
+    Gyro term (Seel et al. 2012/2014): ``|g1 × j1| − |g2 × j2| = 0`` (a hinge adds rotation
+    only about its axis). Gravity term (optional, ``*_up`` = unit up direction per sample in
+    each sensor frame, e.g. from ``vqf``): ``up1·j1 − up2·j2 = 0`` (a rotation about the axis
+    keeps the gravity component along it) — it pins the axis' rotation about the segment's long
+    axis, which the gyro term alone leaves loose, and it fixes the *relative* sign of j1, j2.
+    Both residuals are scaled by their noise (``gyr_sigma_dps``, ``up_sigma``) and minimised
+    with ``scipy.optimize.least_squares`` (Levenberg–Marquardt) from several starts.
+    Returns ``(j1, j2, gyro_residual_rms_dps, up_residual_rms)``; the common sign of (j1, j2)
+    is not fixed here (:func:`calibrate` does that).
+    """
+    g1 = np.asarray(thigh_gyr_dps, dtype=float).reshape(-1, 3)
+    g2 = np.asarray(shank_gyr_dps, dtype=float).reshape(-1, 3)
+    use_up = thigh_up is not None and shank_up is not None
+    u1 = np.asarray(thigh_up, dtype=float).reshape(-1, 3) if use_up else np.zeros_like(g1)
+    u2 = np.asarray(shank_up, dtype=float).reshape(-1, 3) if use_up else np.zeros_like(g2)
+    if len(g1) > max_samples:
+        idx = np.linspace(0, len(g1) - 1, max_samples).round().astype(int)
+        g1, g2, u1, u2 = g1[idx], g2[idx], u1[idx], u2[idx]
+    moving = (np.linalg.norm(g1, axis=1) + np.linalg.norm(g2, axis=1)) > 20.0
+    gm1, gm2 = (g1[moving], g2[moving]) if moving.sum() >= 50 else (g1, g2)
+
+    def split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _axis_from_angles(x[0], x[1]), _axis_from_angles(x[2], x[3])
+
+    def gyro_res(j1: np.ndarray, j2: np.ndarray) -> np.ndarray:
+        return np.linalg.norm(np.cross(gm1, j1), axis=1) - np.linalg.norm(np.cross(gm2, j2), axis=1)
+
+    def residual(x: np.ndarray) -> np.ndarray:
+        j1, j2 = split(x)
+        r = gyro_res(j1, j2) / gyr_sigma_dps
+        if use_up:
+            r = np.r_[r, (u1 @ j1 - u2 @ j2) / up_sigma]
+        return r
+
+    p1, p2 = _principal_axis(gm1), _principal_axis(gm2)
+    starts = []
+    for a1 in [p1, *np.eye(3)]:
+        for sign in (1.0, -1.0):
+            starts.append(np.r_[_angles_from_axis(a1), _angles_from_axis(sign * p2)])
+    best = None
+    for x0 in starts:
+        sol = least_squares(residual, x0, method="trf", loss="soft_l1", f_scale=2.0)
+        if best is None or sol.cost < best.cost:
+            best = sol
+    j1, j2 = split(best.x)
+    gyr_rms = float(np.sqrt(np.mean(gyro_res(j1, j2) ** 2)))
+    up_rms = float(np.sqrt(np.mean((u1 @ j1 - u2 @ j2) ** 2))) if use_up else float("nan")
+    return j1, j2, gyr_rms, up_rms
+
+
+def _swing_peaks(sagittal_dps: np.ndarray, rate_hz: float) -> np.ndarray:
+    top = np.percentile(sagittal_dps, 99) if len(sagittal_dps) else 0.0
+    height = max(_SWING_MIN_DPS, 0.4 * top)
+    peaks, _ = find_peaks(sagittal_dps, height=height, distance=max(1, int(0.4 * rate_hz)))
+    return peaks
+
+
+def _standing_up(acc_mps2: np.ndarray, gyr_dps: np.ndarray, which: str) -> np.ndarray:
+    acc = np.asarray(acc_mps2, dtype=float).reshape(-1, 3)
+    gyr = np.asarray(gyr_dps, dtype=float).reshape(-1, 3)
+    gyr_rms = float(np.sqrt(np.mean(np.sum((gyr - gyr.mean(axis=0)) ** 2, axis=1))))
+    if gyr_rms > MAX_STANDING_GYR_RMS_DPS:
+        raise KneeCalibrationError(
+            f"the standing window is not still ({which} turns at {gyr_rms:.0f} deg/s RMS); "
+            "stand still for the first seconds")
+    mean = acc.mean(axis=0)
+    if not 7.0 < np.linalg.norm(mean) < 12.5:
+        raise KneeCalibrationError(
+            f"the {which} accelerometer reads {np.linalg.norm(mean):.1f} m/s² while standing"
+            " (expected about 9.81)")
+    return _unit(mean)
+
+
+def calibrate(standing: KneeBlock, walking: KneeBlock, rate_hz: float | None = None) -> KneeCalibration:
+    """Knee calibration from a quiet-standing window and a walking window (both aligned).
+
+    Best given contiguous data (standing, then walking right after it): the gravity direction
+    of each sensor is tracked through both with ``vqf``. Raises KneeCalibrationError when
+    standing is missing/too short/not still, when the walking window holds fewer than
+    ``MIN_SWINGS`` shank swings, or when the hinge fit is poor (``residual_rel >
+    MAX_RESIDUAL_REL``).
+    """
+    if rate_hz is None:
+        rate_hz = estimate_rate_hz(walking.t_s if len(walking) > 1 else standing.t_s)
+    if len(standing) < max(3, MIN_STANDING_S * rate_hz):
+        raise KneeCalibrationError(
+            f"need at least {MIN_STANDING_S:.1f} s of quiet standing, got {len(standing) / rate_hz:.2f} s")
+    thigh_up = _standing_up(standing.thigh_acc_mps2, standing.thigh_gyr_dps, "thigh")
+    shank_up = _standing_up(standing.shank_acc_mps2, standing.shank_gyr_dps, "shank")
+    if len(walking) < 2 * rate_hz:
+        raise KneeCalibrationError(
+            f"too little walking to find the knee axis: {len(walking) / rate_hz:.1f} s "
+            f"(need a few strides, at least {MIN_SWINGS} swings)")
+    n_st = len(standing)
+    ups = []
+    for gyr, acc in ((np.vstack([standing.thigh_gyr_dps, walking.thigh_gyr_dps]),
+                      np.vstack([standing.thigh_acc_mps2, walking.thigh_acc_mps2])),
+                     (np.vstack([standing.shank_gyr_dps, walking.shank_gyr_dps]),
+                      np.vstack([standing.shank_acc_mps2, walking.shank_acc_mps2]))):
+        up, bias = GravityTracker(rate_hz).update(gyr, acc)
+        ups.append(up[n_st:])
+    up1, up2 = ups
+    j1, j2, res, up_res = estimate_joint_axes(walking.thigh_gyr_dps, walking.shank_gyr_dps, up1, up2)
+    # common sign: the knee bends (flexion ≫ 0 in swing) but hardly over-extends past standing
+    p1 = _angle_about(up1, j1, _normal_part(thigh_up, j1))
+    p2 = _angle_about(up2, j2, _normal_part(shank_up, j2))
+    flex = (p2 - p1 + 180.0) % 360.0 - 180.0
+    if np.percentile(flex, 2) < np.percentile(-flex, 2):
+        j1, j2 = -j1, -j2
+    peaks = _swing_peaks(walking.shank_gyr_dps @ j2, rate_hz)
+    if len(peaks) < MIN_SWINGS:
+        raise KneeCalibrationError(
+            f"too little walking to find the knee axis: {len(peaks)} swing(s) found, "
+            f"need at least {MIN_SWINGS}")
+    shank_rms = float(np.sqrt(np.mean(np.sum(walking.shank_gyr_dps ** 2, axis=1))))
+    rel = res / shank_rms if shank_rms > 0 else float("inf")
+    if rel > MAX_RESIDUAL_REL:
+        raise KneeCalibrationError(
+            f"the thigh and shank do not move like a hinge (axis residual {res:.0f} deg/s, "
+            f"{rel:.0%} of the shank rate); check the sensor placement")
+    if up_res > MAX_RESIDUAL_UP:
+        raise KneeCalibrationError(
+            f"the thigh and shank do not move like a hinge (gravity along the axis differs by "
+            f"{up_res:.3f} RMS, limit {MAX_RESIDUAL_UP}); check the sensor placement")
+    for up, j, which in ((thigh_up, j1, "thigh"), (shank_up, j2, "shank")):
+        if abs(np.dot(up, j)) > 0.9:
+            raise KneeCalibrationError(f"the {which} knee axis found is vertical when standing; "
+                                       "the calibration walk was not usable")
+    return KneeCalibration(
+        thigh_axis=j1, shank_axis=j2, thigh_up=thigh_up, shank_up=shank_up,
+        thigh_ref=_normal_part(thigh_up, j1), shank_ref=_normal_part(shank_up, j2),
+        rate_hz=float(rate_hz), residual_dps=res, residual_rel=float(rel),
+        residual_up=up_res, swings=int(len(peaks)))
+
+
+# ----------------------------------------------------------------------------- streaming
+
+
+class GravityTracker:
+    """Streaming up-direction (unit, sensor frame) and gyro bias of one sensor via ``vqf`` 6D.
+
+    ``update(gyr_dps, acc_mps2, t_s=None) -> (up (N,3), bias_dps (N,3))``; state carried
+    between calls. With timestamps, a gap longer than ``max_gap_s`` restarts the orientation
+    from the next accelerometer sample (keeping the gyro-bias estimate): VQF assumes a fixed
+    sample rate, so running through a gap would leave a slowly decaying tilt error.
+    """
+
+    def __init__(self, rate_hz: float, max_gap_s: float = 0.25):
+        self._vqf = VQF(1.0 / float(rate_hz))
+        self.max_gap_s = float(max_gap_s)
+        self._last_t: float | None = None
+
+    def _restart(self) -> None:
+        bias = np.array(self._vqf.getBiasEstimate()[0], dtype=float)
+        self._vqf.resetState()
+        self._vqf.setBiasEstimate(bias, -1.0)
+
+    def update_quat(self, gyr_dps: np.ndarray, acc_mps2: np.ndarray,
+                    t_s: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Like :meth:`update` but returns the 6D quaternion (w, x, y, z; sensor → earth, heading
+        arbitrary) instead of the up direction."""
+        gyr = np.ascontiguousarray(np.deg2rad(np.asarray(gyr_dps, dtype=float).reshape(-1, 3)))
+        acc = np.ascontiguousarray(np.asarray(acc_mps2, dtype=float).reshape(-1, 3))
+        n = len(gyr)
+        if n == 0:
+            return np.zeros((0, 4)), np.zeros((0, 3))
+        cuts = [0]
+        gap_at_start = False
+        if t_s is not None:
+            t = np.asarray(t_s, dtype=float).reshape(-1)
+            prev = self._last_t if self._last_t is not None else t[0]
+            dt = np.diff(np.r_[prev, t])
+            cuts = sorted(set([0, *np.flatnonzero((dt > self.max_gap_s) | (dt < 0)).tolist()]))
+            self._last_t = float(t[-1])
+            gap_at_start = bool(dt[0] > self.max_gap_s or dt[0] < 0)
+        quats, biases = [], []
+        for k, (a, b) in enumerate(zip(cuts, cuts[1:] + [n])):
+            if a > 0 or (k == 0 and gap_at_start):
+                self._restart()
+            out = self._vqf.updateBatch(gyr[a:b], acc[a:b])
+            quats.append(out["quat6D"])
+            biases.append(out["bias"])
+        return np.vstack(quats), np.rad2deg(np.vstack(biases))
+
+    def update(self, gyr_dps: np.ndarray, acc_mps2: np.ndarray,
+               t_s: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        q, bias = self.update_quat(gyr_dps, acc_mps2, t_s)
+        return up_from_quat(q), bias
+
+
+def up_from_quat(q: np.ndarray) -> np.ndarray:
+    """Earth z-axis (up) in the sensor frame for quaternions (w, x, y, z) sensor → earth."""
+    w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
+    return np.column_stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)])
+
+
+def rotate_to_earth(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Rotate sensor-frame vectors ``v`` (N,3) or (3,) to the earth frame by quaternions q (N,4)."""
+    w, x, y, z = q[:, 0:1], q[:, 1:2], q[:, 2:3], q[:, 3:4]
+    v = np.broadcast_to(np.asarray(v, dtype=float), (len(q), 3))
+    u = np.hstack([x, y, z])
+    t = 2.0 * np.cross(u, v)
+    return v + w * t + np.cross(u, t)
+
+
+def _angle_about(up: np.ndarray, axis: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Angle (deg) of the up direction about ``axis``, from ``ref`` (both ⊥ axis)."""
+    other = np.cross(axis, ref)
+    return np.rad2deg(np.arctan2(dot_rows(up, other), dot_rows(up, ref)))
+
+
+class KneeAngleEstimator:
+    """Streaming knee flexion (deg; 0 = as when standing at calibration, + = more bent).
+
+    ``update(t_s, thigh_gyr_dps, thigh_acc_mps2, shank_gyr_dps, shank_acc_mps2)`` takes one
+    aligned block (thigh resampled to the shank's timestamps) and returns flexion per sample.
+    ``tau_s`` is the complementary-filter time constant: below it the relative gyro rate
+    dominates, above it the inclination angle. Also available after each call:
+    ``inclination_deg_`` and ``rate_dps_`` (the two inputs, for the last block).
+    """
+
+    def __init__(self, calibration: KneeCalibration, tau_s: float = 0.5, max_gap_s: float = 0.25):
+        self.calibration = calibration
+        self.tau_s = float(tau_s)
+        self.max_gap_s = float(max_gap_s)
+        self._thigh = GravityTracker(calibration.rate_hz, max_gap_s)
+        self._shank = GravityTracker(calibration.rate_hz, max_gap_s)
+        self._alpha = min(1.0, 1.0 / (calibration.rate_hz * self.tau_s)) if tau_s > 0 else 1.0
+        self._last_t: float | None = None
+        self._zi: np.ndarray | None = None
+        self.inclination_deg_ = np.zeros(0)
+        self.rate_dps_ = np.zeros(0)
+
+    def update(self, t_s, thigh_gyr_dps, thigh_acc_mps2, shank_gyr_dps, shank_acc_mps2) -> np.ndarray:
+        cal = self.calibration
+        t = np.asarray(t_s, dtype=float).reshape(-1)
+        n = len(t)
+        if n == 0:
+            return np.zeros(0)
+        g1 = np.asarray(thigh_gyr_dps, dtype=float).reshape(-1, 3)
+        g2 = np.asarray(shank_gyr_dps, dtype=float).reshape(-1, 3)
+        up1, b1 = self._thigh.update(g1, thigh_acc_mps2, t)
+        up2, b2 = self._shank.update(g2, shank_acc_mps2, t)
+        incl = _angle_about(up2, cal.shank_axis, cal.shank_ref) - _angle_about(up1, cal.thigh_axis, cal.thigh_ref)
+        incl = (incl + 180.0) % 360.0 - 180.0
+        rate = dot_rows(g1 - b1, cal.thigh_axis) - dot_rows(g2 - b2, cal.shank_axis)
+        prev_t = self._last_t if self._last_t is not None else t[0]
+        dt = np.diff(np.r_[prev_t, t])
+        a = self._alpha
+        # θ_k = (1−a)(θ_{k−1} + ω_k dt_k) + a·incl_k ; a gap (or the first sample) resets to incl
+        drive = (1.0 - a) * rate * dt + a * incl
+        reset = (dt > self.max_gap_s) | (dt < 0)
+        if self._zi is None:
+            reset[0] = True
+        out = np.empty(n)
+        start = 0
+        zi = self._zi
+        for stop in list(np.flatnonzero(reset)) + [n]:
+            if stop > start:
+                seg, zi = lfilter([1.0], [1.0, -(1.0 - a)], drive[start:stop], zi=zi)
+                out[start:stop] = seg
+            if stop < n:
+                out[stop] = incl[stop]
+                zi = np.array([(1.0 - a) * incl[stop]])
+                start = stop + 1
+        self._zi = zi
+        self._last_t = float(t[-1])
+        self.inclination_deg_ = incl
+        self.rate_dps_ = rate
+        return out
+
+
+# ----------------------------------------------------------------------------- alignment
+
+
+def resample_to(t_target_s: np.ndarray, t_source_s: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Linear interpolation of ``values`` (N,) or (N,k) from ``t_source_s`` to ``t_target_s``
+    (held constant outside the source range). Offline counterpart of ThighToShankAligner."""
+    t_target_s = np.asarray(t_target_s, dtype=float)
+    t_source_s = np.asarray(t_source_s, dtype=float)
+    v = np.asarray(values, dtype=float)
+    if v.ndim == 1:
+        return np.interp(t_target_s, t_source_s, v)
+    return np.column_stack([np.interp(t_target_s, t_source_s, v[:, k]) for k in range(v.shape[1])])
+
+
+class ThighToShankAligner:
+    """Streaming alignment: thigh samples interpolated onto the shank's timestamps.
+
+    ``push_thigh(t, gyr, acc)`` / ``push_shank(t, gyr, acc)`` in any order and block sizes;
+    ``pop() -> KneeBlock | None`` returns every shank sample whose time is covered by thigh
+    data (t_shank ≤ last thigh time), with the thigh linearly interpolated. Shank samples
+    before the first thigh sample get the first thigh sample. The output does not depend on
+    how the input was split; ``flush()`` at the end releases the rest (thigh held constant).
+    """
+
+    def __init__(self):
+        self._th_t = np.zeros(0)
+        self._th_v = np.zeros((0, 6))
+        self._sh_t = np.zeros(0)
+        self._sh_v = np.zeros((0, 6))
+
+    def push_thigh(self, t_s, gyr_dps, acc_mps2) -> None:
+        v = np.column_stack([np.asarray(gyr_dps, float).reshape(-1, 3), np.asarray(acc_mps2, float).reshape(-1, 3)])
+        self._th_t = np.r_[self._th_t, np.asarray(t_s, float).reshape(-1)]
+        self._th_v = np.vstack([self._th_v, v])
+
+    def push_shank(self, t_s, gyr_dps, acc_mps2) -> None:
+        v = np.column_stack([np.asarray(gyr_dps, float).reshape(-1, 3), np.asarray(acc_mps2, float).reshape(-1, 3)])
+        self._sh_t = np.r_[self._sh_t, np.asarray(t_s, float).reshape(-1)]
+        self._sh_v = np.vstack([self._sh_v, v])
+
+    def _emit(self, n: int) -> KneeBlock | None:
+        if n == 0 or len(self._th_t) == 0:
+            return None
+        t = self._sh_t[:n]
+        th = resample_to(t, self._th_t, self._th_v)
+        block = KneeBlock(t, th[:, :3], th[:, 3:], self._sh_v[:n, :3], self._sh_v[:n, 3:])
+        self._sh_t, self._sh_v = self._sh_t[n:], self._sh_v[n:]
+        # keep the thigh sample just before the last emitted time (the left bracket) onwards
+        keep = max(int(np.searchsorted(self._th_t, t[-1], side="right")) - 1, 0)
+        self._th_t, self._th_v = self._th_t[keep:], self._th_v[keep:]
+        return block
+
+    def pop(self) -> KneeBlock | None:
+        if len(self._th_t) == 0:
+            return None
+        n = int(np.searchsorted(self._sh_t, self._th_t[-1], side="right"))
+        return self._emit(n)
+
+    def flush(self) -> KneeBlock | None:
+        return self._emit(len(self._sh_t))
+
+
+# ----------------------------------------------------------------------------- per step
+
+
+def knee_flexion_at_ic(t_s: np.ndarray, flexion_deg: np.ndarray, ic_s) -> np.ndarray | float:
+    """Flexion (deg) at each initial contact, linearly interpolated; NaN outside the series."""
+    t = np.asarray(t_s, dtype=float)
+    f = np.asarray(flexion_deg, dtype=float)
+    ic = np.asarray(ic_s, dtype=float)
+    if len(t) == 0:
+        out = np.full(ic.shape, np.nan)
+    else:
+        out = np.interp(ic, t, f)
+        out = np.where((ic < t[0]) | (ic > t[-1]) | ~np.isfinite(ic), np.nan, out)
+    return float(out) if out.ndim == 0 else out
+
+
+def knee_min_flexion_in_stance(t_s: np.ndarray, flexion_deg: np.ndarray, ic_s, to_s) -> np.ndarray | float:
+    """Smallest flexion (deg) between each contact and its toe-off (inclusive); NaN when the
+    stance is not covered by the series or to_s is missing."""
+    t = np.asarray(t_s, dtype=float)
+    f = np.asarray(flexion_deg, dtype=float)
+    ic = np.atleast_1d(np.asarray(ic_s, dtype=float))
+    to = np.atleast_1d(np.asarray(to_s, dtype=float))
+    out = np.full(ic.shape, np.nan)
+    for k, (a, b) in enumerate(zip(ic, to)):
+        if not (np.isfinite(a) and np.isfinite(b)) or b < a or len(t) == 0 or a < t[0] or b > t[-1]:
+            continue
+        i0, i1 = np.searchsorted(t, a, side="left"), np.searchsorted(t, b, side="right")
+        vals = f[i0:i1]
+        ends = np.interp([a, b], t, f)
+        out[k] = float(np.min(np.r_[vals, ends]))
+    return float(out[0]) if np.ndim(ic_s) == 0 else out

@@ -1,0 +1,119 @@
+"""Shank frontal-plane angle/rate and per-stance metrics, on the synthetic leg of
+test_knee_angle (known frontal sway, arbitrary sensor mountings) and on plain signals."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imu_knee.analysis.frontal import (FrontalEstimator, frontal_range_deg, frontal_wobble_dps,
+                                       shank_frame_from_axes, shank_frame_from_knee,
+                                       shank_frame_from_walking, stance_slices)
+from imu_knee.analysis.knee_angle import KneeBlock, calibrate
+
+_spec = importlib.util.spec_from_file_location("_knee_sim", Path(__file__).with_name("test_knee_angle.py"))
+_sim = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_sim)
+simulate_leg = _sim.simulate_leg
+
+
+def _angle_deg(a, b) -> float:
+    return float(np.degrees(np.arccos(np.clip(np.dot(a, b), -1, 1))))
+
+
+def _truth_frontal_deg(sim) -> np.ndarray:
+    """Lab frontal-plane tilt of the shank (travel along +x): top to the right = +."""
+    long_world = sim["shank_rot"].apply([0.0, 0.0, 1.0])
+    return np.degrees(np.arctan2(-long_world[:, 1], long_world[:, 2]))
+
+
+def _run(sim, frame, side=None, cuts=None):
+    est = FrontalEstimator(frame, side=side)
+    t, g, a = sim["t_s"], sim["shank_gyr_dps"], sim["shank_acc_mps2"]
+    if cuts is None:
+        return est.update(t, g, a)
+    edges = [0, *cuts, len(t)]
+    parts = [est.update(t[i:j], g[i:j], a[i:j]) for i, j in zip(edges[:-1], edges[1:])]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_frames_from_knee_and_from_shank_alone_match_the_mounting(seed):
+    sim = simulate_leg(seed=seed)
+    t = sim["t_s"]
+    blk = KneeBlock(t, sim["thigh_gyr_dps"], sim["thigh_acc_mps2"], sim["shank_gyr_dps"], sim["shank_acc_mps2"])
+    knee = shank_frame_from_knee(calibrate(blk.select(t < 2.5), blk.select(t >= 3.0)))
+    alone = shank_frame_from_walking(sim["shank_acc_mps2"][t < 2.5], sim["shank_gyr_dps"][t >= 3.0], 100.0)
+    forward_true = sim["mount_shank"].inv().apply([1.0, 0.0, 0.0])
+    for frame, tol in ((knee, 3.0), (alone, 6.0)):
+        assert _angle_deg(frame.flexion_axis, sim["shank_axis"]) < tol
+        assert _angle_deg(frame.forward_axis, forward_true) < tol
+        assert _angle_deg(frame.long_axis, sim["shank_up"]) < tol
+
+
+def test_shank_alone_needs_walking():
+    sim = simulate_leg(seed=1)
+    t = sim["t_s"]
+    with pytest.raises(ValueError, match="too little walking"):
+        shank_frame_from_walking(sim["shank_acc_mps2"][t < 2.5], sim["shank_gyr_dps"][t < 2.9], 100.0)
+
+
+@pytest.mark.parametrize("amp_deg", [3.0, 8.0])
+def test_frontal_angle_follows_known_sway(amp_deg):
+    sim = simulate_leg(seed=5, walking_s=14.0, frontal_amp_deg=amp_deg)
+    t = sim["t_s"]
+    frame = shank_frame_from_walking(sim["shank_acc_mps2"][t < 2.5], sim["shank_gyr_dps"][t >= 3.0], 100.0)
+    angle, rate = _run(sim, frame)
+    truth = _truth_frontal_deg(sim)
+    settled = t > 9.0
+    err = angle[settled] - truth[settled]
+    assert np.sqrt(np.mean(err ** 2)) < 2.5
+    # per stance-like window (first 60 % of each stride), the range matches the truth's range
+    phase = sim["phase"]
+    for k in range(int(phase[settled][0]) + 1, int(phase[-1])):
+        win = (phase >= k) & (phase < k + 0.6)
+        assert frontal_range_deg(angle[win]) == pytest.approx(np.ptp(truth[win]), abs=1.5)
+    # the rate is the derivative of the angle where the shank is near vertical
+    d_truth = np.gradient(truth, t)
+    upright = settled & (np.abs(sim["knee_deg"]) < 15)
+    assert np.corrcoef(rate[upright], d_truth[upright])[0, 1] > 0.8
+
+
+def test_side_makes_lateral_positive_and_blocks_do_not_matter():
+    sim = simulate_leg(seed=6, walking_s=8.0, frontal_amp_deg=5.0)
+    t = sim["t_s"]
+    frame = shank_frame_from_walking(sim["shank_acc_mps2"][t < 2.5], sim["shank_gyr_dps"][t >= 3.0], 100.0)
+    a_none, r_none = _run(sim, frame)
+    a_right, r_right = _run(sim, frame, side="right")
+    a_left, r_left = _run(sim, frame, side="left")
+    assert np.array_equal(a_right, a_none) and np.array_equal(r_right, r_none)
+    assert np.array_equal(a_left, -a_none) and np.array_equal(r_left, -r_none)
+    rng = np.random.default_rng(2)
+    cuts = np.sort(rng.choice(np.arange(1, len(t)), size=80, replace=False))
+    a_split, r_split = _run(sim, frame, cuts=cuts)
+    assert np.array_equal(a_split, a_none) and np.array_equal(r_split, r_none)
+
+
+def test_range_and_wobble_of_a_known_signal():
+    t = np.arange(0, 0.6, 0.01)
+    angle = 4.0 * np.sin(2 * np.pi * 5 * t)  # whole cycles: range 8, rate RMS = 4·2π·5/√2
+    rate = np.gradient(angle, t)
+    assert frontal_range_deg(angle) == pytest.approx(8.0, abs=0.05)
+    assert frontal_wobble_dps(rate) == pytest.approx(4.0 * 2 * np.pi * 5 / np.sqrt(2), rel=0.02)
+    assert np.isnan(frontal_range_deg([])) and np.isnan(frontal_wobble_dps([]))
+    assert frontal_range_deg([1.0, np.nan, 3.0]) == 2.0
+
+
+def test_stance_slices():
+    t = np.arange(0, 3, 0.01)
+    sl = stance_slices(t, [0.5, 2.5, 1.0], [1.0, 3.5, np.nan])
+    assert t[sl[0]][0] == pytest.approx(0.5) and t[sl[0]][-1] == pytest.approx(1.0)
+    assert sl[1] is None and sl[2] is None
+
+
+def test_frame_rejects_a_vertical_flexion_axis():
+    with pytest.raises(ValueError):
+        shank_frame_from_axes([0, 0, 1.0], [0, 0.1, 1.0], 100.0)

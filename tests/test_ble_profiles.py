@@ -4,7 +4,6 @@ only ever raise DecodeError, and the decoders are fast enough for live use."""
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np

@@ -189,6 +189,18 @@ def test_polar_compressed_frames_give_the_stated_raw_samples(vec):
     assert parse_delta_frame(payload[10:]).tolist() == vec["expect"]["raw_samples"]
 
 
+@given(st.lists(st.tuples(*[st.integers(-32768, 32767)] * 3), min_size=2, max_size=60),
+       st.integers(1, 58))
+def test_polar_delta_blocks_of_different_widths_chain(samples, split):
+    from imu_knee.ble.profiles.polar import delta_frame_content, parse_delta_frame
+
+    counts = np.array(samples)
+    split = min(split, len(samples) - 1)
+    first = delta_frame_content(counts[: split + 1])
+    second = delta_frame_content(counts[split:])[6:]  # its reference is first's last sample
+    assert parse_delta_frame(first + second).tolist() == counts.tolist()
+
+
 def test_polar_compressed_acc_frame_with_factor_from_the_start_reply():
     vec = next(v for v in vectors_of("polar_pmd") if v["expect"].get("samples") == 57)
     exp = vec["expect"]

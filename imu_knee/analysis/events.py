@@ -40,6 +40,7 @@ class Swing:
     gap: bool = False  # a gap in the samples inside this swing
     cross_s: float = float("nan")   # where the rate fell through zero (or levelled off), delay-corrected
     cross_i: int = 0                # sample index of that point
+    start_s: float = float("nan")   # where the rate rose through zero before the swing
 
 
 def first_minimum_after(t_s: np.ndarray, s: np.ndarray, i: int, rate_hz: float, delay_s: float) -> float:
@@ -57,9 +58,13 @@ class SwingDetector:
     """Finds swings in a growing sagittal-rate signal; call ``scan`` after each block."""
 
     def __init__(self, rate_hz: float, swing_threshold_dps: float, delay_s: float, ic_offset_s: float,
-                 to_offset_s: float = 0.0):
+                 to_offset_s: float = 0.0, lo_dps: float = LO_DPS, min_stance_s: float = 0.10):
         self.rate_hz = rate_hz
         self.hi_dps = swing_threshold_dps
+        self.lo_dps = lo_dps
+        self.min_stance_s = min_stance_s
+        self.last_cross_s = float("-inf")
+        self.to_at_crossing = False  # thigh: toe-off from the upward zero crossing (+ offset)
         self.delay_s = delay_s
         self.ic_offset_s = ic_offset_s
         self.to_offset_s = to_offset_s
@@ -72,7 +77,7 @@ class SwingDetector:
         if n <= a0:
             return []
         seg = s[a0:n]
-        code = np.where(seg > self.hi_dps, 1, np.where(seg < -LO_DPS, -1, 0)).astype(np.int8)
+        code = np.where(seg > self.hi_dps, 1, np.where(seg < -self.lo_dps, -1, 0)).astype(np.int8)
         pos = np.arange(len(seg))
         last = np.maximum.accumulate(np.where(code != 0, pos, -1))
         state = np.where(last >= 0, code[np.maximum(last, 0)], -1)
@@ -90,8 +95,10 @@ class SwingDetector:
                 break
             b = falls[fi]
             sw = self._make_swing(t_s, s, a0 + a, a0 + b, gap_after)
-            if sw is not None:
+            # a swing split in two by a dip is one swing: no stance is that short
+            if sw is not None and sw.start_s - self.last_cross_s >= self.min_stance_s:
                 swings.append(sw)
+                self.last_cross_s = sw.cross_s
         self.scan_pos = next_pos
         return swings
 
@@ -123,7 +130,9 @@ class SwingDetector:
             return None
         ic_s = float(t_cross - self.delay_s + self.ic_offset_s)
         ic_i = int(np.searchsorted(t_s, ic_s))
+        if self.to_at_crossing:
+            to_i = zc_up
         to_s = float(t_s[to_i] - self.delay_s + self.to_offset_s)
         gap = bool(gap_after is not None and np.any(gap_after[to_i:b]))
         return Swing(to_i, to_s, ms, float(t_s[ms] - self.delay_s), float(s[ms]), ic_i, ic_s, gap,
-                     float(t_cross - self.delay_s), k)
+                     float(t_cross - self.delay_s), k, float(t_s[zc_up] - self.delay_s))

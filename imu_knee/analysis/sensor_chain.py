@@ -23,6 +23,9 @@ QUIET_ACC_MPS2 = 1.5
 @dataclass
 class ChainConfig:
     lowpass_hz: float = 12.0
+    thigh_lowpass_hz: float = 5.0      # the thigh's sagittal rate is slow and noisier
+    thigh_swing_fraction: float = 0.35
+    thigh_lo_fraction: float = 0.15
     ic_offset_s: dict | None = None   # per segment: seconds added to the zero-crossing contact
     to_offset_s: dict | None = None
     checkpoint_s: float = 1.0
@@ -33,7 +36,7 @@ class ChainConfig:
         return (self.ic_offset_s or {"shank": 0.004, "thigh": 0.11}).get(segment, 0.0)
 
     def to_offset(self, segment: str) -> float:
-        return (self.to_offset_s or {"shank": 0.0, "thigh": 0.0}).get(segment, 0.0)
+        return (self.to_offset_s or {"shank": 0.0, "thigh": 0.09}).get(segment, 0.0)
 
 
 class SensorChain:
@@ -52,7 +55,8 @@ class SensorChain:
         self.acc_world = GrowingArray(3)           # gravity removed, world frame (z up)
         self.gap_after = GrowingArray(dtype=bool)  # True: a gap between sample i and i+1
         self.sag = GrowingArray()                  # sagittal rate (after calibration)
-        self._lowpass = StreamingLowpass(self.config.lowpass_hz, self.rate_hz, 3)
+        cutoff = self.config.thigh_lowpass_hz if self.segment == "thigh" else self.config.lowpass_hz
+        self._lowpass = StreamingLowpass(cutoff, self.rate_hz, 3)
         self._orientation = StreamingOrientation(self.rate_hz)
         self.calibration: cal.SegmentCalibration | None = None
         self.windows: list[cal.WindowStats] = []
@@ -173,10 +177,16 @@ class SensorChain:
         proj = gyr[moving] @ result.flexion_axis
         peak = float(np.percentile(proj, 99)) if len(proj) else 100.0
         result.quality["swing_peak_dps"] = round(peak, 1)
-        threshold = float(np.clip(self.config.swing_fraction * peak, 30.0, 120.0))
+        if self.segment == "thigh":
+            threshold = float(np.clip(self.config.thigh_swing_fraction * peak, 25.0, 120.0))
+            lo = max(5.0, self.config.thigh_lo_fraction * peak)
+        else:
+            threshold = float(np.clip(self.config.swing_fraction * peak, 30.0, 120.0))
+            lo = 3.0
         self.detector = SwingDetector(self.rate_hz, threshold, self._lowpass.delay_s,
                                       self.config.ic_offset(self.segment),
-                                      self.config.to_offset(self.segment))
+                                      self.config.to_offset(self.segment), lo_dps=lo)
+        self.detector.to_at_crossing = self.segment == "thigh"
 
     # ------------------------------------------------------------------ lookups
 

@@ -7,9 +7,9 @@ tilts its proximal end forward, frontal > 0 tilts it towards -y.
 The pelvis moves forward smoothly (one path for both hips). In stance the foot stays on its
 footprint and only rolls (heel rocker at contact, forefoot rocker before toe-off); with the
 knee flexion given, the shank inclination is solved so that ankle + shank + thigh reaches the
-hip. In swing the hip height and sideways position follow quintics that match position,
+hip. In swing the hip height and sideways position follow C2 joins that match position,
 velocity and acceleration of the stances on both sides, the shank follows its activity curve
-plus a quintic correction joining the stance values, and the ankle hangs below the hip: the
+plus a C2 correction joining the stance values, and the ankle hangs below the hip: the
 chain is C2, so accelerations are continuous and the foot lands exactly on its footprint.
 """
 
@@ -68,14 +68,26 @@ def body_rate_rad(inclination_rad, frontal_rad, d_inclination, d_frontal) -> np.
                      -d_inclination * np.sin(frontal_rad)], -1)
 
 
-def quintic_hermite(t, t0, t1, p0, v0, a0, p1, v1, a1) -> np.ndarray:
-    T = t1 - t0
-    s = ((t - t0) / T)[:, None]
-    s3, s4, s5 = s ** 3, s ** 4, s ** 5
-    return ((1 - 10 * s3 + 15 * s4 - 6 * s5) * p0 + (s - 6 * s3 + 8 * s4 - 3 * s5) * T * v0
-            + (0.5 * s * s - 1.5 * s3 + 1.5 * s4 - 0.5 * s5) * T * T * a0
-            + (0.5 * s3 - s4 + 0.5 * s5) * T * T * a1 + (-4 * s3 + 7 * s4 - 3 * s5) * T * v1
-            + (10 * s3 - 15 * s4 + 6 * s5) * p1)
+JOIN_WINDOW_S = 0.15
+
+
+def local_join(t, t0, t1, p0, v0, a0, p1, v1, a1, window_s: float = JOIN_WINDOW_S) -> np.ndarray:
+    """C2 join of two boundary states (value, rate, acceleration) across (t0, t1).
+
+    The values are blended by a quintic smoothstep over the whole interval; the rates and
+    accelerations of each end only act through a Taylor term faded out within ``window_s``
+    of that end. Unlike one quintic through both states, a large acceleration at one end
+    (a foot slapping down) stays local instead of bending the whole swing.
+    """
+    u = ((t - t0) / (t1 - t0))[:, None]
+    blend = smoothstep5(u)
+    tau0 = (t - t0)[:, None]
+    tau1 = (t - t1)[:, None]
+    w = min(window_s, 0.5 * (t1 - t0))
+    fade0 = 1.0 - smoothstep5(tau0 / w)
+    fade1 = 1.0 - smoothstep5(-tau1 / w)
+    return (p0 * (1.0 - blend) + p1 * blend + (v0 * tau0 + 0.5 * a0 * tau0 ** 2) * fade0
+            + (v1 * tau1 + 0.5 * a1 * tau1 ** 2) * fade1)
 
 
 class LegMotion:
@@ -163,7 +175,8 @@ class LegMotion:
         r = self._rolls[i]
         local = self.phase(t) - i
         u = local / r.flat_phase
-        landing = np.where(u < 1.0, (r.contact_deg - r.hold_deg) * (1.0 - np.minimum(u, 1.0)) ** 3, 0.0)
+        # the foot is set down (no rate at contact: the impact pulse carries the slap)
+        landing = (r.contact_deg - r.hold_deg) * (1.0 - smoothstep5(u))
         v = (local - r.heel_off_phase) / (TOE_OFF_PHASE - r.heel_off_phase)
         push = np.where(v > 0.0, (r.toe_off_deg - r.hold_deg) * np.maximum(v, 0.0) ** 3, 0.0)
         return r.hold_deg + landing + push
@@ -254,8 +267,8 @@ def leg_trajectory(motion: LegMotion, t_s: np.ndarray) -> LegTrajectory:
         if i < n:
             t0, t1 = plan.to_s[i], plan.ic_s[i + 1]
             sw = (t_s > t0) & (t_s < t1)
-            f = quintic_hermite(t_s[sw], t0, t1, *motion.stance_state(i, t0),
-                                *motion.stance_state(i + 1, t1))
+            f = local_join(t_s[sw], t0, t1, *motion.stance_state(i, t0),
+                           *motion.stance_state(i + 1, t1))
             ang["shank"][sw] += f[:, 2]
             ang["thigh"][sw] = ang["shank"][sw] - ang["knee"][sw]
             hip[sw, 1:] = f[:, :2]

@@ -505,6 +505,15 @@ def test_a_few_nan_rows_are_dropped_with_one_warning(tmp_path, capsys):
     assert np.isclose(np.diff(s.t_s).max(), 0.03)  # the dropped rows are a gap, nothing invented
 
 
+def test_times_in_milliseconds_where_seconds_are_expected_are_refused(tmp_path, capsys):
+    src = tmp_path / "ms.csv"
+    text = (FIX / "gaitmap_flat.csv").read_text().splitlines()
+    rows = [text[0]] + [",".join([str(float(r.split(",")[0]) * 1000.0)] + r.split(",")[1:]) for r in text[1:]]
+    src.write_text("\n".join(rows) + "\n")
+    code, _, err = run_cli(capsys, "import", src, "--placement", "left_shank", "-o", tmp_path / "r.csv")
+    assert_one_line_error(code, err, "0.1 hz", "seconds")
+
+
 def test_bad_rate_and_unknown_placement_are_usage_errors(tmp_path, capsys):
     code, _, err = run_cli(capsys, "import", FIX / "gaitmap_flat.csv", "--placement", "knee",
                            "-o", tmp_path / "r.csv")

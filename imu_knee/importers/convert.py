@@ -16,6 +16,8 @@ from .units import ACC_FACTORS, ACC_UNIT_TEXT, GYR_FACTORS, GYR_UNIT_TEXT, resol
 
 
 _YEAR_2000_S = 946684800.0
+MIN_RATE_HZ = 5.0
+MAX_RATE_HZ = 5000.0
 
 
 @dataclass
@@ -64,6 +66,10 @@ def to_recording(raw: RawImport, placement: str, acc_unit: str = "auto",
         start = datetime.fromtimestamp(float(t[0]), tz=timezone.utc)
         meta["start_utc"] = start.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     rate = rate_hz(t_s)
+    if not MIN_RATE_HZ <= rate <= MAX_RATE_HZ:
+        raise InputError(f"{raw.meta.get('source_file', raw.app)}: the timestamps give a sample rate"
+                         f" of {rate:.3g} Hz, which no wearable IMU uses; are the times in seconds"
+                         " (or is --rate right)?")
     stream = SensorStream(name=placement, t_s=t_s, acc_mps2=acc_mps2, gyr_dps=gyr_dps,
                           rate_hz=rate, device=raw.device)
     meta["source_units"] = (f"acc {ACC_UNIT_TEXT[a_unit]}, gyro {GYR_UNIT_TEXT[g_unit]}"

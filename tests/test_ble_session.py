@@ -178,3 +178,49 @@ def test_live_command_rejects_bad_input_with_exit_code_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("imu-knee:") == 4
     assert not out.exists()
+
+
+def test_session_that_cannot_connect_fails_and_leaves_no_file(tmp_path):
+    from bleak.exc import BleakDeviceNotFoundError
+
+    from imu_knee.ble.bumble_backend import BumbleClient
+    from imu_knee.ble.profiles import get_profile
+    from imu_knee.ble.session import RecordingSession, SensorSpec
+    from imu_knee.ble.virtual import VirtualRadio
+
+    out = tmp_path / "out.csv"
+
+    async def main():
+        session = RecordingSession([SensorSpec("left_shank", get_profile("witmotion"), "C0:00:00:00:77:77")], out,
+                                   client_kwargs={"backend": BumbleClient, "radio": VirtualRadio()})
+        await session.run(duration_s=2.0)
+
+    with pytest.raises(BleakDeviceNotFoundError):
+        asyncio.run(main())
+    assert not out.exists()
+
+
+def test_scan_lists_every_virtual_profile_and_recognises_names(capsys):
+    from imu_knee.ble.profiles import PROFILE_NAMES
+    from imu_knee.cli import main
+    from imu_knee.commands.scan import match_profile
+
+    assert main(["scan", "--virtual", ",".join(PROFILE_NAMES), "--timeout", "0.3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()[1:]
+    assert sorted(line.split()[2] for line in lines) == sorted(PROFILE_NAMES)
+    assert match_profile("WT901BLE68", []) == "witmotion"
+    assert match_profile("Movesense 204730000331", []) == "movesense"
+    assert match_profile("Polar H10 A1B2C3D4", []) == "polar"
+    assert match_profile("JBL Flip 5", ["0000fe8f-0000-1000-8000-00805f9b34fb"]) is None
+
+
+def test_record_rejects_bad_sensor_arguments(tmp_path, capsys):
+    from imu_knee.cli import main
+
+    out = str(tmp_path / "o.csv")
+    assert main(["record", "--sensor", "left_knee=movesense@AA:BB", "--out", out]) == 2
+    assert main(["record", "--sensor", "left_shank=fitbit@AA:BB", "--out", out]) == 2
+    assert main(["record", "--sensor", "left_shank", "--out", out]) == 2
+    assert main(["record", "--sensor", "left_shank=movesense@A", "--sensor", "left_shank=polar@B", "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("imu-knee:") == 4

@@ -23,6 +23,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -371,35 +372,48 @@ class RecordingSession:
                                               "rate_hz": _rate_text(link.settings.rate_hz)}
                         for link in self.links}
         self.t0_monotonic = time.monotonic()
-        tasks: list[asyncio.Task] = []
-        with RecordingWriter(self.out_path, sensors_meta, self.meta) as writer:
-            self.sink = TimeOrderedSink(writer)
-            decoders = [asyncio.ensure_future(link.decode_forever()) for link in self.links]
-            tasks = [asyncio.ensure_future(link.run(stop)) for link in self.links]
-            try:
-                while not stop.is_set():
-                    await asyncio.sleep(RELEASE_EVERY_S)
-                    for task in tasks:
-                        if task.done() and task.exception() is not None:
-                            raise task.exception()
-                    self.sink.release(self._watermark())
-                    if duration_s is not None and self.now_s() >= duration_s:
+        writer = RecordingWriter(self.out_path, sensors_meta, self.meta)
+        try:
+            return await self._record(writer, stop, duration_s, until)
+        except BaseException:
+            writer.close()
+            if writer.rows_written == 0:  # nothing recorded: leave no empty file behind
+                Path(self.out_path).unlink(missing_ok=True)
+            raise
+        finally:
+            writer.close()
+
+    async def _record(self, writer: RecordingWriter, stop: asyncio.Event, duration_s: float | None,
+                      until: Callable[[], bool] | None) -> dict:
+        self.sink = TimeOrderedSink(writer)
+        decoders = [asyncio.ensure_future(link.decode_forever()) for link in self.links]
+        tasks = [asyncio.ensure_future(link.run(stop)) for link in self.links]
+        try:
+            while not stop.is_set():
+                await asyncio.sleep(RELEASE_EVERY_S)
+                for task in tasks + decoders:
+                    if task.done() and not task.cancelled() and task.exception() is not None:
+                        raise task.exception()
+                self.sink.release(self._watermark())
+                if duration_s is not None and self.now_s() >= duration_s:
+                    break
+                if until is not None and until():
+                    break
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.sleep(0.05)  # let the last queued notifications be decoded
+            for link, decoder in zip(self.links, decoders):
+                for _ in range(100):
+                    if link.queue.empty() or decoder.done():
                         break
-                    if until is not None and until():
-                        break
-            finally:
-                stop.set()
-                await asyncio.gather(*tasks, return_exceptions=True)
-                await asyncio.sleep(0.05)  # let the last queued notifications be decoded
-                for link in self.links:
-                    while not link.queue.empty():
-                        await asyncio.sleep(0.01)
-                for task in decoders:
-                    task.cancel()
-                await asyncio.gather(*decoders, return_exceptions=True)
-                self.sink.release()
-                for link in self.links:
-                    link.stats.late_samples += self.sink.late.get(link.spec.placement, 0)
+                    await asyncio.sleep(0.01)
+            for task in decoders:
+                task.cancel()
+            await asyncio.gather(*decoders, return_exceptions=True)
+            self.sink.release()
+            for link in self.links:
+                link.stats.late_samples += self.sink.late.get(link.spec.placement, 0)
         return self.summary()
 
     def summary(self) -> dict:

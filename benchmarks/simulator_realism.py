@@ -36,12 +36,21 @@ FEATURES = ["stride_s", "shank_swing_peak_dps", "shank_min_dps", "shank_acc_max_
             "knee_ic_deg", "knee_min_stance_deg"]
 
 
-def sagittal_rate(gyr_dps: np.ndarray) -> np.ndarray:
-    """Gyro projected on its principal axis, signed so the largest excursion is positive."""
+def sagittal_rate(gyr_dps: np.ndarray, swing: np.ndarray) -> np.ndarray:
+    """Gyro projected on its principal axis, signed so that it is positive on average in
+    swing (the foot swinging forward)."""
     moving = np.linalg.norm(gyr_dps, axis=1) > 30
     _, _, vt = np.linalg.svd(gyr_dps[moving], full_matrices=False)
     rate = gyr_dps @ vt[0]
-    return rate if rate.max() > -rate.min() else -rate
+    return rate if rate[swing].mean() > 0 else -rate
+
+
+def swing_mask(t_s: np.ndarray, events: pd.DataFrame) -> np.ndarray:
+    mask = np.zeros(len(t_s), dtype=bool)
+    for k in range(len(events) - 1):
+        if np.isfinite(events.to_s[k]) and events.ic_s[k + 1] - events.to_s[k] < 1.0:
+            mask |= (t_s >= events.to_s[k]) & (t_s < events.ic_s[k + 1])
+    return mask
 
 
 MOCAP_LOWPASS_HZ = 8.0
@@ -66,13 +75,13 @@ def stride_features(rec, truth: pd.DataFrame) -> pd.DataFrame:
         if shank is None:
             continue
         t = shank.t_s
-        s_rate = sagittal_rate(shank.gyr_dps)
+        ev = truth[truth.side == side].sort_values("ic_s").reset_index(drop=True)
+        s_rate = sagittal_rate(shank.gyr_dps, swing_mask(t, ev))
         acc_g = np.linalg.norm(shank.acc_mps2, axis=1) / GRAVITY_MPS2
         th_rate = knee_rate = None
         if thigh is not None:
-            th_rate = np.interp(t, thigh.t_s, sagittal_rate(thigh.gyr_dps))
+            th_rate = np.interp(t, thigh.t_s, sagittal_rate(thigh.gyr_dps, swing_mask(thigh.t_s, ev)))
             knee_rate = s_rate - th_rate
-        ev = truth[truth.side == side].sort_values("ic_s").reset_index(drop=True)
         for k in range(len(ev) - 1):
             ic, to, nxt = ev.ic_s[k], ev.to_s[k], ev.ic_s[k + 1]
             if not np.isfinite(to) or not ic < to < nxt or nxt - ic > 2.5:
@@ -144,7 +153,7 @@ def main(data_dir: Path) -> int:
                 cells.append(f"{v.median():7.2f} [{v.quantile(.25):7.2f},{v.quantile(.75):7.2f}] n={len(v):3d}"
                              if len(v) else "-")
             lines.append(f"{activity:<12} {feat:<21} {cells[0]:>30} {cells[1]:>30} {cells[2]:>30}")
-    lines.append("impact (simulator, 1 kHz truth, level / stairs_up / stairs_down, g): " + " / ".join(
+    lines.append("impact_g (simulator truth on its 2 kHz grid, level / stairs_up / stairs_down, g): " + " / ".join(
         f"{impact[a]:.2f}" for a in ("level", "stairs_up", "stairs_down")))
     print("\n".join(lines))
     return 0

@@ -60,7 +60,7 @@ def assert_one_line_error(code: int, err: str, *needles: str) -> None:
 
 
 def assert_matches_truth(rec_path: Path, t0: float, placement: str = "left_shank",
-                         acc_tol: float = 0.03, gyr_tol: float = 1.0, sign: float = 1.0) -> None:
+                         acc_tol: float = 0.02, gyr_tol: float = 0.3, sign: float = 1.0) -> None:
     rec = read_recording(rec_path)
     s = rec.streams[placement]
     assert s.t_s[0] == 0.0 and np.all(np.diff(s.t_s) > 0)

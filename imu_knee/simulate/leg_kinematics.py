@@ -25,6 +25,7 @@ from .gait_curves import FOOT_ROLL, TOE_OFF_PHASE, ActivityCurves, FootRoll, smo
 from .step_plan import FootPlan
 
 WOBBLE_HZ = 4.0
+CAVING_SHAPE_PEAK = (3 / 7) ** 3 * (4 / 7) ** 4
 THIGH_FRONTAL_RATIO = -0.6   # thigh frontal tilt per degree of shank tilt (knee moves, ends stay)
 
 
@@ -155,7 +156,7 @@ class LegMotion:
                 continue
             u = (t[m] - ic) / (to - ic)
             window = np.sin(np.pi * u) ** 3
-            early = np.sin(np.pi * np.sqrt(u)) ** 3     # caving peaks in loading response
+            early = (u ** 3 * (1 - u) ** 4) / CAVING_SHAPE_PEAK   # peaks at 43 % of stance, C2
             extra[m] = (p.knee_caving_deg * early
                         + p.knee_wobble_deg * window * np.sin(2 * np.pi * WOBBLE_HZ * (t[m] - ic)))
         return extra

@@ -179,3 +179,31 @@ def test_empty_table_is_not_assessed():
     empty = pd.DataFrame(columns=["side", "ic_s", "activity"])
     result = coach_steps(empty, shank_rate_hz=200)
     assert result.findings == [] and {n.pattern for n in result.not_assessed} == set(PATTERNS)
+
+
+def test_a_bent_other_knee_does_not_make_this_leg_look_stiff():
+    """The left knee stays bent (its shin leans further forward): the right ankle is fine."""
+    df = synthetic_steps(SessionSpec(seed=14))
+    left = df.side == "left"
+    df.loc[left & (df.activity != "stairs_up"), "knee_min_flexion_stance_deg"] += 15.0
+    df.loc[left, SHANK_TILT_COLUMN] += 12.0
+    result = run(df)
+    assert ("heel_lift", "right") not in [(f.pattern, f.side) for f in result.findings]
+    assert any(n.pattern == "heel_lift" and n.side == "right" and "bent" in n.reason
+               for n in result.not_assessed)
+    # Without knee angles, the level-walking lean of each leg is the guard.
+    df[["knee_min_flexion_stance_deg", "knee_flexion_ic_deg"]] = np.nan
+    assert "heel_lift" not in [f.pattern for f in run(df).findings]
+    # ... while a real stair-only stiffness on the right is still seen.
+    df.loc[(df.side == "right") & (df.activity == "stairs_down"), SHANK_TILT_COLUMN] -= 18.0
+    assert ("heel_lift", "right") in [(f.pattern, f.side) for f in run(df).findings]
+
+
+def test_harder_landing_everywhere_is_not_a_stair_problem_against_history():
+    history = Baselines.from_step_tables([synthetic_steps(SessionSpec(seed=300 + k)) for k in range(3)])
+    df = synthetic_steps(SessionSpec(seed=15))
+    df = df[df.side == "right"].copy()
+    df["impact_g"] *= 1.8  # e.g. the strap is tighter today: every landing reads harder
+    assert "hard_landing" not in [f.pattern for f in run(df, baselines=history).findings]
+    df.loc[df.activity == "stairs_down", "impact_g"] *= 1.6
+    assert [f.pattern for f in run(df, baselines=history).findings] == ["hard_landing"]

@@ -99,7 +99,11 @@ class Comparison:
         ref = self.reference
         ref_txt = fmt(ref, "_m") if self.kind == "leg_length" else fmt(ref, self.metric)
         rel = ""
-        if ref > 0 and self.value > 0 and self.kind != "standing":
+        if self.ratio is None:  # a difference threshold: say the difference
+            if self.kind != "standing":
+                diff = self.value - ref
+                rel = f", {fmt(abs(diff), self.metric)} {'more' if diff >= 0 else 'less'}"
+        elif ref > 0 and self.value > 0:
             r = self.value / ref
             rel = f", {r:.1f} times as much" if r >= 1 else f", {100 * (1 - r):.0f} % less"
         beyond = "above" if self.direction == "high" else "below"

@@ -86,12 +86,19 @@ def rule_hard_landing(ctx: Context) -> RuleOutput:
             skipped.append(NotAssessed(pattern, side, "no stair-descent steps with a measurable landing impact"))
             continue
         comps = []
+        level = ctx.median(side, "level", metric, int(th["min_level_steps"]))
         hist = ctx.baselines.get(metric, side, act)
         if hist is not None:
-            comps.append(Comparison(pattern, side, act, metric, "history", hist,
-                                    "in your earlier sessions", "high", th["ratio_vs_history"],
-                                    th["min_difference_g"]))
-        level = ctx.median(side, "level", metric, int(th["min_level_steps"]))
+            # If this leg lands harder on level ground too than it used to (a firmer strap,
+            # faster walking, another problem), scale the old stair value up by as much:
+            # the finding is about the stairs.
+            text = "in your earlier sessions"
+            hist_level = ctx.baselines.get(metric, side, "level")
+            if level is not None and hist_level is not None and level > hist_level > 0:
+                hist *= level / hist_level
+                text += " (adjusted for landing harder on level ground too today)"
+            comps.append(Comparison(pattern, side, act, metric, "history", hist, text, "high",
+                                    th["ratio_vs_history"], th["min_difference_g"]))
         if level is not None:
             comps.append(Comparison(pattern, side, act, metric, "level", level,
                                     "in your level walking on the same leg", "high",
@@ -191,16 +198,44 @@ def rule_heel_lift(ctx: Context) -> RuleOutput:
                                     "in your earlier sessions", "low", th["ratio_vs_history"],
                                     th["min_difference_deg"]))
         other = ctx.median(_other(side), act, metric, n_min)
-        if other is not None:
-            comps.append(Comparison(pattern, side, act, metric, "other_side", other,
-                                    f"on your {_other(side)} leg", "low",
+        unfair = _other_knee_more_bent(ctx, side)
+        if other is not None and not unfair:
+            ref, text = other, f"on your {_other(side)} leg"
+            level = ctx.median(side, "level", metric, n_min)
+            other_level = ctx.median(_other(side), "level", metric, n_min)
+            if (not _has_knee_angles(ctx) and level is not None and other_level is not None
+                    and other_level > level > 0):
+                # Without knee angles, a leg that leans further forward everywhere (a bent
+                # knee, a longer step) is not a fair reference: scale it down, never up.
+                ref *= level / other_level
+                text += " (adjusted for how far each shin leans on level ground)"
+            comps.append(Comparison(pattern, side, act, metric, "other_side", ref, text, "low",
                                     th["ratio_vs_other_side"], th["min_difference_deg"]))
         if not comps:
-            skipped.append(NotAssessed(pattern, side, "nothing to compare the shin lean with "
-                                       "(no other leg, no earlier sessions)"))
+            why = ("the other knee stays clearly more bent, so it is no fair comparison, and "
+                   "there are no earlier sessions" if unfair and other is not None else
+                   "nothing to compare the shin lean with (no other leg, no earlier sessions)")
+            skipped.append(NotAssessed(pattern, side, why))
             continue
         out[side] = [_test(ctx, rows, c) for c in comps]
     return out, skipped
+
+
+def _has_knee_angles(ctx: Context) -> bool:
+    return bool(np.isfinite(ctx.values(ctx.steps, "knee_min_flexion_stance_deg")).any())
+
+
+def _other_knee_more_bent(ctx: Context, side: str) -> bool:
+    """True when the other knee stays clearly more bent in stance (stairs down or level):
+    its shin then leans further forward, which would make this leg look stiff."""
+    th = ctx.th["incomplete_extension"]
+    metric, n_min = "knee_min_flexion_stance_deg", ctx.general["min_steps"]
+    for act in ("stairs_down", "level"):
+        mine = ctx.median(side, act, metric, n_min)
+        other = ctx.median(_other(side), act, metric, n_min)
+        if mine is not None and other is not None and other - mine >= th["difference_vs_other_side_deg"]:
+            return True
+    return False
 
 
 # ---------------------------------------------------------------- 4. incomplete extension

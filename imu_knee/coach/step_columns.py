@@ -55,7 +55,7 @@ PLAIN_NAMES = {
     "frontal_range_deg": "side-to-side range of the shin while the foot was down",
     "frontal_wobble_dps": "side-to-side wobble speed of the shin while the foot was down",
     SHANK_TILT_COLUMN: "forward lean of the shin over the planted foot",
-    "knee_min_flexion_stance_deg": "best knee straightening while the foot was down",
+    "knee_min_flexion_stance_deg": "knee bend at its straightest while the foot was down",
     "knee_flexion_ic_deg": "knee bend at foot contact",
     "stride_length_m": "stride length",
 }

@@ -12,6 +12,7 @@ device has none); `arrival_s` is the host clock at which the notification arrive
 from __future__ import annotations
 
 import json
+import importlib.util
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,8 @@ import numpy as np
 from imu_knee.recording import GRAVITY_MPS2  # noqa: F401  (re-exported for the profiles)
 
 SIG_BASE_SUFFIX = "-0000-1000-8000-00805f9b34fb"
-FIRMWARE_CONFIG_DIR = Path(__file__).resolve().parents[3] / "firmware_config"
+# firmware_config/ sits at the top of the repository and installs as imu_knee.firmware_config.
+FIRMWARE_CONFIG_DIR = Path(importlib.util.find_spec("imu_knee.firmware_config").origin).parent
 
 
 class DecodeError(ValueError):

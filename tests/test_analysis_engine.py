@@ -44,8 +44,13 @@ def push_in_random_blocks(rec: Recording, seed: int, max_block: int = 12):
 
 def test_blocks_give_the_same_steps_as_the_whole_recording():
     rec, truth = synth_recording(("left_shank", "right_shank", "left_thigh"))
-    whole, _ = analyze_recording(rec)
+    whole, summary = analyze_recording(rec)
     assert len(whole) >= 20
+    # the left leg has thigh + shank: knee columns are measured (right: empty, no thigh)
+    assert summary["knee"]["left"]["calibrated"]
+    left, right = whole[whole.side == "left"], whole[whole.side == "right"]
+    assert left.knee_flexion_ic_deg.notna().all() and right.knee_flexion_ic_deg.isna().all()
+    assert whole.frontal_range_deg.notna().sum() >= len(whole) - 2
     for seed in (1, 2):
         rows = push_in_random_blocks(rec, seed)
         live = rows_to_frame(rows)

@@ -21,6 +21,7 @@ import pandas as pd
 from ..recording import SENSOR_NAMES, Recording
 from .events import Swing, first_minimum_after
 from .impact import clip_level_mps2, impact_at
+from .knee_stage import FrontalStage, KneeStage
 from .sensor_chain import ChainConfig, SensorChain
 from .steps import STEP_COLUMNS, StepRow
 from .stride import ankle_displacement, midstance_index
@@ -45,6 +46,10 @@ class EngineConfig:
     stairs_height_m: float = STAIRS_HEIGHT_M
 
 
+def _r(x: float | None, digits: int) -> float | None:
+    return None if x is None else round(float(x), digits)
+
+
 class SideBuilder:
     """Turns one leg's swings into step rows, using every sensor on that leg."""
 
@@ -58,13 +63,19 @@ class SideBuilder:
         self.config = config
         shank_len = SHANK_PER_LEG * leg_length_m
         self.lever_m = SENSOR_ABOVE_ANKLE * shank_len
+        self.knee = KneeStage(self.shank, self.thigh) if self.shank and self.thigh else None
+        self.frontal = FrontalStage(self.shank) if self.shank else None
         self.next_k = 0          # next swing whose row is not final yet
         self.noticed_k = 0       # next swing whose early notice is not sent yet
 
     # -------------------------------------------------------------- rows
 
-    def collect(self, now_s: float) -> list[StepRow]:
+    def collect(self, now_s: float, final: bool = False) -> list[StepRow]:
         out: list[StepRow] = []
+        if self.knee is not None:
+            self.knee.advance(final)
+        if self.frontal is not None:
+            self.frontal.advance(final)
         swings = self.events.swings
         while self.noticed_k < len(swings):
             sw = swings[self.noticed_k]
@@ -78,6 +89,8 @@ class SideBuilder:
                 break
             need_t = max(swings[k].ic_s + 0.2, nxt.to_s + 0.1 if nxt else -np.inf)
             if any(c.last_t < need_t and not c.finished for c in self.chains):
+                break
+            if self.knee is not None and not self.knee.decided:
                 break
             row = self._row(k)
             row.emitted_t_s = now_s
@@ -132,8 +145,20 @@ class SideBuilder:
             if row.activity != "level":
                 row.ic_s = round(self._stairs_contact(sw), 4)
             self._impact(row, flags)
+        self._knee_and_frontal(row, flags)
         row.flags = sorted(set(flags))
         return row
+
+    def _knee_and_frontal(self, row: StepRow, flags: list[str]) -> None:
+        if self.knee is not None:
+            row.knee_flexion_ic_deg = _r(self.knee.at_contact(row.ic_s), 2)
+            row.knee_min_flexion_stance_deg = _r(self.knee.min_in_stance(row.ic_s, row.to_s), 2)
+            if self.knee.calibration is None:
+                flags.append("knee_not_calibrated")
+        if self.frontal is not None:
+            rng, wob = self.frontal.in_stance(row.ic_s, row.to_s)
+            row.frontal_range_deg = _r(rng, 2)
+            row.frontal_wobble_dps = _r(wob, 2)
 
     def _stairs_contact(self, sw: Swing) -> float:
         ch = self.events
@@ -221,7 +246,7 @@ class Engine:
             chain.finish()
         out: list[StepRow] = []
         for side in self.sides.values():
-            out.extend(side.collect(self._now_s))
+            out.extend(side.collect(self._now_s, final=True))
         return out
 
     # -------------------------------------------------------------- reporting
@@ -249,6 +274,10 @@ class Engine:
                 "flags": flags,
             }
         return rep
+
+    def knee_report(self) -> dict:
+        """Per leg with thigh + shank: knee calibration quality, or why there is none."""
+        return {side: b.knee.report() for side, b in self.sides.items() if b.knee is not None}
 
 
 def rows_to_frame(rows: list[StepRow]) -> pd.DataFrame:

@@ -54,6 +54,7 @@ def build_summary(steps: pd.DataFrame, engine, rec=None) -> dict:
     summary["leg_length_m"] = engine.leg_length_m
     summary["leg_length_given"] = engine.leg_length_given
     summary["sensors"] = engine.sensor_report()
+    summary["knee"] = engine.knee_report()
     stride_times = pd.Series(np.nan, index=steps.index, dtype=float)
     for side in ("left", "right"):
         idx = steps.index[steps["side"] == side]
@@ -80,6 +81,9 @@ def build_summary(steps: pd.DataFrame, engine, rec=None) -> dict:
     flags = []
     for name, rep in summary["sensors"].items():
         flags.extend(f"{name}: {f}" for f in rep["flags"])
+    for side, rep in summary["knee"].items():
+        if rep["message"]:
+            flags.append(f"{side} knee: {rep['message']}")
     if len(steps) == 0:
         flags.append("no steps found")
     summary["flags"] = flags

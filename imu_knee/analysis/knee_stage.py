@@ -1,0 +1,153 @@
+"""Engine stages around the knee-angle and frontal-plane modules (knee_angle.py, frontal.py).
+
+:class:`KneeStage` (a leg with thigh + shank) decides the hinge calibration once both sensors
+are calibrated — from the shank's quiet standing window and the walking up to the later of the
+two calibration checkpoints — then runs the streaming knee-flexion estimator over the shank's
+samples with the thigh interpolated onto them. :class:`FrontalStage` (any shank) runs the
+frontal-plane estimator in the shank frame of the segment calibration. Both advance only over
+samples every sensor has covered, so any split into blocks gives the same series.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import frontal as fr
+from . import knee_angle as ka
+from .buffers import GrowingArray
+from .sensor_chain import SensorChain
+
+
+def _interp_rows(t: np.ndarray, t_src: np.ndarray, v_src: np.ndarray) -> np.ndarray:
+    return np.column_stack([np.interp(t, t_src, v_src[:, k]) for k in range(v_src.shape[1])])
+
+
+class KneeStage:
+    """Knee flexion series of one leg (deg; 0 = as when standing, + = more bent)."""
+
+    def __init__(self, shank: SensorChain, thigh: SensorChain):
+        self.shank, self.thigh = shank, thigh
+        self.decided = False
+        self.calibration: ka.KneeCalibration | None = None
+        self.message: str | None = None
+        self._estimator: ka.KneeAngleEstimator | None = None
+        self._next_i = 0
+        self.t = GrowingArray()
+        self.flexion = GrowingArray()
+
+    def _decide(self, final: bool) -> None:
+        sc, tc = self.shank.calibration, self.thigh.calibration
+        if sc is None or tc is None:
+            if final:
+                self.decided = True
+                self.message = "thigh or shank never calibrated (no walking found)"
+            return
+        t_end = max(sc.calibrated_at_s, tc.calibrated_at_s)
+        if not final and (self.shank.last_t < t_end or self.thigh.last_t < t_end):
+            return
+        self.decided = True
+        if sc.standing_s is None:
+            self.message = "no quiet standing: the knee angle has no zero (columns left empty)"
+            return
+        t = self.shank.t.view()
+        i0 = int(np.searchsorted(t, sc.standing_s[0]))
+        i1 = int(np.searchsorted(t, sc.standing_s[1], side="right"))
+        i2 = int(np.searchsorted(t, t_end, side="right"))
+        try:
+            standing = self._block(i0, i1)
+            walking = self._block(i1, i2)
+            self.calibration = ka.calibrate(standing, walking, rate_hz=self.shank.rate_hz)
+        except (ka.KneeCalibrationError, ValueError) as exc:
+            self.message = f"knee calibration failed: {exc}"
+            return
+        self._estimator = ka.KneeAngleEstimator(self.calibration)
+        self._next_i = i0
+
+    def _block(self, i0: int, i1: int) -> ka.KneeBlock:
+        t = self.shank.t.view()[i0:i1]
+        th_t = self.thigh.t.view()
+        th = _interp_rows(t, th_t, np.hstack([self.thigh.gyr.view(), self.thigh.acc.view()]))
+        return ka.KneeBlock(t, th[:, :3], th[:, 3:], self.shank.gyr.view()[i0:i1],
+                            self.shank.acc.view()[i0:i1])
+
+    def advance(self, final: bool = False) -> None:
+        if not self.decided:
+            self._decide(final)
+        if self._estimator is None:
+            return
+        t = self.shank.t.view()
+        stop = len(t) if final else int(np.searchsorted(t, self.thigh.last_t, side="right"))
+        if stop <= self._next_i:
+            return
+        blk = self._block(self._next_i, stop)
+        self.flexion.append(self._estimator.update(blk.t_s, blk.thigh_gyr_dps, blk.thigh_acc_mps2,
+                                                   blk.shank_gyr_dps, blk.shank_acc_mps2))
+        self.t.append(blk.t_s)
+        self._next_i = stop
+
+    def at_contact(self, ic_s: float) -> float | None:
+        if self.t.n == 0:
+            return None
+        v = ka.knee_flexion_at_ic(self.t.view(), self.flexion.view(), ic_s)
+        return None if not np.isfinite(v) else float(v)
+
+    def min_in_stance(self, ic_s: float, to_s: float | None) -> float | None:
+        if self.t.n == 0 or to_s is None:
+            return None
+        v = ka.knee_min_flexion_in_stance(self.t.view(), self.flexion.view(), ic_s, to_s)
+        return None if not np.isfinite(v) else float(v)
+
+    def report(self) -> dict:
+        c = self.calibration
+        return {
+            "calibrated": c is not None,
+            "message": self.message,
+            "residual_dps": None if c is None else round(c.residual_dps, 2),
+            "residual_rel": None if c is None else round(c.residual_rel, 3),
+            "residual_up": None if c is None else round(c.residual_up, 4),
+        }
+
+
+class FrontalStage:
+    """Shank frontal-plane angle (deg, + = knee outward) and rate (deg/s) series."""
+
+    def __init__(self, shank: SensorChain):
+        self.shank = shank
+        self._estimator: fr.FrontalEstimator | None = None
+        self._next_i = 0
+        self.message: str | None = None
+        self.t = GrowingArray()
+        self.angle = GrowingArray()
+        self.rate = GrowingArray()
+
+    def advance(self, final: bool = False) -> None:
+        ch = self.shank
+        if self._estimator is None:
+            if ch.calibration is None or self.message:
+                return
+            try:
+                frame = fr.shank_frame_from_axes(ch.calibration.flexion_axis, ch.calibration.up_axis,
+                                                 ch.rate_hz)
+            except ValueError as exc:
+                self.message = f"no frontal plane: {exc}"
+                return
+            self._estimator = fr.FrontalEstimator(frame, side=ch.side)
+        n = ch.t.n
+        if n <= self._next_i:
+            return
+        sl = slice(self._next_i, n)
+        angle, rate = self._estimator.update(ch.t.view()[sl], ch.gyr.view()[sl], ch.acc.view()[sl])
+        self.t.append(ch.t.view()[sl])
+        self.angle.append(angle)
+        self.rate.append(rate)
+        self._next_i = n
+
+    def in_stance(self, ic_s: float, to_s: float | None) -> tuple[float | None, float | None]:
+        if self.t.n == 0 or to_s is None:
+            return None, None
+        sl = fr.stance_slices(self.t.view(), [ic_s], [to_s])[0]
+        if sl is None:
+            return None, None
+        rng = fr.frontal_range_deg(self.angle.view()[sl])
+        wob = fr.frontal_wobble_dps(self.rate.view()[sl])
+        return (None if not np.isfinite(rng) else rng), (None if not np.isfinite(wob) else wob)

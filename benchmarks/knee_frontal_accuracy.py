@@ -51,7 +51,7 @@ def leg_block(rec, side: str) -> KneeBlock:
                      sh.gyr_dps, sh.acc_mps2)
 
 
-def evaluate_file(path: str) -> tuple[list[dict], list[str]]:
+def evaluate_file(path: str, tau_s: float = 0.05) -> tuple[list[dict], list[str]]:
     rec = read_recording(path)
     truth = pd.read_csv(path.replace(".csv", ".truth.csv"))
     rows, notes = [], []
@@ -69,7 +69,7 @@ def evaluate_file(path: str) -> tuple[list[dict], list[str]]:
             cal = None
         flex = np.full(len(t), np.nan)
         if cal is not None:
-            flex = KneeAngleEstimator(cal).update(t, blk.thigh_gyr_dps, blk.thigh_acc_mps2,
+            flex = KneeAngleEstimator(cal, tau_s=tau_s).update(t, blk.thigh_gyr_dps, blk.thigh_acc_mps2,
                                                   blk.shank_gyr_dps, blk.shank_acc_mps2)
             notes.append(f"{Path(path).name} {side}: residual {cal.residual_dps:.0f} deg/s "
                          f"({cal.residual_rel:.2f}), up {cal.residual_up:.3f}, swings {cal.swings}")
@@ -149,13 +149,14 @@ def hugadb_check(path: Path) -> None:
         sa, sg = sensor(f"{p}S")
         ta, tg = sensor(f"{p}T")
         blk = KneeBlock(t, tg, ta, sg, sa)
-        # no standing at the start of this file: use its stillest second as the "standing" pose
-        g = np.linalg.norm(sg, axis=1) + np.linalg.norm(tg, axis=1)
-        win = int(rate_hz)
-        still = int(np.argmin(np.convolve(g, np.ones(win), "valid")))
-        standing = blk.select(slice(still, still + win))
+        # this file holds no standing: the zero pose is replaced by the mean pose of the walk
+        # (a still "standing" block made of the mean accelerations), so only the per-stride
+        # range (max - min) is comparable with the literature (about 55-65 deg in walking)
+        k = int(rate_hz)
+        pseudo = KneeBlock(np.arange(k) / rate_hz, np.zeros((k, 3)), np.tile(ta.mean(0), (k, 1)),
+                           np.zeros((k, 3)), np.tile(sa.mean(0), (k, 1)))
         try:
-            cal = calibrate(standing, blk.select(slice(0, min(n, int(30 * rate_hz)))), rate_hz=rate_hz)
+            cal = calibrate(pseudo, blk.select(slice(0, min(n, int(30 * rate_hz)))), rate_hz=rate_hz)
         except KneeCalibrationError as exc:
             print(f"{side}: calibration failed: {exc}")
             continue
@@ -164,13 +165,12 @@ def hugadb_check(path: Path) -> None:
         from scipy.signal import find_peaks
         sag = sg @ cal.shank_axis
         peaks, _ = find_peaks(sag, height=max(60.0, 0.4 * np.percentile(sag, 99)), distance=int(0.6 * rate_hz))
-        ranges = [(flex[a:b].min(), flex[a:b].max()) for a, b in zip(peaks[:-1], peaks[1:])]
-        lo = np.array([r[0] for r in ranges])
-        hi = np.array([r[1] for r in ranges])
+        ranges = np.array([np.ptp(flex[a:b]) for a, b in zip(peaks[:-1], peaks[1:])])
+        lo = np.array([flex[a:b].min() for a, b in zip(peaks[:-1], peaks[1:])])
         print(f"{side}: residual {cal.residual_dps:.0f} deg/s ({cal.residual_rel:.2f}), up {cal.residual_up:.3f}; "
-              f"{len(ranges)} strides; per-stride min {np.median(lo):.1f} deg (IQR {np.percentile(lo, 25):.1f}"
-              f"..{np.percentile(lo, 75):.1f}), max {np.median(hi):.1f} deg (IQR {np.percentile(hi, 25):.1f}"
-              f"..{np.percentile(hi, 75):.1f}); whole file {np.percentile(flex, 1):.1f}..{np.percentile(flex, 99):.1f}")
+              f"{len(ranges)} strides; per-stride range median {np.median(ranges):.1f} deg "
+              f"(IQR {np.percentile(ranges, 25):.1f}..{np.percentile(ranges, 75):.1f}); "
+              f"per-stride minimum {np.percentile(lo, 5):.1f}..{np.percentile(lo, 95):.1f} deg (5-95 %, mean-pose zero)")
 
 
 def main() -> int:
@@ -178,13 +178,15 @@ def main() -> int:
     ap.add_argument("data_dir", nargs="?", default=str(DEFAULT_DIR))
     ap.add_argument("--hugadb", default=str(DEFAULT_HUGADB))
     ap.add_argument("--csv", help="write the per-contact table here")
+    ap.add_argument("--tau", type=float, default=0.05, help="KneeAngleEstimator tau_s (default 0.05)")
+    ap.add_argument("--no-hugadb", action="store_true")
     ap.add_argument("-v", "--verbose", action="store_true", help="print calibration notes")
     args = ap.parse_args()
     files = sorted(f for f in glob.glob(os.path.join(args.data_dir, "*.csv"))
                    if not f.endswith(".truth.csv"))
     rows, notes = [], []
     for f in files:
-        r, n = evaluate_file(f)
+        r, n = evaluate_file(f, args.tau)
         rows += r
         notes += n
     df = pd.DataFrame(rows)
@@ -196,7 +198,7 @@ def main() -> int:
     report(df[df.rate == "52hz"], "52 Hz files")
     if args.csv:
         df.to_csv(args.csv, index=False)
-    if args.hugadb and Path(args.hugadb).exists():
+    if not args.no_hugadb and Path(args.hugadb).exists():
         hugadb_check(Path(args.hugadb))
     return 0
 

@@ -401,7 +401,7 @@ class KneeAngleEstimator:
     ``inclination_deg_`` and ``rate_dps_`` (the two inputs, for the last block).
     """
 
-    def __init__(self, calibration: KneeCalibration, tau_s: float = 0.5, max_gap_s: float = 0.25):
+    def __init__(self, calibration: KneeCalibration, tau_s: float = 0.05, max_gap_s: float = 0.25):
         self.calibration = calibration
         self.tau_s = float(tau_s)
         self.max_gap_s = float(max_gap_s)

@@ -148,9 +148,12 @@ def calibrate(t_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray, windows: list[W
     eigval, eigvec = np.linalg.eigh(cov)
     pca_axis = eigvec[:, -1]
     axis_share = float(eigval[-1] / max(eigval.sum(), 1e-12))
-    # the flexion axis is perpendicular to the segment's long axis
-    flex = _unit(pca_axis - np.dot(pca_axis, up) * up)
     tilt_deg = float(np.degrees(np.arcsin(min(1.0, abs(np.dot(pca_axis, up))))))
+    # the flexion axis is perpendicular to the segment's long axis: find it among the rates
+    # with the long-axis rotation (twist, strap wobble) removed
+    perp = walk_gyr - np.outer(walk_gyr @ up, up)
+    eigval_p, eigvec_p = np.linalg.eigh(perp.T @ perp / max(len(perp), 1))
+    flex = _unit(eigvec_p[:, -1] - np.dot(eigvec_p[:, -1], up) * up)
     flex = flex * _flexion_sign(acc, gyr, windows, up, flex, segment)
     forward = _unit(np.cross(flex, up))
     if axis_share < 0.6:

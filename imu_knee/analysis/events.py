@@ -70,7 +70,8 @@ class SwingDetector:
         self.to_offset_s = to_offset_s
         self.scan_pos = 0
 
-    def scan(self, t_s: np.ndarray, s: np.ndarray, gap_after: np.ndarray | None = None) -> list[Swing]:
+    def scan(self, t_s: np.ndarray, s: np.ndarray, gap_after: np.ndarray | None = None,
+             final: bool = False) -> list[Swing]:
         """Swings completed in ``s`` (the whole history; only the tail from ``scan_pos`` is new)."""
         n = len(s)
         a0 = self.scan_pos
@@ -91,9 +92,14 @@ class SwingDetector:
             while fi < len(falls) and falls[fi] <= a:
                 fi += 1
             if fi >= len(falls):
-                next_pos = a0 + a  # open swing: rescan from its start next time
-                break
-            b = falls[fi]
+                if not final:
+                    next_pos = a0 + a  # open swing: rescan from its start next time
+                    break
+                b = len(seg) - 1   # the recording ended: close the last swing where it stops
+                if b - a < 3:
+                    break
+            else:
+                b = falls[fi]
             sw = self._make_swing(t_s, s, a0 + a, a0 + b, gap_after)
             # a swing split in two by a dip is one swing: no stance is that short
             if sw is not None and sw.start_s - self.last_cross_s >= self.min_stance_s:

@@ -30,7 +30,7 @@ class ChainConfig:
     to_offset_s: dict | None = None
     checkpoint_s: float = 1.0
     gap_factor: float = 3.0            # a sample interval this many times nominal is a gap
-    swing_fraction: float = 0.2       # swing threshold: this fraction of the calibration swing peak
+    swing_fraction: float = 0.3       # swing threshold: this fraction of the calibration swing peak
 
     def ic_offset(self, segment: str) -> float:
         return (self.ic_offset_s or {"shank": 0.004, "thigh": 0.11}).get(segment, 0.0)
@@ -136,7 +136,7 @@ class SensorChain:
         n = self.t.n
         if n > n_done:
             self.sag.append(self.gyr_lp.view()[n_done:n] @ self.calibration.flexion_axis)
-        new = self.detector.scan(self.t.view(), self.sag.view(), self.gap_after.view())
+        new = self.detector.scan(self.t.view(), self.sag.view(), self.gap_after.view(), final=final)
         self.swings.extend(new)
         return new
 

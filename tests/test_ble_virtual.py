@@ -415,3 +415,49 @@ def test_virtual_sensor_drop_leaves_a_real_gap_and_streaming_resumes():
     assert 0.2 < big[0] < 0.6                  # ... about as long as the sensor was away
     assert skipped == pytest.approx(big[0] * 104.0, abs=8)
     assert np.all(gaps > 0)
+
+
+# -- smaller pieces ----------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    name=st.text(st.characters(min_codepoint=32, max_codepoint=0x2FFF, blacklist_categories=("Cs",)), min_size=1, max_size=12),
+    uuids=st.lists(st.one_of(st.integers(0, 0xFFFF).map(lambda v: f"{v:04x}"), st.uuids().map(str)),
+                   max_size=3, unique=True),
+)
+def test_advertising_payload_round_trips_through_the_bleak_parser(name, uuids):
+    from types import SimpleNamespace
+
+    from bumble.core import AdvertisingData
+
+    from imu_knee.ble.bumble_backend import advertisement_from_bumble
+    from imu_knee.ble.virtual.peripheral import advertising_payload, canonical_uuid
+
+    payload = advertising_payload(name, uuids)
+    fake = SimpleNamespace(data=AdvertisingData.from_bytes(payload), rssi=-61)
+    adv = advertisement_from_bumble(fake)
+    assert adv.local_name == name
+    assert sorted(adv.service_uuids) == sorted(canonical_uuid(u) for u in uuids)
+    assert adv.rssi == -61
+
+
+def test_gatt_errors_surface_as_bleak_protocol_errors_and_server_mtu_caps_the_exchange():
+    from bleak.exc import BleakGATTProtocolError
+
+    async def main():
+        radio = VirtualRadio()
+        spec = ServiceSpec(SERVICE, [CharSpec(NOTIFY, {"notify"}), CharSpec(BATTERY, {"read"}, b"\x10")])
+        p = VirtualPeripheral(radio, "small", [spec], max_mtu=100)
+        await p.start()
+        async with BleakClient(p.address, backend=BumbleClient, radio=radio, att_mtu=247) as client:
+            with pytest.raises(BleakGATTProtocolError):
+                await client.write_gatt_char(BATTERY, b"\x01", response=True)  # read-only
+            result = client.mtu_size, p.mtu
+        await p.close()
+        return result
+
+    assert run(main()) == (100, 100)

@@ -21,7 +21,7 @@ import uuid as uuid_mod
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Iterable
 
-from bumble import gatt
+from bumble import att, gatt
 from bumble.core import UUID as BumbleUUID
 from bumble.core import AdvertisingData
 from bumble.hci import HCI_REMOTE_USER_TERMINATED_CONNECTION_ERROR
@@ -155,10 +155,18 @@ class VirtualPeripheral:
         char_uuid = spec.uuid
         values = {"v": bytes(spec.value)}
 
+        readable = "read" in spec.properties
+
         def read(_connection) -> bytes:
+            if not readable:
+                raise att.ATT_Error(error_code=att.ATT_READ_NOT_PERMITTED_ERROR)
             return values["v"]
 
+        writable = bool({"write", "write-without-response"} & spec.properties)
+
         async def write(_connection, data: bytes) -> None:
+            if not writable:
+                raise att.ATT_Error(error_code=att.ATT_WRITE_NOT_PERMITTED_ERROR)
             data = bytes(data)
             self.writes.append((char_uuid, data))
             if self.on_write is not None:

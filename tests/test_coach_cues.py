@@ -130,3 +130,9 @@ def test_missing_values_do_not_raise_or_cue():
     assert said == []
     assert coach.push_step({"side": "left", "ic_s": "x"}) == []
     assert coach.push_step(pd.Series({"side": "right", "ic_s": 99.0, "activity": "level"})) == []
+
+
+def test_cue_line_for_the_terminal():
+    df = level_walk(30, seed=8, injections=[Injection("incomplete_extension", "left", 3)])
+    said, _ = push_all(LiveCoach(leg_length_m=LEG_M), df)
+    assert said[0].line().endswith("left leg: Shorter steps") and " s]" in said[0].line()

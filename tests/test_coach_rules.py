@@ -207,3 +207,19 @@ def test_harder_landing_everywhere_is_not_a_stair_problem_against_history():
     assert "hard_landing" not in [f.pattern for f in run(df, baselines=history).findings]
     df.loc[df.activity == "stairs_down", "impact_g"] *= 1.6
     assert [f.pattern for f in run(df, baselines=history).findings] == ["hard_landing"]
+
+
+def test_sample_rate_taken_from_the_step_table_when_not_given():
+    df = synthetic_steps(SessionSpec(seed=16, injections=[Injection("hard_landing", "left", 3)]))
+    df["impact_rate_hz"] = 100.0
+    (finding,) = coach_steps(df).findings
+    assert "100 samples per second" in finding.evidence and "under-read" in finding.evidence
+
+
+def test_implausible_knee_angles_are_not_believed():
+    df = synthetic_steps(SessionSpec(seed=17))
+    df.loc[df.side == "left", "knee_min_flexion_stance_deg"] -= 55.0  # a slipped thigh sensor
+    df.loc[df.side == "right", "knee_min_flexion_stance_deg"] -= 48.0
+    result = run(df)
+    assert "incomplete_extension" not in [f.pattern for f in result.findings]
+    assert {n.side for n in result.not_assessed if n.pattern == "incomplete_extension"} == {"left", "right"}

@@ -42,6 +42,9 @@ def test_user_file_overrides_only_what_it_names(tmp_path, monkeypatch):
     assert th["hard_landing"]["ratio_vs_other_side"] == 4.0
     assert th["knee_wobble"] == load_thresholds()["knee_wobble"]
     assert th.source == str(user)
+    signed = tmp_path / "signed.toml"
+    signed.write_text("[incomplete_extension]\nimplausible_below_deg = -20\n")
+    assert load_thresholds(signed)["incomplete_extension"]["implausible_below_deg"] == -20.0
     assert _hard_landing_found(th) == []
     # The environment variable and the per-user file are found too.
     monkeypatch.setenv(ENV_VAR, str(user))

@@ -40,6 +40,10 @@ class LiveCue:
     pattern: str
     side: str
 
+    def line(self) -> str:
+        """One line for the terminal, e.g. ``[  42.1 s] right leg: Softer landing``."""
+        return f"[{self.t_s:7.1f} s] {self.side} leg: {self.text}"
+
 
 @dataclass(frozen=True)
 class ActiveCue:

@@ -256,6 +256,10 @@ def rule_incomplete_extension(ctx: Context) -> RuleOutput:
             skipped.append(NotAssessed(pattern, side, "too few level-walking steps with a "
                                        "measurable knee angle"))
             continue
+        if float(np.nanmedian(vals)) < th["implausible_below_deg"]:
+            skipped.append(NotAssessed(pattern, side, "the knee angle looks implausible (far "
+                                       "straighter than when standing); check the thigh sensor"))
+            continue
         comps = [Comparison(pattern, side, act, metric, "standing", 0.0, "when you stand still",
                             "high", None, th["limit_vs_standing_deg"])]
         hist = ctx.baselines.get(metric, side, act)
@@ -264,7 +268,7 @@ def rule_incomplete_extension(ctx: Context) -> RuleOutput:
                                     "in your earlier sessions", "high", None,
                                     th["difference_vs_history_deg"]))
         other = ctx.median(_other(side), act, metric, n_min)
-        if other is not None:
+        if other is not None and other >= th["implausible_below_deg"]:
             comps.append(Comparison(pattern, side, act, metric, "other_side", other,
                                     f"on your {_other(side)} knee", "high", None,
                                     th["difference_vs_other_side_deg"]))
@@ -454,17 +458,20 @@ def _prepare(steps: pd.DataFrame) -> pd.DataFrame:
     return df[np.isfinite(df["ic_s"].to_numpy(float))].sort_values("ic_s").reset_index(drop=True)
 
 
-def coach_steps(steps: pd.DataFrame, *, shank_rate_hz: float | None,
+def coach_steps(steps: pd.DataFrame, *, shank_rate_hz: float | None = None,
                 leg_length_m: float | None = None, baselines: Baselines | None = None,
                 thresholds: Thresholds | None = None, library: Library | None = None
                 ) -> CoachResult:
     """Recognise the COACHING.md patterns in one session's per-step table.
 
-    ``shank_rate_hz``: sample rate of the shin sensor (shown with every impact figure;
-    ``None`` if unknown). ``leg_length_m``: for the stride rule, if known. ``baselines``:
+    ``shank_rate_hz``: sample rate of the shin sensor (shown with every impact figure);
+    if not given, the median of an ``impact_rate_hz`` column is used when there is one. ``leg_length_m``: for the stride rule, if known. ``baselines``:
     medians from earlier sessions. ``thresholds``: default :func:`load_thresholds()`.
     """
     df = _prepare(steps)
+    if shank_rate_hz is None and "impact_rate_hz" in steps:
+        rates = pd.to_numeric(steps["impact_rate_hz"], errors="coerce").dropna()
+        shank_rate_hz = float(rates.median()) if len(rates) else None
     th = thresholds if thresholds is not None else load_thresholds()
     library = library or load_library()
     leg = float(leg_length_m) if leg_length_m and math.isfinite(leg_length_m) and leg_length_m > 0 else None

@@ -27,6 +27,7 @@ USER_THRESHOLDS_PATH = Path("~/.config/imu-knee/coach_thresholds.toml")
 _INT_KEYS = {"min_steps", "full_confidence_steps", "min_level_steps", "window_steps",
              "on_steps", "off_steps", "warmup_steps"}
 _FRACTION_KEYS = {"min_fraction_flagged", "calm_fraction"}
+_SIGNED_KEYS = {"implausible_below_deg"}  # may be negative
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,9 @@ def _checked(section: str, name: str, value: Any, path: Path) -> float:
     where = f"{path}: {section}.{name}"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InputError(f"{where} must be a number, got {value!r}")
-    if value != value or value < 0:  # NaN or negative
+    if value != value:
+        raise InputError(f"{where} must be a number, got {value!r}")
+    if value < 0 and name not in _SIGNED_KEYS:
         raise InputError(f"{where} must be a number >= 0, got {value!r}")
     if name in _INT_KEYS:
         if int(value) != value or value < 1:

@@ -224,3 +224,36 @@ def test_record_rejects_bad_sensor_arguments(tmp_path, capsys):
     assert main(["record", "--sensor", "left_shank=movesense@A", "--sensor", "left_shank=polar@B", "--out", out]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("imu-knee:") == 4
+
+
+def test_session_counts_packets_lost_on_the_air(tmp_path):
+    """imu-knee packets carry a counter: every notification the sensor drops is counted."""
+    from imu_knee.ble.bumble_backend import BumbleClient
+    from imu_knee.ble.profiles import get_profile
+    from imu_knee.ble.session import RecordingSession, SensorSpec
+    from imu_knee.ble.virtual import VirtualRadio
+    from imu_knee.ble.virtual.sensor import VirtualSensor
+
+    out = tmp_path / "out.csv"
+    profile = get_profile("imu-knee")
+    rec = synthetic_recording(1.5, names=("left_shank",))
+
+    async def main():
+        radio = VirtualRadio()
+        sensor = VirtualSensor(profile, rec.streams["left_shank"], radio=radio, packet_loss=0.2, seed=3)
+        await sensor.start()
+        session = RecordingSession([SensorSpec("left_shank", profile, sensor.address)], out,
+                                   client_kwargs={"backend": BumbleClient, "radio": radio})
+        try:
+            summary = await session.run(duration_s=3.0, until=lambda: sensor.finished.is_set())
+        finally:
+            await sensor.close()
+        return summary, sensor.notifications_lost, sensor.notifications_sent
+
+    summary, lost, sent = asyncio.run(main())
+    stats = summary["sensors"][0]
+    assert lost > 0
+    # a loss at the very end cannot be seen (no later packet reveals it)
+    assert lost - 1 <= stats["lost_packets"] <= lost
+    assert stats["notifications"] == sent
+    assert len(read_recording(out).streams["left_shank"]) == stats["samples"]

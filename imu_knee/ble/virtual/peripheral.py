@@ -117,6 +117,7 @@ class VirtualPeripheral:
         *,
         on_write: WriteHandler | None = None,
         on_subscribe: SubscribeHandler | None = None,
+        on_disconnect: Callable[[], None] | None = None,
         address: str | None = None,
         max_mtu: int = 247,
         advertise_service_uuids: bool = True,
@@ -127,6 +128,7 @@ class VirtualPeripheral:
         self.services = list(services)
         self.on_write = on_write
         self.on_subscribe = on_subscribe
+        self.on_disconnect = on_disconnect
         self.writes: list[tuple[str, bytes]] = []  # every write received, in order
         self._advertised_uuids = [s.uuid for s in self.services] if advertise_service_uuids else []
         self._device = radio.new_host(name, self.address)
@@ -240,6 +242,8 @@ class VirtualPeripheral:
     def _on_disconnection(self) -> None:
         self._subscribed.clear()
         self._subscription_changed.set()
+        if self.on_disconnect is not None:
+            self.on_disconnect()
         if not self._stay_away:
             self._spawn(self._advertise())
 

@@ -20,6 +20,7 @@ Samples are resampled to the rate the client asked for, put through a fresh enco
 connection's ATT MTU) and sent in batches the way a device fills its notifications. The
 sensor's own clock keeps running while nobody listens: after a drop and a reconnection the
 stream resumes at the sample that is due now, so the gap is real (missing samples).
+`packet_loss` drops that share of data notifications (radio loss) to exercise loss counting.
 Optional profile hooks: `gatt_characteristics` (dict UUID → set of property names) and
 `read_values` (dict UUID → bytes, e.g. Polar's control feature read).
 """
@@ -120,12 +121,18 @@ class VirtualSensor:
         name: str | None = None,
         speed: float = 1.0,
         tick_s: float = DEFAULT_TICK_S,
+        packet_loss: float = 0.0,
+        seed: int = 0,
     ) -> None:
         self.profile = profile
         self.stream = recording_stream
         self.realtime = realtime
         self.speed = float(speed)
         self.tick_s = float(tick_s)
+        if not 0.0 <= packet_loss < 1.0:
+            raise ValueError("packet_loss must be in [0, 1)")
+        self.packet_loss = float(packet_loss)  # share of data notifications lost on the air
+        self._rng = np.random.default_rng(seed)
         self.radio = radio or default_radio()
         self.name = name or getattr(profile, "advertised_name", None) or profile.device_name or profile.name
         self._table = _CommandTable(profile)
@@ -145,13 +152,13 @@ class VirtualSensor:
         self.samples_sent = 0
         self.notifications_sent = 0
         self.samples_skipped = 0  # due while nobody listened (the gap after a drop)
+        self.notifications_lost = 0  # dropped on purpose (packet_loss)
         self.finished = asyncio.Event()
         self.streaming_started = asyncio.Event()
         self.peripheral = VirtualPeripheral(
             self.radio, self.name, [ServiceSpec(profile.service_uuid, _gatt_layout(profile))],
-            on_write=self._on_write, on_subscribe=self._on_subscribe,
+            on_write=self._on_write, on_subscribe=self._on_subscribe, on_disconnect=self._on_disconnect,
         )
-        self.peripheral._device.on("connection", self._on_connection)
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
@@ -181,10 +188,7 @@ class VirtualSensor:
     async def __aexit__(self, *exc) -> None:
         await self.close()
 
-    def _on_connection(self, connection) -> None:
-        connection.on("disconnection", lambda _reason: self._spawn_stop())
-
-    def _spawn_stop(self) -> None:
+    def _on_disconnect(self) -> None:
         task = self._stream_task
         if task is not None and not task.done():
             task.cancel()
@@ -309,8 +313,11 @@ class VirtualSensor:
                         break
                     notes = encoder.encode(acc[i:j], gyr[i:j], DEVICE_CLOCK_START_S + rel_t[i:j])
                     for note in notes:
+                        if self.packet_loss and self._rng.random() < self.packet_loss:
+                            self.notifications_lost += 1
+                            continue
                         await self.peripheral.notify(note.char_uuid, note.payload)
-                    self.notifications_sent += len(notes)
+                        self.notifications_sent += 1
                     self.samples_sent += j - i
                     self._next_index = j
                 if not self.realtime:

@@ -65,7 +65,7 @@ MIN_SWINGS = 3
 MIN_STANDING_S = 0.5
 MAX_STANDING_GYR_RMS_DPS = 15.0
 MAX_RESIDUAL_REL = 0.45
-MAX_RESIDUAL_UP = 0.08
+MAX_RESIDUAL_UP = 0.12
 _SWING_MIN_DPS = 60.0
 
 
@@ -177,7 +177,7 @@ def _normal_part(v: np.ndarray, axis: np.ndarray) -> np.ndarray:
 def estimate_joint_axes(thigh_gyr_dps: np.ndarray, shank_gyr_dps: np.ndarray,
                         thigh_up: np.ndarray | None = None, shank_up: np.ndarray | None = None,
                         max_samples: int = 3000, gyr_sigma_dps: float = 30.0,
-                        up_sigma: float = 0.03) -> tuple[np.ndarray, np.ndarray, float, float]:
+                        up_sigma: float = 0.1) -> tuple[np.ndarray, np.ndarray, float, float]:
     """Hinge axis in each sensor frame from walking data.
 
     Gyro term (Seel et al. 2012/2014): ``|g1 × j1| − |g2 × j2| = 0`` (a hinge adds rotation

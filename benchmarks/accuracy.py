@@ -69,21 +69,28 @@ def match(truth: pd.DataFrame, det: pd.DataFrame) -> pd.DataFrame:
 def evaluate(files: list[Path], which: str, verbose: bool) -> pd.DataFrame:
     all_rows = []
     n_det_total: dict[str, int] = {}
+    n_outside: dict[str, int] = {}
     for path in files:
         truth = pd.read_csv(path.with_suffix(".truth.csv"))
         rec = keep_sensors(read_recording(path), which)
         steps, _ = analyze_recording(rec, leg_length_m=leg_length_for(path))
         m = match(truth, steps)
         m["file"] = path.stem
-        m["n_det_file"] = len(steps)
+        # the truth covers the motion-capture volume only: detections more than 0.5 s before
+        # its first or after its last contact cannot be judged and are not counted
+        lo, hi = truth.ic_s.min() - 0.5, truth.ic_s.max() + 0.5
+        judged = steps[(steps.ic_s >= lo) & (steps.ic_s <= hi)]
+        m["n_det_file"] = len(judged)
         all_rows.append(m)
         matched = int(m["ic_s_det"].notna().sum()) if "ic_s_det" in m else 0
-        n_det_total[path.stem] = len(steps)
+        n_det_total[path.stem] = len(judged)
+        n_outside[path.stem] = len(steps) - len(judged)
         if verbose:
             print(f"{path.stem}: truth {len(truth)}, detected {len(steps)}, matched {matched}",
                   file=sys.stderr)
     df = pd.concat(all_rows, ignore_index=True)
     df.attrs["n_det"] = n_det_total
+    df.attrs["n_outside"] = n_outside
     return df
 
 
@@ -163,7 +170,8 @@ def main() -> int:
     table = report(df, files)
     pd.set_option("display.width", 200)
     pd.set_option("display.max_rows", 100)
-    print(f"{len(files)} recordings, sensors: {args.sensors}")
+    print(f"{len(files)} recordings, sensors: {args.sensors}; detections outside the truth's"
+          f" time span (not judged): {sum(df.attrs['n_outside'].values())}")
     print(table.to_string(float_format=lambda x: f"{x:.3f}"))
     return 0
 

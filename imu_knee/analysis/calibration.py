@@ -25,7 +25,7 @@ class SegmentCalibration:
 
     up_axis: np.ndarray        # along the segment, pointing up when standing
     flexion_axis: np.ndarray   # rotation about +axis = segment swinging forward (swing phase)
-    forward_axis: np.ndarray   # completes the frame: flexion x up (points forward when standing)
+    forward_axis: np.ndarray   # completes the frame: up x flexion (points forward when standing)
     standing_s: tuple[float, float] | None
     calibrated_at_s: float
     quality: dict = field(default_factory=dict)
@@ -155,7 +155,7 @@ def calibrate(t_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray, windows: list[W
     eigval_p, eigvec_p = np.linalg.eigh(perp.T @ perp / max(len(perp), 1))
     flex = _unit(eigvec_p[:, -1] - np.dot(eigvec_p[:, -1], up) * up)
     flex = flex * _flexion_sign(acc, gyr, windows, up, flex, segment)
-    forward = _unit(np.cross(flex, up))
+    forward = _unit(np.cross(up, flex))
     if axis_share < 0.6:
         flags.append("weak_flexion_axis")
     quality = {

@@ -35,6 +35,9 @@ ANCHOR_AFTER_IC_S = 0.12     # mid-stance is searched after the impact transient
 STAIRS_CROSS_TO_IC_S = 0.045
 STAIRS_MIN_TO_IC_S = -0.018
 STAIRS_HEIGHT_M = 0.08
+STAIRS_UP_KNEE_DEG = 35.0
+STAIRS_UP_SHANK_DEG = -8.0
+CLEARLY_UP_M = 0.25
 DEFAULT_LEG_LENGTH_M = 0.90
 SHANK_PER_LEG = 0.47          # knee-to-ankle / (ASIS-to-ankle), anthropometric average
 SENSOR_ABOVE_ANKLE = 0.60     # shank sensors sit at about 60 % of the shank above the ankle
@@ -140,12 +143,13 @@ class SideBuilder:
             flags.append("no_standing")
         if self.shank is not None:
             self._stride_metrics(k, row, flags)
-        row.activity = self._activity(row)
+        self._knee_and_frontal(row, flags)
+        row.activity = self._activity(row, self._shank_inclination_deg(sw.ic_i))
         if self.shank is not None:
             if row.activity != "level":
                 row.ic_s = round(self._stairs_contact(sw), 4)
+                self._knee_and_frontal(row, flags)  # at the refined contact time
             self._impact(row, flags)
-        self._knee_and_frontal(row, flags)
         row.flags = sorted(set(flags))
         return row
 
@@ -202,13 +206,40 @@ class SideBuilder:
         row.stride_length_m = round(float(np.hypot(d[0], d[1])), 4)
         row.step_height_m = round(float(d[2]), 4)
 
-    def _activity(self, row: StepRow) -> str:
+    def _shank_inclination_deg(self, i: int) -> float | None:
+        """Sagittal inclination of the shank at sample i (+ = knee ahead of ankle), deg."""
+        ch = self.shank
+        if ch is None or i >= ch.t.n:
+            return None
+        q = ch.quat.view()[i:i + 1]
+        if np.isnan(q).any():
+            return None
+        up_world_in_sensor = np.array([2 * (q[0, 1] * q[0, 3] - q[0, 0] * q[0, 2]),
+                                       2 * (q[0, 2] * q[0, 3] + q[0, 0] * q[0, 1]),
+                                       1 - 2 * (q[0, 1] ** 2 + q[0, 2] ** 2)])
+        cal = ch.calibration
+        return float(np.degrees(np.arctan2(-up_world_in_sensor @ cal.forward_axis,
+                                           up_world_in_sensor @ cal.up_axis)))
+
+    def _activity(self, row: StepRow, incl_deg: float | None = None) -> str:
+        """Level / stairs up / stairs down for the stride that ends at this contact.
+
+        Mainly the step height. Going up a stair the foot lands with the knee well bent and the
+        shank leaning forward, while the stride onto a landing at the top (also about +0.1 m in
+        the integration) lands like level walking: a rise counts as stairs up only with a bent
+        knee (thigh + shank) or a forward-leaning shank, or when clearly a riser or more.
+        """
+        row.shank_incl_ic_deg = incl_deg
         h = row.step_height_m
         if h is None:
             return "level"
-        if h > self.config.stairs_height_m:
-            return "stairs_up"
-        if h < -self.config.stairs_height_m:
+        thr = self.config.stairs_height_m
+        if h > thr:
+            knee = row.knee_flexion_ic_deg
+            bent = (knee is not None and knee > STAIRS_UP_KNEE_DEG) or (
+                incl_deg is not None and incl_deg > STAIRS_UP_SHANK_DEG)
+            return "stairs_up" if bent or h > CLEARLY_UP_M else "level"
+        if h < -thr:
             return "stairs_down"
         return "level"
 
@@ -283,7 +314,7 @@ class Engine:
 def rows_to_frame(rows: list[StepRow]) -> pd.DataFrame:
     """Final rows as a DataFrame in DESIGN.md column order, sorted by contact time."""
     recs = [r.as_record() for r in rows if r.final]
-    cols = STEP_COLUMNS + ["impact_rate_hz", "event_sensor", "flags"]
+    cols = STEP_COLUMNS + ["impact_rate_hz", "event_sensor", "flags", "shank_incl_ic_deg"]
     df = pd.DataFrame.from_records(recs, columns=cols)
     if len(df):
         df = df.sort_values(["ic_s", "side"], kind="stable").reset_index(drop=True)

@@ -41,6 +41,7 @@ class Swing:
     cross_s: float = float("nan")   # where the rate fell through zero (or levelled off), delay-corrected
     cross_i: int = 0                # sample index of that point
     start_s: float = float("nan")   # where the rate rose through zero before the swing
+    merged: bool = False            # two parts of one swing were joined
 
 
 def first_minimum_after(t_s: np.ndarray, s: np.ndarray, i: int, rate_hz: float, delay_s: float) -> float:
@@ -58,12 +59,12 @@ class SwingDetector:
     """Finds swings in a growing sagittal-rate signal; call ``scan`` after each block."""
 
     def __init__(self, rate_hz: float, swing_threshold_dps: float, delay_s: float, ic_offset_s: float,
-                 to_offset_s: float = 0.0, lo_dps: float = LO_DPS, min_stance_s: float = 0.10):
+                 to_offset_s: float = 0.0, lo_dps: float = LO_DPS, min_stance_s: float = 0.25):
         self.rate_hz = rate_hz
         self.hi_dps = swing_threshold_dps
         self.lo_dps = lo_dps
         self.min_stance_s = min_stance_s
-        self.last_cross_s = float("-inf")
+        self.last_swing: Swing | None = None
         self.to_at_crossing = False  # thigh: toe-off from the upward zero crossing (+ offset)
         self.delay_s = delay_s
         self.ic_offset_s = ic_offset_s
@@ -100,15 +101,27 @@ class SwingDetector:
                     break
             else:
                 b = falls[fi]
-            sw = self._make_swing(t_s, s, a0 + a, a0 + b, gap_after)
-            # a swing split in two by a dip is one swing: no stance is that short
-            if sw is not None and sw.start_s - self.last_cross_s >= self.min_stance_s:
-                swings.append(sw)
-                self.last_cross_s = sw.cross_s
+            sw = self._make_swing(t_s, s, a0 + a, a0 + b, gap_after, at_end=fi >= len(falls))
+            if sw is None:
+                continue
+            prev = self.last_swing
+            if prev is not None and sw.start_s - prev.cross_s < self.min_stance_s:
+                # a swing split in two by a dip is one swing (no stance is that short): the
+                # foot lands at the end of the second part. The early notice of the first part
+                # is then superseded (its final row carries the merged contact).
+                prev.ms_i, prev.ms_s, prev.peak_dps = ((sw.ms_i, sw.ms_s, sw.peak_dps)
+                                                       if sw.peak_dps > prev.peak_dps else
+                                                       (prev.ms_i, prev.ms_s, prev.peak_dps))
+                prev.ic_i, prev.ic_s, prev.cross_s, prev.cross_i = sw.ic_i, sw.ic_s, sw.cross_s, sw.cross_i
+                prev.gap = prev.gap or sw.gap
+                prev.merged = True
+                continue
+            swings.append(sw)
+            self.last_swing = sw
         self.scan_pos = next_pos
         return swings
 
-    def _make_swing(self, t_s, s, a: int, b: int, gap_after) -> Swing | None:
+    def _make_swing(self, t_s, s, a: int, b: int, gap_after, at_end: bool = False) -> Swing | None:
         rate = self.rate_hz
         ms = a + int(np.argmax(s[a:b]))
         # zero crossing before the swing (search back at most ZC_SEARCH_S)
@@ -127,6 +140,8 @@ class SwingDetector:
         if len(flat) and flat[0] + 1 < end:
             k = ms + flat[0] + 1
             t_cross = t_s[k]
+        elif at_end and not len(below):
+            return None  # the recording ended during this swing: no contact yet
         else:
             k = ms + end - 1
             s0, s1 = s[k], s[k + 1]

@@ -18,6 +18,11 @@ from .buffers import GrowingArray
 from .sensor_chain import SensorChain
 
 
+MIN_PLAUSIBLE_DEG = -20.0      # hyper-extension beyond standing
+MIN_SWING_FLEXION_DEG = 25.0   # the knee bends at least this much in a walking swing
+MAX_PLAUSIBLE_DEG = 150.0
+
+
 def _interp_rows(t: np.ndarray, t_src: np.ndarray, v_src: np.ndarray) -> np.ndarray:
     return np.column_stack([np.interp(t, t_src, v_src[:, k]) for k in range(v_src.shape[1])])
 
@@ -59,6 +64,18 @@ class KneeStage:
             self.calibration = ka.calibrate(standing, walking, rate_hz=self.shank.rate_hz)
         except (ka.KneeCalibrationError, ValueError) as exc:
             self.message = f"knee calibration failed: {exc}"
+            return
+        # plausibility: over the calibration walk the knee must bend (swing) and must not
+        # over-extend far past standing; otherwise the hinge fit is wrong (e.g. a flipped axis)
+        trial = ka.KneeAngleEstimator(self.calibration)
+        blk = self._block(i0, i2)
+        flex = trial.update(blk.t_s, blk.thigh_gyr_dps, blk.thigh_acc_mps2, blk.shank_gyr_dps,
+                            blk.shank_acc_mps2)
+        lo, hi = np.percentile(flex, [2, 98])
+        if lo < MIN_PLAUSIBLE_DEG or hi < MIN_SWING_FLEXION_DEG or hi > MAX_PLAUSIBLE_DEG:
+            self.message = (f"knee calibration rejected: the walk gives knee angles from {lo:.0f}"
+                            f" to {hi:.0f} deg, not a knee's range; check the sensor straps")
+            self.calibration = None
             return
         self._estimator = ka.KneeAngleEstimator(self.calibration)
         self._next_i = i0

@@ -185,7 +185,8 @@ class SensorChain:
             lo = 3.0
         self.detector = SwingDetector(self.rate_hz, threshold, self._lowpass.delay_s,
                                       self.config.ic_offset(self.segment),
-                                      self.config.to_offset(self.segment), lo_dps=lo)
+                                      self.config.to_offset(self.segment), lo_dps=lo,
+                                      min_stance_s=0.25 if self.segment == "shank" else 0.15)
         self.detector.to_at_crossing = self.segment == "thigh"
 
     # ------------------------------------------------------------------ lookups

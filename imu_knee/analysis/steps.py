@@ -37,6 +37,7 @@ class StepRow:
     event_sensor: str = ""
     flags: list[str] = field(default_factory=list)
     final: bool = True
+    shank_incl_ic_deg: float | None = None  # internal: shank inclination at contact
     emitted_t_s: float | None = None  # signal time (latest sample pushed) when this was emitted
 
     def as_record(self) -> dict:
@@ -44,4 +45,5 @@ class StepRow:
         rec["impact_rate_hz"] = self.impact_rate_hz
         rec["event_sensor"] = self.event_sensor
         rec["flags"] = ";".join(self.flags)
+        rec["shank_incl_ic_deg"] = self.shank_incl_ic_deg
         return rec

@@ -7,11 +7,15 @@ How the engine uses it
    sensors, aligned on the shank's timestamps (the thigh stream linearly interpolated at the
    shank's sample times: :func:`resample_to` offline, :class:`ThighToShankAligner` live), each
    as a :class:`KneeBlock`. Both sensors must share one clock (the recording's timestamp_s).
-2. ``cal = calibrate(standing, walking)``: finds the hinge axis in each sensor frame (Seel et
-   al. 2012/2014: minimise ``|g_thigh × j1| − |g_shank × j2|`` over both axes) and the standing
-   pose. Raises :class:`KneeCalibrationError` (a ``ValueError``) with a readable message when the
-   data cannot give an axis (too little walking, no quiet standing, residual too large).
-   ``cal.residual_dps`` / ``cal.residual_rel`` are the quality figures.
+2. ``cal = calibrate(standing, walking)``: finds the hinge axis in each sensor frame and the
+   standing pose. The fit (:func:`estimate_joint_axes`) combines Seel et al. 2012/2014's gyro
+   condition ``|g_thigh × j1| = |g_shank × j2|`` with a gravity condition in the spirit of
+   Olsson 2020, ``up_thigh·j1 = up_shank·j2`` (up directions from ``vqf``), which pins the axes'
+   rotation about the segments' long axes and their relative sign. Raises
+   :class:`KneeCalibrationError` (a ``ValueError``) with a readable message when the data cannot
+   give an axis (too little walking, no quiet standing, not hinge-like). Quality figures:
+   ``cal.residual_dps`` / ``cal.residual_rel`` (gyro condition), ``cal.residual_up`` (gravity
+   condition), ``cal.swings``.
 3. ``est = KneeAngleEstimator(cal)``; then for each aligned block
    ``flexion_deg = est.update(t_s, thigh_gyr_dps, thigh_acc_mps2, shank_gyr_dps, shank_acc_mps2)``.
    Any block split gives bit-identical output (all state is carried between calls). Start the
@@ -23,18 +27,22 @@ How the engine uses it
 
 Conventions
 -----------
-Both joint axes are returned pointing to the *body's right* (for either leg), found from the
-data: the shank's largest angular-rate peaks (mid-swing forward swing) are positive about it,
-and the thigh turns the same way at those instants. Flexion is then
-``∫ (ω_thigh·j1 − ω_shank·j2) dt``: positive = more bent, on both legs, without knowing the
-side. Zero is the standing pose of the calibration.
+Both joint axes are returned pointing to the *body's right* (for either leg), so that a
+forward swing is a positive rotation and flexion rate = ``ω_thigh·j1 − ω_shank·j2``. The
+common sign is found from the data, without knowing the side: a knee bends a lot (swing) but
+hardly extends past its standing pose, so the sign that makes the 2nd percentile of the angle
+over the walking window the larger is kept. Zero is the standing pose of the calibration.
 
-The angle fuses two estimates (complementary filter, time constant ``tau_s``):
-- the integral of the relative angular rate about the hinge axis (exact for a hinge, drifts);
+The angle fuses two estimates (complementary filter, time constant ``tau_s``, default 0.05 s):
 - the inclination angle: each segment's rotation about the hinge axis from its gravity
-  direction (``vqf`` 6D orientation), projected on the plane normal to the axis. For a hinge
-  the difference of these two projected angles equals the flexion whatever the orientation of
-  the leg (the projection commutes with a rotation about the axis), so it needs no heading.
+  direction (``vqf`` 6D orientation, itself a gyro/accelerometer fusion), projected on the plane
+  normal to the axis. For a hinge the difference of these two projected angles equals the
+  flexion whatever the orientation of the leg (the projection commutes with a rotation about
+  the axis), so it needs no heading and does not drift;
+- the integral of the relative angular rate about the axes (exact for a hinge, drifts).
+On the virtual-IMU benchmark a short ``tau_s`` is best (the real knee is not a perfect hinge,
+so the relative rate about a fixed axis is less exact than the two orientations); longer
+``tau_s`` trusts the gyro more (smoother, e.g. with impacts or accelerometer clipping).
 """
 
 from __future__ import annotations

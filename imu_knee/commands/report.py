@@ -1,13 +1,126 @@
-"""`imu-knee report`: not available yet."""
+"""`imu-knee report REC.csv -o REPORT.html [--pdf REPORT.pdf]`: a session report.
 
-import argparse
+A self-contained HTML page (no network, no external files) and optionally a PDF (reportlab,
+no browser) for a person and their therapist. Existing files are never overwritten without
+``--force``; the recording itself is never overwritten.
+"""
 
-from ._unavailable import not_available
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ..errors import InputError
+
+MAX_NAME_CHARS = 120
+MAX_NOTES_CHARS = 5000
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help="(not available yet)")
+    parser.add_argument("recording", type=Path, help="recording CSV (DESIGN.md section 1)")
+    parser.add_argument("-o", "--output", type=Path, required=True, metavar="REPORT.html",
+                        help="output: the HTML report")
+    parser.add_argument("--pdf", type=Path, default=None, metavar="REPORT.pdf",
+                        help="output: the same report as a PDF")
+    parser.add_argument("--name", default="", help="the person's name, shown in the title")
+    parser.add_argument("--notes", default="", help="free notes shown in the report")
+    parser.add_argument("--leg-length", type=float, default=None, metavar="M",
+                        help="leg length in m (hip bone to ankle); improves stride length")
+    parser.add_argument("--earlier", type=Path, default=None, metavar="SESSIONS.json",
+                        help="earlier sessions for the trend: a JSON list of {date, medians|sides}")
+    parser.add_argument("--force", action="store_true", help="overwrite existing report files")
+    parser.add_argument("--quiet", action="store_true", help="no progress messages")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def check_outputs(recording: Path, outputs: list[Path], force: bool) -> None:
+    """Refuse overwriting without --force, the recording itself, and missing folders."""
+    for i, out in enumerate(outputs):
+        if _same_file(out, recording):
+            raise InputError(f"{out}: this is the recording itself; choose another report path")
+        if any(_same_file(out, o) for o in outputs[:i]):
+            raise InputError(f"{out}: the HTML and the PDF need different paths")
+        if out.is_dir():
+            raise InputError(f"{out}: is a folder; give a file name")
+        if out.exists() and not force:
+            raise InputError(f"{out} exists; use --force to overwrite it")
+        parent = out.parent if str(out.parent) else Path(".")
+        if not parent.is_dir():
+            raise InputError(f"{out}: folder {parent} does not exist")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside ``path`` and rename it over (never a half file)."""
+    parent = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _load_earlier(path: Path | None):
+    from ..report import EarlierSession, earlier_sessions_for
+
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, list):
+            raise ValueError("expected a JSON list of sessions")
+        return [EarlierSession.from_dict(d) for d in data]
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"{path}: not a list of earlier sessions ({exc})") from None
 
 
 def run(args) -> int:
-    raise not_available("report")
+    from ..recording import read_recording
+    from ..report import analyse_session, build_content, earlier_sessions_for, render_html, render_pdf
+
+    if args.leg_length is not None and not 0.4 <= args.leg_length <= 1.4:
+        raise InputError(f"--leg-length {args.leg_length}: expected metres between 0.4 and 1.4")
+    if len(args.name) > MAX_NAME_CHARS:
+        raise InputError(f"--name is longer than {MAX_NAME_CHARS} characters")
+    if len(args.notes) > MAX_NOTES_CHARS:
+        raise InputError(f"--notes is longer than {MAX_NOTES_CHARS} characters")
+    outputs = [args.output] + ([args.pdf] if args.pdf else [])
+    check_outputs(args.recording, outputs, args.force)
+    say = (lambda m: None) if args.quiet else (lambda m: print(f"imu-knee: {m}", file=sys.stderr))
+    started = time.perf_counter()
+    earlier = _load_earlier(args.earlier)
+    say(f"reading {args.recording}")
+    rec = read_recording(args.recording)
+    if earlier is None:
+        earlier = earlier_sessions_for(args.recording)
+    say("analysing")
+    data = analyse_session(rec, leg_length_m=args.leg_length, earlier=earlier)
+    say("drawing figures")
+    content = build_content(data, name=args.name.strip(), notes=args.notes.strip())
+    write_atomic(args.output, render_html(content).encode("utf-8"))
+    done = [str(args.output)]
+    if args.pdf:
+        pdf, pages = render_pdf(content)
+        write_atomic(args.pdf, pdf)
+        done.append(f"{args.pdf} ({pages} pages)")
+    say(f"{len(data.steps)} steps, {len(content.findings)} finding(s) in "
+        f"{time.perf_counter() - started:.2f} s -> {', '.join(done)}")
+    return 0

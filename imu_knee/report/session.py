@@ -1,0 +1,122 @@
+"""One session, analysed for a report: steps, summary, coaching and the knee-angle series.
+
+The analysis itself lives in :mod:`imu_knee.analysis`; this module only drives the public
+:class:`~imu_knee.analysis.engine.Engine` the way :func:`analyze_recording` does (same public
+helpers ``rows_to_frame`` and ``build_summary``), so that it can also hand back the knee
+flexion series the engine computed for legs with a thigh and a shank sensor. A test checks
+that the steps are identical to ``analyze_recording``'s.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..analysis.engine import Engine, rows_to_frame
+from ..analysis.summary import build_summary
+from ..coach import Baselines, CoachResult, coach_steps
+from ..errors import InputError
+from ..recording import Recording
+
+
+@dataclass(frozen=True)
+class EarlierSession:
+    """What the report needs from one earlier session (for the trend and the baselines).
+
+    ``date``: when it was recorded (ISO text, shown as is). ``medians`` maps
+    ``(metric, side, activity)`` (the per-step column names of DESIGN.md section 2, ``left``/
+    ``right``, ``level``/``stairs_up``/``stairs_down``) to that session's median.
+    """
+
+    date: str
+    medians: dict[tuple[str, str, str], float]
+    label: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "EarlierSession":
+        """From ``{"date": ..., "medians": [{"metric", "side", "activity", "median"}, ...]}``
+        or ``{"date": ..., "sides": {side: {activity: {"median": {metric: value}}}}}``
+        (the ``sides`` part of SUMMARY.json)."""
+        med: dict[tuple[str, str, str], float] = {}
+        for r in data.get("medians", []) or []:
+            med[(r["metric"], r["side"], r["activity"])] = float(r["median"])
+        for side, groups in (data.get("sides") or {}).items():
+            for act, stats in groups.items():
+                for metric, value in (stats.get("median") or {}).items():
+                    if value is not None:
+                        med[(metric, side, act)] = float(value)
+        med = {k: v for k, v in med.items() if math.isfinite(v)}
+        return cls(str(data.get("date", "")), med, str(data.get("label", "")))
+
+
+@dataclass
+class KneeSeries:
+    """Knee flexion of one leg over the session (deg; 0 = as when standing, + = more bent)."""
+
+    t_s: np.ndarray
+    flexion_deg: np.ndarray
+
+
+@dataclass
+class SessionData:
+    recording: Recording
+    steps: pd.DataFrame
+    summary: dict
+    coach: CoachResult
+    knee: dict[str, KneeSeries] = field(default_factory=dict)
+    knee_missing: dict[str, str] = field(default_factory=dict)  # side -> why not available
+    earlier: list[EarlierSession] = field(default_factory=list)
+    leg_length_m: float | None = None
+
+
+def baselines_from(earlier: list[EarlierSession]) -> Baselines:
+    """The coach's baselines: per key, the median of the earlier sessions' medians."""
+    per_key: dict[tuple[str, str, str], list[float]] = {}
+    for s in earlier:
+        for k, v in s.medians.items():
+            per_key.setdefault(k, []).append(v)
+    return Baselines({k: float(np.median(v)) for k, v in per_key.items()}, len(earlier))
+
+
+def _shank_rate_hz(rec: Recording) -> float | None:
+    rates = [s.rate_hz for n, s in rec.streams.items() if n.endswith("_shank")]
+    return float(min(rates)) if rates else None
+
+
+def analyse_session(rec: Recording, leg_length_m: float | None = None,
+                    earlier: list[EarlierSession] | None = None) -> SessionData:
+    """Analyse a whole recording and coach it; keep the knee flexion series."""
+    if not rec.streams:
+        raise InputError("the recording has no sensors")
+    leg = leg_length_m or rec.leg_length_m
+    engine = Engine({n: s.rate_hz for n, s in rec.streams.items()}, leg_length_m=leg)
+    rows = []
+    for name, s in rec.streams.items():
+        rows.extend(engine.push(name, s.t_s, s.acc_mps2, s.gyr_dps))
+    rows.extend(engine.finish())
+    steps = rows_to_frame(rows)
+    summary = build_summary(steps, engine, rec)
+    if all(r["calibration"] is None for r in summary["sensors"].values()):
+        raise InputError(
+            f"{rec.path or 'recording'}: no walking found, so there is nothing to report; record"
+            " a few seconds of standing still and then at least ten steps of walking")
+    earlier = list(earlier or [])
+    coach = coach_steps(steps, shank_rate_hz=_shank_rate_hz(rec), leg_length_m=engine.leg_length_m,
+                        baselines=baselines_from(earlier) if earlier else None)
+    knee: dict[str, KneeSeries] = {}
+    missing: dict[str, str] = {}
+    for side in ("left", "right"):
+        builder = engine.sides.get(side)
+        if builder is None:
+            continue
+        stage = getattr(builder, "knee", None)
+        if stage is None:
+            missing[side] = "needs a thigh sensor as well as a shin sensor on this leg"
+        elif stage.t.n == 0:
+            missing[side] = stage.message or "not available"
+        else:
+            knee[side] = KneeSeries(np.array(stage.t.view()), np.array(stage.flexion.view()))
+    return SessionData(rec, steps, summary, coach, knee, missing, earlier, engine.leg_length_m)

@@ -1,0 +1,207 @@
+"""imu-knee report: self-contained HTML, escaped user text, no overwrite without --force, a
+valid PDF, findings of a simulated hard landing shown with their evidence, and the trend."""
+
+from __future__ import annotations
+
+import io
+import re
+from html import unescape
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+pypdf = pytest.importorskip("pypdf")
+
+from imu_knee.analysis.engine import analyze_recording  # noqa: E402
+from imu_knee.cli import main  # noqa: E402
+from imu_knee.recording import read_recording  # noqa: E402
+from imu_knee.report import (EarlierSession, analyse_session, build_content, render_html,  # noqa: E402
+                             render_pdf)
+from imu_knee.simulate import simulate, write_outputs  # noqa: E402
+
+EVIL_NAME = "<script>alert(1)</script>"
+EVIL_NOTES = 'sore "knee" & <img src=x onerror=alert(2)>'
+HARD_LANDING_TITLE = "Hard landings going down stairs"
+
+
+@pytest.fixture(scope="module")
+def hard_landing_csv(tmp_path_factory) -> Path:
+    """Two shins at 200 Hz, level walking then stairs down with +6 g landings on the right."""
+    res = simulate("level:6,stairs_down:6", rate_hz=200, problems={"right": {"hard_landing_g": 6.0}},
+                   seed=11)
+    path = tmp_path_factory.mktemp("rec") / "hard_landing.csv"
+    write_outputs(res, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def cli_outputs(hard_landing_csv, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    html, pdf = out / "r.html", out / "r.pdf"
+    code = main(["report", str(hard_landing_csv), "-o", str(html), "--pdf", str(pdf),
+                 "--name", EVIL_NAME, "--notes", EVIL_NOTES, "--quiet"])
+    assert code == 0
+    return html.read_text(encoding="utf-8"), pdf.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def session(hard_landing_csv):
+    return analyse_session(read_recording(hard_landing_csv))
+
+
+def pdf_pages_text(data: bytes) -> list[str]:
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    return [re.sub(r"\s+", " ", p.extract_text() or "") for p in reader.pages]
+
+
+class _Resources(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.refs: list[tuple[str, str, str]] = []
+        self.tags: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        for k, v in attrs:
+            if k in ("src", "href", "srcset", "poster", "data", "action", "background") and v:
+                self.refs.append((tag, k, v))
+            assert not k.startswith("on"), f"event handler attribute {k} on <{tag}>"
+
+
+def test_html_is_self_contained(cli_outputs):
+    html, _ = cli_outputs
+    parser = _Resources()
+    parser.feed(html)
+    assert parser.refs, "the figures should be embedded images"
+    for tag, attr, value in parser.refs:
+        assert value.startswith("data:image/png;base64,") or value.startswith("#"), (tag, attr, value[:60])
+    assert not {"script", "link", "iframe", "object", "embed"} & parser.tags
+    assert "http://" not in html and "https://" not in html
+    assert "url(" not in html and "@import" not in html
+    assert html.count("<img ") == 3  # impact, stride and wobble; knee curves need thigh sensors
+
+
+def test_user_text_is_escaped_in_html_and_kept_in_pdf(cli_outputs):
+    html, pdf = cli_outputs
+    assert "<script" not in html.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=alert(2)&gt;" in html
+    assert "&quot;knee&quot; &amp;" in html
+    text = pdf_pages_text(pdf)
+    assert EVIL_NAME in text[0]
+    assert "<img src=x onerror=alert(2)>" in " ".join(text)
+
+
+def test_report_never_overwrites_without_force(hard_landing_csv, tmp_path, capsys):
+    html = tmp_path / "r.html"
+    html.write_text("keep me", encoding="utf-8")
+    assert main(["report", str(hard_landing_csv), "-o", str(html), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--force" in err and "Traceback" not in err
+    assert html.read_text(encoding="utf-8") == "keep me"
+    # the PDF path is checked too, before anything is written
+    pdf = tmp_path / "r.pdf"
+    pdf.write_bytes(b"old")
+    fresh = tmp_path / "fresh.html"
+    assert main(["report", str(hard_landing_csv), "-o", str(fresh), "--pdf", str(pdf), "--quiet"]) == 2
+    assert not fresh.exists() and pdf.read_bytes() == b"old"
+    capsys.readouterr()
+    # never over the recording itself, even with --force
+    before = hard_landing_csv.read_bytes()
+    assert main(["report", str(hard_landing_csv), "-o", str(hard_landing_csv), "--force", "--quiet"]) == 2
+    assert hard_landing_csv.read_bytes() == before
+    assert main(["report", str(hard_landing_csv), "-o", str(html), "--force", "--quiet"]) == 0
+    assert html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_missing_folder_and_bad_leg_length_are_one_line_errors(hard_landing_csv, tmp_path, capsys):
+    assert main(["report", str(hard_landing_csv), "-o", str(tmp_path / "no" / "r.html")]) == 2
+    assert main(["report", str(hard_landing_csv), "-o", str(tmp_path / "r.html"), "--leg-length", "9"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith("imu-knee: ") for line in err)
+
+
+def test_pdf_is_valid_with_its_parts_on_their_own_pages(cli_outputs):
+    _, pdf = cli_outputs
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    pages = pdf_pages_text(pdf)
+    first = {h: next(i for i, t in enumerate(pages) if h in t)
+             for h in ("What stood out", "Your exercise plan", "Your measurements",
+                       "Compared with earlier sessions", "For the therapist")}
+    # three parts, each starting on a new page: summary (facts, findings, plan), measurements, therapist
+    assert first["What stood out"] == 0
+    assert first["Your exercise plan"] < first["Your measurements"]
+    assert first["Your measurements"] <= first["Compared with earlier sessions"] < first["For the therapist"]
+    assert first["For the therapist"] == len(pages) - 1 or "Steps" in pages[-1]
+    assert all(f"page {i + 1}" in t for i, t in enumerate(pages))
+    assert all("Not a diagnosis" in t for t in pages)
+
+
+def test_pdf_page_count_is_reported(session):
+    content = build_content(session, name="A")
+    data, pages = render_pdf(content)
+    assert len(pypdf.PdfReader(io.BytesIO(data)).pages) == pages >= 3
+
+
+def test_hard_landing_finding_appears_with_its_evidence(session, cli_outputs):
+    html, pdf = cli_outputs
+    hard = [f for f in session.coach.findings if f.pattern == "hard_landing"]
+    assert hard and hard[0].side in ("right", "both")
+    assert HARD_LANDING_TITLE in html
+    assert re.search(r"Going down stairs, the right leg.s landing impact was [0-9.]+ g", unescape(html))
+    assert "200 samples per second" in html
+    pdf_text = " ".join(pdf_pages_text(pdf))
+    assert HARD_LANDING_TITLE in pdf_text
+    assert "Slow single-leg sit to a chair" in html and "Slow single-leg sit to a chair" in pdf_text
+    # each step behind the finding is marked in the per-step table
+    content = build_content(session)
+    marked = [r for r in content.step_table.rows if r[-1]]
+    assert len(marked) == len({round(t, 4) for t in hard[0].steps})
+    assert {r[3] for r in marked} == {"stairs_down"}
+
+
+def test_no_hard_landing_without_stairs(tmp_path):
+    res = simulate("level:8", rate_hz=200, seed=5)
+    content = build_content(analyse_session(res.recording))
+    assert all(f.pattern != "hard_landing" for f in content.findings)
+    html = render_html(content)
+    assert HARD_LANDING_TITLE not in html
+    assert "no steps going down stairs" in html
+
+
+def test_report_steps_are_the_engines_steps(session):
+    steps, _ = analyze_recording(session.recording)
+    assert steps.equals(session.steps)
+
+
+def test_impact_figure_shows_the_sample_rate_and_knee_curves_need_a_thigh(session):
+    content = build_content(session)
+    figs = {f.key: f for f in content.figures}
+    assert "200" in figs["impact"].title and "samples per second" in figs["impact"].caption
+    assert figs["knee"].png is None and "thigh" in figs["knee"].note
+    assert figs["impact"].png.startswith(b"\x89PNG")
+
+
+def test_trend_from_earlier_sessions(session):
+    content = build_content(session)
+    assert "No earlier sessions stored" in content.trend.message and content.trend.table is None
+    earlier = [EarlierSession.from_dict({"date": "2026-10-01", "medians": [
+        {"metric": "impact_g", "side": "right", "activity": "stairs_down", "median": 3.1},
+        {"metric": "stride_length_m", "side": "left", "activity": "level", "median": 1.2}]}),
+        EarlierSession.from_dict({"date": "2026-10-15", "sides": {
+            "right": {"stairs_down": {"median": {"impact_g": 3.4}}}}})]
+    session.earlier = earlier
+    try:
+        content = build_content(session)
+    finally:
+        session.earlier = []
+    t = content.trend
+    assert t.sessions == 2 and t.table is not None and t.figure.png is not None
+    assert t.table.columns[-3:] == ["2026-10-01", "2026-10-15", "this session"]
+    row = next(r for r in t.table.rows if r[0].startswith("Landing impact going down stairs") and r[1] == "right")
+    now = session.summary["sides"]["right"]["stairs_down"]["median"]["impact_g"]
+    assert row[2:] == ["3.10", "3.40", f"{now:.2f}"]
+    assert "2026-10-15" in render_html(content)

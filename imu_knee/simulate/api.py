@@ -17,7 +17,8 @@ from .sensor_errors import (apply_sensor_errors, band_limit_and_sample, keep_mas
 from .step_plan import StepPlan, make_step_plan
 from .truth import leg_truth, truth_table
 
-IMPACT_VARIATION = 0.15
+IMPACT_VARIATION = 0.15      # relative stride-to-stride variation of the impact pulse
+KNEE_VARIATION_DEG = 1.5     # stride-to-stride variation of the knee curve at 2 % variability
 
 
 @dataclass
@@ -124,10 +125,13 @@ def run_simulation(spec: SimulationSpec) -> SimulationResult:
                    "stairs_down": gait.impact_stairs_down_g}
 
     legs, segments, rows = {}, {}, []
+    knee_sd_deg = KNEE_VARIATION_DEG * gait.variability / 0.02
+    motions = {side: LegMotion(plan.feet[side], body, spec.problems[side], stride_scale, plan.pelvis_x,
+                               knee_sd_deg * np.clip(plan_rng.standard_normal(len(plan.feet[side].activity)), -2.5, 2.5))
+               for side in ("left", "right")}
     for side in ("left", "right"):
         foot = plan.feet[side]
-        motion = LegMotion(foot, body, spec.problems[side], stride_scale, plan.pelvis_x)
-        leg = leg_trajectory(motion, t_fine)
+        leg = leg_trajectory(motions[side], t_fine)
         legs[side] = leg
         contacts = foot.ic_s[1:]
         peaks_g = np.array([impact_g_of[a] + (spec.problems[side].hard_landing_g if a == "stairs_down" else 0.0)

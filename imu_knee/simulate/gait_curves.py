@@ -61,7 +61,7 @@ class FootRoll:
 
 FOOT_ROLL = {
     "standing": FootRoll(0.0, 0.1, 0.45, 0.0),
-    "level": FootRoll(18.0, 0.1, 0.35, -45.0),
+    "level": FootRoll(18.0, 0.1, 0.30, -55.0),
     "stairs_up": FootRoll(0.0, 0.05, 0.45, -25.0),
     "stairs_down": FootRoll(-25.0, 0.15, 0.40, -35.0),
 }

@@ -28,7 +28,6 @@ WOBBLE_HZ = 4.0
 CAVING_SHAPE_PEAK = (3 / 7) ** 3 * (4 / 7) ** 4
 THIGH_FRONTAL_RATIO = -0.6   # thigh frontal tilt per degree of shank tilt (knee moves, ends stay)
 
-
 @dataclass(frozen=True)
 class BodySize:
     thigh_m: float
@@ -44,13 +43,11 @@ class BodySize:
         scale = leg_length_m / 0.9
         return cls(0.5 * joints_m, 0.5 * joints_m, 0.08 * scale, 0.06 * scale, 0.14 * scale)
 
-
 def rot_y(angle_rad: np.ndarray) -> np.ndarray:
     c, s = np.cos(angle_rad), np.sin(angle_rad)
     z, o = np.zeros_like(c), np.ones_like(c)
     return np.stack([np.stack([c, z, s], -1), np.stack([z, o, z], -1),
                      np.stack([-s, z, c], -1)], -2)
-
 
 def rot_x(angle_rad: np.ndarray) -> np.ndarray:
     c, s = np.cos(angle_rad), np.sin(angle_rad)
@@ -58,44 +55,39 @@ def rot_x(angle_rad: np.ndarray) -> np.ndarray:
     return np.stack([np.stack([o, z, z], -1), np.stack([z, c, -s], -1),
                      np.stack([z, s, c], -1)], -2)
 
-
 def segment_rotation(inclination_rad: np.ndarray, frontal_rad: np.ndarray) -> np.ndarray:
     return rot_y(inclination_rad) @ rot_x(frontal_rad)
-
 
 def body_rate_rad(inclination_rad, frontal_rad, d_inclination, d_frontal) -> np.ndarray:
     """Angular velocity in the segment frame of Ry(b) Rx(a): Rx(a)^T (0, b', 0) + (a', 0, 0)."""
     return np.stack([d_frontal, d_inclination * np.cos(frontal_rad),
                      -d_inclination * np.sin(frontal_rad)], -1)
 
+# How late the foot moves forward in swing (0 = as a quintic; stairs up: lift, then reach)
+SWING_FOOT_LAG = {"level": 0.07, "stairs_up": 0.25, "stairs_down": 0.2}
 
-JOIN_WINDOW_S = 0.15
+def swing_time_warp(t, t0, t1, lag: float):
+    """Warp time inside (t0, t1): u - 64 lag u^3 (1-u)^3 keeps the value, rate and
+    acceleration at both ends (so joins stay C2) and delays (lag > 0) or advances the
+    middle; monotonic for |lag| < 0.3."""
+    u = (t - t0) / (t1 - t0)
+    return t0 + (t1 - t0) * (u - 64.0 * lag * u ** 3 * (1 - u) ** 3)
 
-
-def local_join(t, t0, t1, p0, v0, a0, p1, v1, a1, window_s: float = JOIN_WINDOW_S) -> np.ndarray:
-    """C2 join of two boundary states (value, rate, acceleration) across (t0, t1).
-
-    The values are blended by a quintic smoothstep over the whole interval; the rates and
-    accelerations of each end only act through a Taylor term faded out within ``window_s``
-    of that end. Unlike one quintic through both states, a large acceleration at one end
-    (a foot slapping down) stays local instead of bending the whole swing.
-    """
-    u = ((t - t0) / (t1 - t0))[:, None]
-    blend = smoothstep5(u)
-    tau0 = (t - t0)[:, None]
-    tau1 = (t - t1)[:, None]
-    w = min(window_s, 0.5 * (t1 - t0))
-    fade0 = 1.0 - smoothstep5(tau0 / w)
-    fade1 = 1.0 - smoothstep5(-tau1 / w)
-    return (p0 * (1.0 - blend) + p1 * blend + (v0 * tau0 + 0.5 * a0 * tau0 ** 2) * fade0
-            + (v1 * tau1 + 0.5 * a1 * tau1 ** 2) * fade1)
-
+def quintic_hermite(t, t0, t1, p0, v0, a0, p1, v1, a1) -> np.ndarray:
+    """The quintic through two boundary states (value, rate, acceleration)."""
+    T = t1 - t0
+    s = ((t - t0) / T)[:, None]
+    s3, s4, s5 = s ** 3, s ** 4, s ** 5
+    return ((1 - 10 * s3 + 15 * s4 - 6 * s5) * p0 + (s - 6 * s3 + 8 * s4 - 3 * s5) * T * v0
+            + (0.5 * s * s - 1.5 * s3 + 1.5 * s4 - 0.5 * s5) * T * T * a0
+            + (0.5 * s3 - s4 + 0.5 * s5) * T * T * a1 + (-4 * s3 + 7 * s4 - 3 * s5) * T * v1
+            + (10 * s3 - 15 * s4 + 6 * s5) * p1)
 
 class LegMotion:
     """Angles, foot roll and chain positions of one leg as functions of time."""
 
     def __init__(self, plan: FootPlan, body: BodySize, problems: SideProblems,
-                 stride_scale: float, pelvis_x):
+                 stride_scale: float, pelvis_x, knee_offsets_deg: np.ndarray | None = None):
         self.plan, self.body, self.problems = plan, body, problems
         self.pelvis_x = pelvis_x
         self.side_sign = 1.0 if plan.side == "left" else -1.0   # lateral = +y on the left
@@ -115,6 +107,10 @@ class LegMotion:
         code = {a: i for i, a in enumerate(names)}
         # activity code of stride k (k = -1 and k = n are standing)
         self._stride_code = np.array([0] + [code[a] for a in plan.activity] + [0])
+        # stride-to-stride variation of the knee curve (0 for the standing start and end)
+        self._knee_offset = np.zeros(n + 2)
+        if knee_offsets_deg is not None:
+            self._knee_offset[1:n + 1] = knee_offsets_deg[:n]
         self._rolls = [self._stance_roll(i) for i in range(n + 1)]
 
     # --------------------------------------------------------------- phase and angles
@@ -139,6 +135,7 @@ class LegMotion:
                 continue
             kn, si, fr = curves.angles_deg(local)
             knee += w * kn; sigma += w * si; frontal += w * fr
+        knee += (1.0 - weight) * self._knee_offset[k] + weight * self._knee_offset[k + 1]
         frontal = frontal + self._stance_frontal_extra(t)
         return {"knee": knee, "shank": sigma, "thigh": sigma - knee,
                 "shank_frontal": frontal, "thigh_frontal": THIGH_FRONTAL_RATIO * frontal}
@@ -204,34 +201,36 @@ class LegMotion:
         r_thigh = segment_rotation(np.radians(ang["thigh"]), np.radians(sign * ang["thigh_frontal"]))
         return r_shank, r_thigh
 
-    def stance_chain(self, i: int, t: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-        """Angles (shank inclination solved so the hip is over the pelvis), ankle and hip."""
+    def solve_shank(self, ang: dict[str, np.ndarray], hip_x: np.ndarray, ankle_x: np.ndarray) -> None:
+        """Set the shank (and thigh) inclination so that ankle + shank + thigh spans the
+        given forward distance with the given knee flexion (closed form)."""
         b = self.body
-        ang = self.angles_deg(t)
-        ankle = self.stance_ankle(i, t)
         knee = np.radians(ang["knee"])
         ls = b.shank_m * np.cos(np.radians(ang["shank_frontal"]))
         lt = b.thigh_m * np.cos(np.radians(ang["thigh_frontal"]))
         # hip_x - ankle_x = ls sin(s) + lt sin(s - knee) = r sin(s - phi)
         r = np.hypot(ls + lt * np.cos(knee), lt * np.sin(knee))
         phi = np.arctan2(lt * np.sin(knee), ls + lt * np.cos(knee))
-        dx = self.pelvis_x(t) - ankle[:, 0]
-        sigma = phi + np.arcsin(np.clip(dx / r, -1.0, 1.0))
+        sigma = phi + np.arcsin(np.clip((hip_x - ankle_x) / r, -1.0, 1.0))
         ang["shank"] = np.degrees(sigma)
         ang["thigh"] = ang["shank"] - ang["knee"]
+
+    def stance_chain(self, i: int, t: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+        """Angles (shank inclination solved so the hip is over the pelvis), ankle and hip."""
+        b = self.body
+        ang = self.angles_deg(t)
+        ankle = self.stance_ankle(i, t)
+        self.solve_shank(ang, self.pelvis_x(t), ankle[:, 0])
         r_s, r_t = self.rotations(ang)
         hip = ankle + b.shank_m * r_s[:, :, 2] + b.thigh_m * r_t[:, :, 2]
         return ang, ankle, hip
 
     def stance_state(self, i: int, t0: float, h: float = 2e-4):
-        """(value, rate, acceleration) at t0 of the stance hip (y, z) and of the shank
-        inclination minus its swing curve."""
+        """(value, rate, acceleration) at t0 of the stance hip (y, z) and ankle x."""
         t = np.array([t0 - h, t0, t0 + h])
-        ang, _, hip = self.stance_chain(i, t)
-        curve = self.angles_deg(t)["shank"]
-        f = np.column_stack([hip[:, 1:], ang["shank"] - curve])
+        _, ankle, hip = self.stance_chain(i, t)
+        f = np.column_stack([hip[:, 1:], ankle[:, 0]])
         return f[1], (f[2] - f[0]) / (2 * h), (f[2] - 2 * f[1] + f[0]) / (h * h)
-
 
 @dataclass
 class LegTrajectory:
@@ -248,38 +247,47 @@ class LegTrajectory:
     rate_thigh_rad: np.ndarray
     motion: LegMotion
 
+def _stance_masks(motion: LegMotion, t_s: np.ndarray) -> list[np.ndarray]:
+    plan, n = motion.plan, motion.n_strides
+    masks = []
+    for i in range(n + 1):
+        start = plan.ic_s[i] if i > 0 else -np.inf
+        end = plan.to_s[i] if i < n else np.inf
+        masks.append((t_s >= start) & (t_s <= end))
+    return masks
 
 def leg_trajectory(motion: LegMotion, t_s: np.ndarray) -> LegTrajectory:
-    """Stances: roll the foot, solve the shank inclination. Swings: quintic hip (y, z) and a
-    quintic correction of the shank curve that joins the stances on both sides."""
+    """Stances: roll the foot and solve the shank inclination so the hip is over the pelvis.
+    Swings: the ankle moves forward on a (time-warped) quintic between the toe-off and
+    contact states, the hip height and sideways position on quintics, and the shank
+    inclination is solved the same way; the ankle hangs below the hip."""
     plan, body = motion.plan, motion.body
     n = motion.n_strides
     ang = motion.angles_deg(t_s)
     hip = np.empty((len(t_s), 3))
-    ankle = np.empty((len(t_s), 3))
-    swing = []
-    for i in range(n + 1):
-        start = plan.ic_s[i] if i > 0 else -np.inf
-        end = plan.to_s[i] if i < n else np.inf
-        m = (t_s >= start) & (t_s <= end)
-        a_st, ankle[m], hip[m] = motion.stance_chain(i, t_s[m])
-        for key in ("shank", "thigh"):
-            ang[key][m] = a_st[key]
+    ankle_x = np.empty(len(t_s))
+    hip[:, 0] = motion.pelvis_x(t_s)
+    for i, m in enumerate(_stance_masks(motion, t_s)):
+        a_st, ankle_st, hip_st = motion.stance_chain(i, t_s[m])
+        ang["shank"][m], ang["thigh"][m] = a_st["shank"], a_st["thigh"]
+        hip[m, 1:] = hip_st[:, 1:]
+        ankle_x[m] = ankle_st[:, 0]
         if i < n:
             t0, t1 = plan.to_s[i], plan.ic_s[i + 1]
             sw = (t_s > t0) & (t_s < t1)
-            f = local_join(t_s[sw], t0, t1, *motion.stance_state(i, t0),
-                           *motion.stance_state(i + 1, t1))
-            ang["shank"][sw] += f[:, 2]
-            ang["thigh"][sw] = ang["shank"][sw] - ang["knee"][sw]
+            s0, s1 = motion.stance_state(i, t0), motion.stance_state(i + 1, t1)
+            f = quintic_hermite(t_s[sw], t0, t1, *s0, *s1)
             hip[sw, 1:] = f[:, :2]
-            swing.append(sw)
-    hip[:, 0] = motion.pelvis_x(t_s)
+            lag = SWING_FOOT_LAG.get(plan.activity[i], 0.0)
+            ankle_x[sw] = quintic_hermite(swing_time_warp(t_s[sw], t0, t1, lag), t0, t1,
+                                          *(x[2:] for x in s0), *(x[2:] for x in s1))[:, 0]
+            sub = {k: v[sw] for k, v in ang.items()}
+            motion.solve_shank(sub, hip[sw, 0], ankle_x[sw])
+            ang["shank"][sw], ang["thigh"][sw] = sub["shank"], sub["thigh"]
     r_s, r_t = motion.rotations(ang)
     shank_vec = body.shank_m * r_s[:, :, 2]
     thigh_vec = body.thigh_m * r_t[:, :, 2]
-    for sw in swing:
-        ankle[sw] = hip[sw] - thigh_vec[sw] - shank_vec[sw]
+    ankle = hip - thigh_vec - shank_vec
     knee = ankle + shank_vec
     dt = t_s[1] - t_s[0]
     rates = []

@@ -1,0 +1,186 @@
+"""Live sources (no Qt): virtual BLE sensors through the real bleak client code, or a
+recording paced at real time when the BLE stack is not installed.
+
+Both call ``push(placement, t_s, acc_mps2, gyr_dps)`` from their own thread and offer
+``start()``, ``stop()``, ``error``, ``finished``, ``wall_at(t_s)`` and ``sensor_stats()``
+(per placement: notifications, lost packets, reconnects, battery when the device reports it).
+
+:class:`VirtualBleSource` is what ``imu-knee live --virtual`` does: one virtual sensor per
+stream of a recording, speaking a device profile's real protocol on Bumble's in-memory radio,
+found by a scan and recorded by ``imu_knee.ble.session.RecordingSession``; its ``on_samples``
+hook feeds the dashboard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import threading
+import time
+from typing import Callable
+
+from imu_knee.recording import Recording
+
+from .replay_source import ReplaySource
+
+SCAN_S = 0.3
+TAIL_S = 0.3
+
+
+def stream_rate_hz(profile_name: str, wanted_hz: float) -> float:
+    """The rate a profile's sensor will stream at: ``wanted_hz`` if the device can, else its default."""
+    from imu_knee.ble.profiles import get_profile
+
+    profile = get_profile(profile_name)
+    try:
+        return float(profile.settings(wanted_hz).rate_hz)
+    except Exception:  # the device cannot do that rate: it streams at its configured one
+        return float(profile.settings(None).rate_hz)
+
+
+def ble_available() -> bool:
+    try:
+        import bleak  # noqa: F401
+        import bumble  # noqa: F401
+        from imu_knee.ble import session  # noqa: F401
+        from imu_knee.ble.virtual.sensor import VirtualSensor  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class VirtualBleSource:
+    """Virtual BLE sensors streaming ``rec`` (one per placement), recorded live over bleak."""
+
+    kind = "virtual BLE"
+
+    def __init__(self, rec: Recording, push: Callable, on_finish: Callable | None = None,
+                 profile: str = "imu-knee", assignment: dict[str, str] | None = None):
+        """``assignment``: stream name in ``rec`` -> placement the user gave that sensor."""
+        self.rec = rec
+        self._push = push
+        self._on_finish = on_finish
+        self.profile_name = profile
+        self.assignment = dict(assignment or {n: n for n in rec.streams})
+        self.error: BaseException | None = None
+        self.finished = False
+        self.found: list[dict] = []
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_event: asyncio.Event | None = None
+        self._session = None
+        self._out = os.path.join(tempfile.mkdtemp(prefix="imu-knee-live-"), "session.csv")
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="imu-knee live", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        loop, ev = self._loop, self._stop_event
+        if loop is not None and ev is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(ev.set)
+            except RuntimeError:
+                pass
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def wall_at(self, t_s: float) -> float:
+        """Wall clock at which the session clock read ``t_s`` (samples arrive after that)."""
+        s = self._session
+        return (s.t0_monotonic if s is not None else time.monotonic()) + t_s
+
+    def sensor_stats(self) -> dict:
+        s = self._session
+        if s is None:
+            return {}
+        out = {}
+        for link in list(getattr(s, "links", [])):
+            st = link.stats.as_dict()
+            st["battery"] = getattr(link, "battery_percent", None)
+            out[link.spec.placement] = st
+        return out
+
+    # ------------------------------------------------------------------ the thread
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:
+            self.error = exc
+        finally:
+            self.finished = True
+            if self._on_finish is not None:
+                self._on_finish()
+            try:
+                os.remove(self._out)
+                os.rmdir(os.path.dirname(self._out))
+            except OSError:
+                pass
+
+    async def _main(self) -> None:
+        from bleak import BleakScanner
+
+        from imu_knee.ble.bumble_backend import BumbleClient, BumbleScanner
+        from imu_knee.ble.profiles import get_profile
+        from imu_knee.ble.session import RecordingSession, SensorSpec
+        from imu_knee.ble.virtual import VirtualRadio
+        from imu_knee.ble.virtual.sensor import VirtualSensor
+
+        self._loop = asyncio.get_running_loop()
+        self._stop_event = asyncio.Event()
+        profile = get_profile(self.profile_name)
+        radio = VirtualRadio("dashboard")
+        base = getattr(profile, "advertised_name", None) or profile.device_name or profile.name
+        sensors = {name: VirtualSensor(profile, self.rec.streams[name], realtime=True, radio=radio,
+                                       name=f"{base} {i + 1}")
+                   for i, name in enumerate(self.assignment)}
+        try:
+            for sensor in sensors.values():
+                await sensor.start()
+            found = await BleakScanner.discover(SCAN_S, return_adv=True, service_uuids=[profile.service_uuid],
+                                                backend=BumbleScanner, radio=radio)
+            specs = []
+            for name, sensor in sensors.items():
+                if sensor.address not in found:
+                    raise RuntimeError(f"virtual sensor for {name} was not seen while scanning")
+                device, adv = found[sensor.address]
+                self.found.append({"name": adv.local_name, "address": device.address, "rssi": adv.rssi,
+                                   "placement": self.assignment[name]})
+                rate = stream_rate_hz(self.profile_name, self.rec.streams[name].rate_hz)
+                specs.append(SensorSpec(self.assignment[name], profile, device, rate))
+            session = RecordingSession(specs, self._out, client_kwargs={"backend": BumbleClient},
+                                       on_samples=self._push)
+            self._session = session
+            done_since: dict[str, float] = {}
+
+            def finished() -> bool:
+                now = session.now_s()
+                for name, sensor in sensors.items():
+                    if sensor.finished.is_set():
+                        done_since.setdefault(name, now)
+                return len(done_since) == len(sensors) and now - max(done_since.values()) >= TAIL_S
+
+            await session.run(stop=self._stop_event, until=finished)
+        finally:
+            for sensor in sensors.values():
+                await sensor.close()
+
+
+class PacedSource(ReplaySource):
+    """A recording played at real time as if it were live (no BLE stack needed)."""
+
+    kind = "virtual (direct)"
+
+    def __init__(self, rec: Recording, push: Callable, on_finish: Callable | None = None,
+                 assignment: dict[str, str] | None = None, speed: float = 1.0):
+        self.assignment = dict(assignment or {n: n for n in rec.streams})
+
+        def renamed(name, t, a, g):
+            push(self.assignment.get(name, name), t, a, g)
+
+        super().__init__(rec, renamed, on_finish=on_finish, speed=speed)
+
+    def sensor_stats(self) -> dict:
+        return {}

@@ -1,0 +1,215 @@
+"""Dashboard tests (pytest-qt, offscreen): replay, live through virtual sensors, bad files."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pyqtgraph")
+pytest.importorskip("pytestqt")
+
+from imu_knee.analysis.engine import analyze_recording  # noqa: E402
+from imu_knee.analysis.steps import STEP_COLUMNS  # noqa: E402
+from imu_knee.coach import LiveCoach, coach_steps  # noqa: E402
+from imu_knee.commands.dashboard import load_gui  # noqa: E402
+from imu_knee.recording import read_recording  # noqa: E402
+
+load_gui()
+
+from imu_knee_gui.main_window import MainWindow  # noqa: E402
+
+FIXTURE = Path(__file__).parent / "fixtures" / "gui" / "hard_landing_stairs.csv"
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _own_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("IMU_KNEE_GUI_SETTINGS", str(tmp_path / "settings.ini"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+
+@pytest.fixture(scope="module")
+def offline():
+    """What the core gives for the fixture: steps, session findings, live cues."""
+    rec = read_recording(FIXTURE)
+    steps, _summary = analyze_recording(rec)
+    result = coach_steps(steps, shank_rate_hz=100.0, leg_length_m=rec.leg_length_m)
+    coach = LiveCoach(leg_length_m=rec.leg_length_m)
+    cues = [c for row in steps.to_dict("records") for c in coach.push_step(row)]
+    return rec, steps, result, cues
+
+
+@pytest.fixture
+def window(qtbot):
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(1500, 950)
+    win.show()
+    yield win
+    win.stop_session()
+    win.live_panel.stop_recording()
+
+
+def _replay_to_end(qtbot, win, path, speed=16.0):
+    win.open_recording(str(path), speed=speed)
+    qtbot.waitUntil(lambda: win.pipeline is not None and win.pipeline.finished and win._reviewed,
+                    timeout=30000)
+
+
+def test_replay_shows_the_engines_steps_cues_and_findings(qtbot, window, offline):
+    rec, steps, result, cues = offline
+    assert result.findings and cues, "the fixture is made to have a hard-landing finding and cue"
+    _replay_to_end(qtbot, window, FIXTURE)
+    shown = window.table.model_.rows
+    # live-paced replay gives the same steps as the one-shot analysis (same engine)
+    assert len(shown) == len(steps)
+    assert np.allclose(sorted(r["ic_s"] for r in shown), np.sort(steps["ic_s"].to_numpy()))
+    # the cue and the finding on screen are the coach's
+    assert window.coach_panel.cue.text() == cues[-1].text
+    f = result.findings[0]
+    assert f.title in window.coach_panel.finding_title.text()
+    assert f.side in window.coach_panel.finding_title.text()
+    assert window.coach_panel.evidence.text() == f.evidence
+    assert "Exercise" in window.coach_panel.exercise.text()
+    # big figures show the last step
+    last = shown[-1]                           # the last row the engine finished
+    assert window.figures.impact.value.text() == f"{last['impact_g']:.2f} g"
+    assert window.figures.activity.text() != "—"
+    # contact markers were on screen before the rows were final
+    assert len(window.latencies_s) == len(steps)
+    # review: summary, findings, exports
+    window.set_mode("review")
+    assert f.title in window.review.findings.text()
+    assert f"{len(steps)} steps" in window.review.summary.text()
+    assert window.review.export_steps.isEnabled()
+    assert not window.review.export_report.isEnabled()
+    assert window.review.export_report.toolTip() == "not available yet"
+
+
+def test_export_steps_csv_matches_the_analysis(qtbot, window, offline, tmp_path):
+    _rec, steps, _result, _cues = offline
+    _replay_to_end(qtbot, window, FIXTURE)
+    window.set_mode("review")
+    out = tmp_path / "steps.csv"
+    window.review.export_steps_to(str(out))
+    got = pd.read_csv(out)
+    assert list(got.columns[: len(STEP_COLUMNS)]) == STEP_COLUMNS
+    assert len(got) == len(steps)
+    assert np.allclose(got["impact_g"].to_numpy(float), steps["impact_g"].to_numpy(float), equal_nan=True,
+                       atol=1e-3)
+
+
+def test_seek_pause_and_speed(qtbot, window):
+    window.open_recording(str(FIXTURE), speed=16)
+    qtbot.waitUntil(lambda: window.source is not None and window.source.position_s > 15, timeout=20000)
+    src = window.source
+    window.toggle_play()                       # pause (space)
+    qtbot.wait(150)
+    pos = src.position_s
+    qtbot.wait(300)
+    assert src.paused and src.position_s == pos
+    n_before = len(window.table.model_.rows)
+    assert n_before > 10
+    window.seek_fraction(0.0)                  # back to the start: the session restarts
+    qtbot.waitUntil(lambda: len(window.table.model_.rows) < n_before, timeout=5000)
+    window.set_speed(0.25)
+    window.toggle_play()
+    t0, p0 = time.monotonic(), src.position_s
+    qtbot.wait(800)
+    rate = (src.position_s - p0) / (time.monotonic() - t0)
+    assert 0.1 < rate < 0.5                    # 0.25 x real time
+
+
+@pytest.mark.parametrize("content, words", [
+    ("timestamp_s,sensor,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n0.0,left_shank,0,9.8,0,0,0,0\n"
+     "0.01,left_shank,nan,9.8,0,0,0,0\n", "line"),
+    ("this is not a recording\n", "header"),
+    ("\x00\x01\x02binary", ""),
+])
+def test_corrupt_file_gives_a_clear_message(qtbot, window, tmp_path, content, words):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(content, errors="surrogateescape")
+    window.open_recording(str(bad))
+    qtbot.waitUntil(lambda: bool(window.last_error), timeout=10000)
+    assert window.replay_panel.error.isVisible()
+    assert "\n" not in window.last_error and "Traceback" not in window.last_error
+    assert words.lower() in window.last_error.lower()
+    assert window.pipeline is None            # nothing started, window still alive
+    window.open_recording(str(FIXTURE), speed=16)   # and it recovers with a good file
+    qtbot.waitUntil(lambda: window.pipeline is not None and len(window.table.model_.rows) > 0, timeout=20000)
+    assert not window.replay_panel.error.isVisible()
+
+
+def test_live_mode_with_virtual_sensors_and_recording(qtbot, window, tmp_path):
+    from imu_knee.simulate import simulate
+
+    rec = simulate("level:6", sensors=("left_shank", "right_shank"), rate_hz=100, seed=5).recording
+    window.set_mode("live")
+    panel = window.live_panel
+    panel.set_virtual_recording(rec)
+    assert panel.start_btn.isEnabled()
+    panel.start()
+    qtbot.waitUntil(lambda: len(window.table.model_.rows) >= 3, timeout=30000)
+    status = window.pipeline.snapshot()["status"]
+    for name in ("left_shank", "right_shank"):
+        assert 80 < status[name].measured_rate_hz < 120
+        assert status[name].calibration.startswith("calibrated")
+    assert "✓" in panel.cal_steps.text() or "!" in panel.cal_steps.text()
+    assert panel.table.item(0, 2).text() not in ("", "—")
+    window.toggle_record()                     # R
+    assert panel.recorder is not None
+    qtbot.wait(1200)
+    path = panel.recorder.path
+    window.toggle_record()
+    saved = read_recording(path)
+    assert set(saved.streams) == {"left_shank", "right_shank"}
+    assert saved.duration_s > 0.5
+    panel.stop()
+    qtbot.waitUntil(lambda: window.pipeline.finished, timeout=10000)
+
+
+def test_settings_persist_and_change_the_view(qtbot, tmp_path):
+    from imu_knee_gui.settings import load_settings, save_settings
+
+    s = load_settings()
+    assert s.theme == "light" and s.units == "metric"
+    s.theme, s.units, s.leg_length_m = "dark", "imperial", 0.93
+    s.placements = {"virtual:left_shank": "right_shank"}
+    save_settings(s)
+    win = MainWindow()
+    qtbot.addWidget(win)
+    assert win.settings.theme == "dark" and win.theme.name == "dark"
+    assert win.settings.placements == {"virtual:left_shank": "right_shank"}
+    assert win.leg_length_for(None) == pytest.approx(0.93)
+    assert "ft" in win.table.model_.headerData(5, pg_horizontal())
+    win.toggle_theme()
+    assert load_settings().theme == "light"
+
+
+def pg_horizontal():
+    from PySide6.QtCore import Qt
+    return Qt.Horizontal
+
+
+def test_screenshot_command(tmp_path):
+    out = tmp_path / "shot.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", IMU_KNEE_GUI_SETTINGS=str(tmp_path / "s.ini"))
+    proc = subprocess.run([sys.executable, "-m", "imu_knee", "dashboard", "--replay", str(FIXTURE),
+                           "--speed", "16", "--screenshot", str(out), "--quit-after", "2.5",
+                           "--size", "1200x800"], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    from PySide6.QtGui import QImage
+    img = QImage(str(out))
+    assert img.width() >= 1200 and img.height() >= 800
+    bad = subprocess.run([sys.executable, "-m", "imu_knee", "dashboard", "--speed", "100"],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "speed" in bad.stderr and "Traceback" not in bad.stderr

@@ -288,7 +288,7 @@ def test_export_csv_round_trip(db_path, tmp_path):
             assert _texts(back[col]) == _texts(stored[col]), col
         else:
             np.testing.assert_allclose(back[col].to_numpy(float), stored[col].to_numpy(float),
-                                       rtol=1e-5, equal_nan=True, err_msg=col)
+                                       rtol=0, atol=0, equal_nan=True, err_msg=col)
     assert not list(tmp_path.glob("*.part"))
 
 
@@ -426,3 +426,21 @@ def test_history_queries_over_100_sessions_are_fast(db_path):
     assert len(sessions) == 100 and len(earlier) == 100 and not weekly.empty
     assert runs == [] or all(r.sessions >= 2 for r in runs)
     assert elapsed < 0.5, f"history queries took {elapsed:.3f} s"
+
+
+def test_coach_baselines_from_history_match_the_step_tables(db_path):
+    from imu_knee.coach import Baselines
+    from imu_knee.history import baselines_from_history
+
+    tables = [make_steps(impact_stairs_left=v) for v in (3.0, 3.6, 2.9)]
+    for day, steps in enumerate(tables):
+        store_session(steps, summary_for(steps), db=db_path, recorded_at=MONDAY + dt.timedelta(days=day))
+    ours = baselines_from_history(db_path)
+    reference = Baselines.from_step_tables(tables)
+    assert ours.sessions == 3
+    for key, value in reference.medians.items():
+        if key[0] in ("impact_g", "frontal_wobble_dps", "stride_length_m"):
+            assert ours.medians[key] == pytest.approx(value), key
+    assert ours.get("impact_g", "left", "stairs_down") == pytest.approx(3.0)
+    earlier = baselines_from_history(db_path, before=MONDAY + dt.timedelta(days=1))
+    assert earlier.sessions == 1 and earlier.get("impact_g", "left", "stairs_down") == pytest.approx(3.0)

@@ -14,7 +14,8 @@ def export_steps_csv(path: str | os.PathLike, db=None, subject: str | None = Non
 
     Columns: ``session_id``, ``subject``, ``recorded_at`` (ISO UTC), ``source``, then the
     per-step columns of DESIGN.md section 2 (plus any extra ones that were stored). Empty cell
-    = not measured. ``pandas.read_csv(path)`` loads it back unchanged (to the 6th decimal).
+    = not measured. ``pandas.read_csv(path)`` loads it back unchanged (numbers are written
+    with all their digits).
     The file is written next to its final name and renamed into place, so an interrupted
     export never leaves half a file under that name.
     """
@@ -24,7 +25,7 @@ def export_steps_csv(path: str | os.PathLike, db=None, subject: str | None = Non
     steps = load_steps(db, subject=subject)
     tmp = path.with_name(path.name + ".part")
     try:
-        steps.to_csv(tmp, index=False, na_rep="", float_format="%.6g")
+        steps.to_csv(tmp, index=False, na_rep="")
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)

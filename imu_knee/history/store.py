@@ -171,41 +171,64 @@ def finding_metric(finding: Mapping) -> tuple[str | None, str | None]:
     return PATTERN_METRIC.get(finding.get("pattern"), (None, None))
 
 
+def _text_column(steps: pd.DataFrame, col: str, n: int) -> list:
+    if col not in steps:
+        return [None] * n
+    return [None if v is None or (isinstance(v, float) and v != v) else str(v)
+            for v in steps[col].tolist()]
+
+
+def _extra_value(v):
+    if isinstance(v, (float, np.floating)):
+        return float(v) if math.isfinite(v) else None
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if v is None or isinstance(v, (str, int, bool)):
+        return v
+    return None if pd.isna(v) else str(v)
+
+
 def _step_rows(session_id: int, steps: pd.DataFrame) -> list[tuple]:
-    extra_cols = [c for c in steps.columns if c not in _STORED_COLUMNS]
+    """The rows for the ``steps`` table, NaN as NULL, unknown columns as JSON."""
     n = len(steps)
-    cols: list[list] = []
-    for c in ("side", "activity"):
-        cols.append([None if pd.isna(v) else str(v) for v in steps[c]] if c in steps else [None] * n)
-    for c in STEP_NUMBER_COLUMNS:
+    if n == 0:
+        return []
+    numbers = np.full((n, len(STEP_NUMBER_COLUMNS)), np.nan)
+    for j, c in enumerate(STEP_NUMBER_COLUMNS):
         if c in steps:
-            arr = pd.to_numeric(steps[c], errors="coerce").to_numpy(dtype=float)
-            cols.append([float(v) if math.isfinite(v) else None for v in arr])
-        else:
-            cols.append([None] * n)
-    for c in ("event_sensor", "flags"):
-        cols.append([None if pd.isna(v) else str(v) for v in steps[c]] if c in steps else [None] * n)
+            numbers[:, j] = pd.to_numeric(steps[c], errors="coerce").to_numpy(dtype=float)
+    cells = numbers.astype(object)
+    cells[~np.isfinite(numbers)] = None
+    side, activity = _text_column(steps, "side", n), _text_column(steps, "activity", n)
+    sensor, flags = _text_column(steps, "event_sensor", n), _text_column(steps, "flags", n)
+    extra_cols = [c for c in steps.columns if c not in _STORED_COLUMNS]
     if extra_cols:
-        records = steps[extra_cols].to_dict("records")
-        extras = [json.dumps({k: v for k, v in _json_safe(r).items() if v is not None}) or None
-                  for r in records]
+        columns = [steps[c].tolist() for c in extra_cols]
+        extras = []
+        for values in zip(*columns):
+            d = {c: x for c, v in zip(extra_cols, values) if (x := _extra_value(v)) is not None}
+            extras.append(json.dumps(d) if d else None)
     else:
         extras = [None] * n
-    return [(session_id, i, *vals, extras[i]) for i, vals in enumerate(zip(*cols))] if n else []
+    return [(session_id, i, side[i], activity[i], *cells[i].tolist(), sensor[i], flags[i],
+             extras[i]) for i in range(n)]
 
 
 def session_medians(steps: pd.DataFrame) -> list[tuple[str, str, str, float, int]]:
     """(side, activity, metric, median, n_steps) for every metric measured in a session."""
+    metrics = [m for m in TREND_METRICS if m in steps]
+    if steps.empty or "side" not in steps or "activity" not in steps or not metrics:
+        return []
+    values = steps[metrics].apply(pd.to_numeric, errors="coerce").astype(float)
+    keys = [steps["side"].astype(str), steps["activity"].astype(str)]
+    grouped = values.groupby(keys, sort=True)
+    medians, counts = grouped.median(), grouped.count()
+    med, cnt = medians.to_numpy(dtype=float), counts.to_numpy(dtype=int)
     out = []
-    if steps.empty or "side" not in steps or "activity" not in steps:
-        return out
-    for (side, activity), group in steps.groupby(["side", "activity"], sort=True):
-        for metric in TREND_METRICS:
-            if metric not in group:
-                continue
-            values = pd.to_numeric(group[metric], errors="coerce").dropna()
-            if len(values):
-                out.append((str(side), str(activity), metric, float(values.median()), len(values)))
+    for i, (side, activity) in enumerate(counts.index):
+        for j, metric in enumerate(metrics):
+            if cnt[i, j]:
+                out.append((side, activity, metric, float(med[i, j]), int(cnt[i, j])))
     return out
 
 

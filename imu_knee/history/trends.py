@@ -137,6 +137,25 @@ def trend_for_report(db=None, subject: str | None = None, before=None) -> list[d
     return list(out.values())
 
 
+def baselines_from_history(db=None, subject: str | None = None, before=None,
+                           min_steps: int = MIN_STEPS):
+    """The coach's :class:`~imu_knee.coach.Baselines` from stored sessions: per metric, side
+    and activity the median of the per-session medians (sessions with at least
+    ``min_steps`` such steps), only sessions recorded before ``before``. Same rule as
+    ``Baselines.from_step_tables``, without loading any per-step rows. No database = empty."""
+    from ..coach import Baselines
+
+    if not _exists(db):
+        return Baselines()
+    m = load_session_medians(db, subject=subject, before=_before_text(before))
+    n_sessions = int(m["session_id"].nunique()) if len(m) else 0
+    m = m[m["n_steps"] >= min_steps]
+    medians = {(r.metric, r.side, r.activity): float(r.median)
+               for r in m.groupby(["metric", "side", "activity"])["median"].median()
+               .reset_index().itertuples(index=False)}
+    return Baselines(medians, n_sessions)
+
+
 def _sessions(hdb, subject, before, columns="id, subject, recorded_at") -> list[tuple]:
     where, params = [], []
     if subject is not None:
@@ -290,5 +309,5 @@ def therapist_advice(db=None, subject: str | None = None, now=None) -> list[Pers
     return [p for p in persistent_findings(db, subject, now) if p.advise_therapist]
 
 
-__all__ = ["weekly_trends", "trend_for_report", "persistent_findings", "therapist_advice",
+__all__ = ["baselines_from_history", "weekly_trends", "trend_for_report", "persistent_findings", "therapist_advice",
            "Persistence", "improved", "fmt_value", "PERSIST_DAYS", "InputError"]

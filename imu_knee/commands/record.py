@@ -3,14 +3,14 @@
 Connects the sensors one at a time, streams them in parallel and writes what arrives to
 OUT.csv (DESIGN.md section 1), reconnecting after a lost connection (the time without data
 stays a gap). Find addresses with `imu-knee scan`. Without --duration it records until
-Ctrl-C; the file is flushed every half second either way.
+Ctrl-C (the file is complete up to the stop); the file is flushed every half second either
+way. `imu-knee live --sensor ...` does the same with live analysis.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-import sys
 from pathlib import Path
 
 from ..errors import InputError
@@ -67,40 +67,12 @@ def run(args) -> int:
         import bleak  # noqa: F401
     except ImportError as exc:
         raise InputError(f"record needs the BLE extra (pip install 'imu-knee[ble]'): {exc}") from None
+    from .live import Console, _print_summary, _real
+
     specs = parse_sensor_args(args.sensor, args.rate)
-    say = (lambda m: None) if args.quiet else (lambda m: print(f"imu-knee: {m}", file=sys.stderr))
-    meta = {"subject": {"leg_length_m": args.leg_length}} if args.leg_length else None
-    summary = asyncio.run(_record(specs, args.out, args.duration, meta, say))
-    for s in summary["sensors"]:
-        print(f"{s['placement']}: {s['samples']} samples, lost packets {s['lost_packets']}, "
-              f"reconnects {s['reconnects']}, gaps {len(s['gaps_s'])}")
-    print(f"wrote {args.out}")
+    args.no_analysis = True
+    args.status_every = 2.0
+    console = Console(quiet=args.quiet)
+    summary = asyncio.run(_real(specs, args, console))
+    _print_summary(summary, console)
     return 0
-
-
-async def _record(specs, out, duration_s, meta, say) -> dict:
-    from ..ble.session import RecordingSession
-    from .scan import bluetooth_unavailable
-
-    session = RecordingSession(specs, out, meta=meta, retry_first_connect=False)
-
-    async def progress():
-        while True:
-            await asyncio.sleep(2.0)
-            say(f"{session.now_s():.0f} s: " + ", ".join(
-                f"{link.spec.placement} {link.stats.samples} samples" for link in session.links))
-
-    ticker = asyncio.ensure_future(progress())
-    try:
-        return await session.run(duration_s=duration_s)
-    except InputError:
-        raise
-    except (OSError, asyncio.TimeoutError) as exc:
-        raise bluetooth_unavailable(exc) from None
-    except Exception as exc:
-        from bleak.exc import BleakError
-        if isinstance(exc, BleakError):
-            raise InputError(f"cannot record: {exc}") from None
-        raise
-    finally:
-        ticker.cancel()

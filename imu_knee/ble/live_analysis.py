@@ -1,0 +1,226 @@
+"""Live analysis beside a recording session: sample blocks in, step rows and cues out.
+
+    live = LiveAnalysis(declare=lambda: {"left_shank": 100.0}, leg_length_m=0.9, on_row=show)
+    live.start()
+    session = RecordingSession(..., on_block=live.push)   # push: a queue put, nothing more
+    await session.run(...)
+    live.finish()                                          # the last rows, then the thread ends
+
+The BLE event loop only puts blocks on a queue; a worker thread feeds them to the analysis
+`Engine` and the coach's `LiveCoach`, so a slow analysis step never delays a notification.
+The engine is made once `declare()` names the sensors and the rates they really send (blocks
+wait until then); blocks of sensors it was not told about are recorded but not analysed.
+
+For every row the worker keeps the host times that matter for latency (all `time.monotonic`):
+when the sample at the contact arrived, when the block that completed the row arrived, and
+when the row came out of the engine. `latency_report()` sums them up.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+KEEP_ARRIVALS_S = 8.0  # how far back arrival times are kept per sensor (a stance is shorter)
+
+
+@dataclass
+class RowEvent:
+    """One row from the engine with its host timing (monotonic seconds)."""
+
+    row: object  # imu_knee.analysis.steps.StepRow
+    emitted_mono_s: float
+    contact_arrival_mono_s: float | None
+    trigger_arrival_mono_s: float | None
+    cues: list = field(default_factory=list)  # LiveCue objects said with this step
+
+    @property
+    def final(self) -> bool:
+        return bool(self.row.final)
+
+
+def _fmt(value, spec: str, unit: str, width: int) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-".rjust(width)
+    return f"{value:{spec}}{unit}".rjust(width)
+
+
+def step_line(event: RowEvent) -> str:
+    """One terminal line per final step: time, side, activity, impact (with its sample rate),
+    stride length and the coach's cue, e.g.
+    ``  12.34 s  left   level        impact 2.31 g @100 Hz  stride 1.32 m  Softer landing``."""
+    r = event.row
+    rate = f" @{r.impact_rate_hz:g} Hz" if r.impact_rate_hz else ""
+    impact = "impact " + (_fmt(r.impact_g, ".2f", " g", 6) + rate if r.impact_g is not None else "     -")
+    stride = "stride " + _fmt(r.stride_length_m, ".2f", " m", 6)
+    cue = "  " + "; ".join(c.text for c in event.cues) if event.cues else ""
+    return f"{r.ic_s:8.2f} s  {r.side:<5s}  {(r.activity or '-'):<11s}  {impact:<22s}  {stride}{cue}"
+
+
+class _Arrivals:
+    """Per sensor: sample times and their arrival times, for the last few seconds."""
+
+    def __init__(self) -> None:
+        self.blocks: deque = deque()
+
+    def add(self, t_s: np.ndarray, arrival_s: np.ndarray) -> None:
+        self.blocks.append((t_s, arrival_s))
+        while self.blocks and self.blocks[-1][0][-1] - self.blocks[0][0][-1] > KEEP_ARRIVALS_S:
+            self.blocks.popleft()
+
+    def at(self, t_s: float) -> float | None:
+        """Arrival of the first sample at or after `t_s`."""
+        for t, arrival in self.blocks:
+            if t[-1] >= t_s:
+                i = int(np.searchsorted(t, t_s - 1e-9))
+                return float(arrival[min(i, len(t) - 1)])
+        return None
+
+
+class LiveAnalysis:
+    """Engine + live coach in a worker thread (see module docstring)."""
+
+    def __init__(self, declare: Callable[[], dict[str, float] | None], leg_length_m: float | None = None,
+                 on_row: Callable[[RowEvent], None] | None = None, coach: object | None = None,
+                 use_coach: bool = True) -> None:
+        self.declare = declare
+        self.leg_length_m = leg_length_m
+        self.on_row = on_row
+        self.coach = coach
+        self.use_coach = use_coach
+        self.engine = None
+        self.rates_hz: dict[str, float] = {}
+        self.events: list[RowEvent] = []
+        self.error: BaseException | None = None
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._waiting: list[tuple] = []
+        self._arrivals: dict[str, _Arrivals] = {}
+        self._thread = threading.Thread(target=self._work, name="live-analysis", daemon=True)
+        self._finished = threading.Event()
+
+    # -- producer side (BLE event loop) ----------------------------------------------------
+    def push(self, sensor: str, t_s, acc_mps2, gyr_dps, arrival_s=None) -> None:
+        """Hand a block over (cheap; safe from any thread)."""
+        self._queue.put((sensor, t_s, acc_mps2, gyr_dps, arrival_s))
+
+    def start(self) -> "LiveAnalysis":
+        self._thread.start()
+        return self
+
+    def finish(self, timeout_s: float = 30.0) -> list[RowEvent]:
+        """Analyse what is queued, close the last stances, stop the worker; all final rows."""
+        self._queue.put(None)
+        self._thread.join(timeout_s)
+        return self.final_events()
+
+    # -- worker ----------------------------------------------------------------------------
+    def _work(self) -> None:
+        try:
+            while True:
+                item = self._queue.get()
+                if item is None:
+                    break
+                self._take(item)
+            if self.engine is None and self._waiting:
+                self._make_engine(force=True)
+            if self.engine is not None:
+                self._handle(self.engine.finish(), None)
+        except BaseException as exc:  # the recording goes on without analysis
+            self.error = exc
+        finally:
+            self._finished.set()
+
+    def _take(self, item: tuple) -> None:
+        if self.engine is None:
+            self._waiting.append(item)
+            if not self._make_engine():
+                return
+            waiting, self._waiting = self._waiting, []
+            for w in waiting:
+                self._feed(*w)
+            return
+        self._feed(*item)
+
+    def _make_engine(self, force: bool = False) -> bool:
+        from imu_knee.analysis.engine import Engine
+
+        rates = self.declare()
+        if not rates and force:
+            rates = {}
+            for sensor, t, *_ in self._waiting:
+                if len(t) > 1 and sensor not in rates:
+                    rates[sensor] = 1.0 / float(np.median(np.diff(t)))
+        if not rates:
+            return False
+        self.rates_hz = dict(rates)
+        self.engine = Engine(self.rates_hz, leg_length_m=self.leg_length_m)
+        if self.use_coach and self.coach is None:
+            from imu_knee.coach.cues import LiveCoach
+
+            self.coach = LiveCoach(leg_length_m=self.leg_length_m)
+        return True
+
+    def _feed(self, sensor: str, t_s, acc, gyr, arrival_s) -> None:
+        if sensor not in self.rates_hz or len(t_s) == 0:
+            return
+        t_s = np.asarray(t_s, dtype=float)
+        if arrival_s is not None:
+            self._arrivals.setdefault(sensor, _Arrivals()).add(t_s, np.asarray(arrival_s, dtype=float))
+        rows = self.engine.push(sensor, t_s, acc, gyr)
+        trigger = None if arrival_s is None else float(np.max(arrival_s))
+        self._handle(rows, trigger)
+
+    def _handle(self, rows: list, trigger_arrival_s: float | None) -> None:
+        now = time.monotonic()
+        for row in rows:
+            sensor = row.event_sensor or f"{row.side}_shank"
+            arrivals = self._arrivals.get(sensor)
+            contact = arrivals.at(row.ic_s) if arrivals is not None else None
+            event = RowEvent(row, now, contact, trigger_arrival_s)
+            if row.final and self.coach is not None:
+                try:
+                    event.cues = list(self.coach.push_step(row.as_record()))
+                except Exception:  # a coaching hiccup must not stop the analysis
+                    event.cues = []
+            self.events.append(event)
+            if self.on_row is not None:
+                self.on_row(event)
+
+    # -- results ---------------------------------------------------------------------------
+    def final_events(self) -> list[RowEvent]:
+        return [e for e in self.events if e.final]
+
+    def step_counts(self) -> dict[tuple[str, str], int]:
+        """Final steps per (side, activity)."""
+        return dict(Counter((e.row.side, e.row.activity or "unknown") for e in self.final_events()))
+
+    def latency_report(self) -> dict:
+        """Medians / 90th percentiles in ms:
+        - `contact_to_row`: arrival of the sample at the contact → final row out;
+        - `completing_block_to_row`: arrival of the block that completed the row → row out;
+        - `notice_signal`: contact → newest signal time when the early notice came (the
+          signal the detector needs after the contact);
+        - `contact_to_notice`: arrival of the sample at the contact → early notice out."""
+        out: dict[str, dict] = {}
+
+        def put(name: str, values: list[float]) -> None:
+            v = np.array([x for x in values if x is not None and math.isfinite(x)]) * 1000.0
+            out[name] = ({"n": int(len(v)), "median_ms": round(float(np.median(v)), 1),
+                          "p90_ms": round(float(np.percentile(v, 90)), 1)} if len(v) else {"n": 0})
+
+        finals = [e for e in self.events if e.final and e.trigger_arrival_mono_s is not None]
+        notices = [e for e in self.events if not e.final]
+        put("contact_to_row", [e.emitted_mono_s - e.contact_arrival_mono_s for e in finals
+                               if e.contact_arrival_mono_s is not None])
+        put("completing_block_to_row", [e.emitted_mono_s - e.trigger_arrival_mono_s for e in finals])
+        put("notice_signal", [e.row.emitted_t_s - e.row.ic_s for e in notices if e.row.emitted_t_s is not None])
+        put("contact_to_notice", [e.emitted_mono_s - e.contact_arrival_mono_s for e in notices
+                                  if e.contact_arrival_mono_s is not None and e.trigger_arrival_mono_s is not None])
+        return out

@@ -1,0 +1,125 @@
+"""`imu-knee live`: live analysis beside the recording, terminal output, Ctrl-C, summary."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imu_knee.recording import read_recording, write_recording
+
+pytest.importorskip("bumble")
+pytest.importorskip("bleak")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def short_walk(tmp_path_factory):
+    """About 6 s: 1 s standing, three strides per leg, a short stop (simulated, with truth)."""
+    from imu_knee.simulate.api import simulate
+
+    result = simulate("level:3", rate_hz=100, standing_start_s=1.0, standing_end_s=0.3, seed=5)
+    path = tmp_path_factory.mktemp("walk") / "walk.csv"
+    write_recording(path, result.recording, meta=result.meta)
+    return path, result.truth
+
+
+def _step_lines(text: str) -> list[list[str]]:
+    return [line.split() for line in text.splitlines() if re.match(r"^\s+\d+\.\d\d s\s+(left|right)\s", line)]
+
+
+def test_live_prints_one_line_per_step_matching_the_offline_analysis_of_its_own_file(tmp_path, short_walk, capsys):
+    from imu_knee.analysis.engine import analyze_recording
+    from imu_knee.cli import main
+
+    src, truth = short_walk
+    out = tmp_path / "out.csv"
+    assert main(["live", "--virtual", str(src), "--profile", "imu-knee", "--rate", "100", "--out", str(out),
+                 "--status-every", "0.5"]) == 0
+    captured = capsys.readouterr()
+    lines = _step_lines(captured.out)
+    offline, _ = analyze_recording(read_recording(out))
+    # live steps = the offline analysis of what was recorded (same engine, same samples)
+    assert len(lines) == len(offline) > 0
+    live_ic = sorted((w[2], float(w[0])) for w in lines)
+    off_ic = sorted(zip(offline.side, offline.ic_s))
+    for (side_a, ic_a), (side_b, ic_b) in zip(live_ic, off_ic):
+        assert side_a == side_b and abs(ic_a - ic_b) < 0.015
+    # and they are the walk's contacts (recording time starts at the first sample)
+    t0 = read_recording(out).streams["left_shank"].t_s[0]
+    for side, ic in live_ic:
+        tr = truth[truth.side == side].ic_s.to_numpy()
+        assert np.min(np.abs(tr - (ic - t0))) < 0.06
+    for w in lines:  # impact is shown with its sample rate, stride in metres
+        assert "impact" in w and "@100" in w and "stride" in w
+    by_side = {s: sum(1 for w in lines if w[2] == s) for s in ("left", "right")}
+    for side, n in by_side.items():
+        assert re.search(rf"steps {side}: {n} \(level {n}\)", captured.out)
+    assert f"wrote {out}" in captured.out
+    assert re.search(r"imu-knee: +\d+/\d+ s \| left_shank +\d+\.\d Hz, lost 0 \| right_shank", captured.err)
+
+
+def test_console_rewrites_the_status_line_in_place_on_a_terminal():
+    from imu_knee.commands.live import Console
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    out, err = io.StringIO(), Tty()
+    console = Console(out=out, err=err)
+    console.status("1 s | left_shank 100.0 Hz")
+    console.line("step one")
+    console.status("2 s | left_shank 99.0 Hz")
+    console.end_status()
+    assert out.getvalue() == "step one\n"
+    # status written, cleared before the step line, redrawn after it, then replaced
+    assert err.getvalue() == ("\r\x1b[K1 s | left_shank 100.0 Hz" "\r\x1b[K" "1 s | left_shank 100.0 Hz"
+                              "\r\x1b[K2 s | left_shank 99.0 Hz" "\n")
+    plain = io.StringIO()
+    console = Console(out=io.StringIO(), err=plain)
+    console.status("1 s")
+    console.status("2 s")
+    assert plain.getvalue() == "imu-knee: 1 s\nimu-knee: 2 s\n"
+
+
+def test_ctrl_c_stops_cleanly_with_every_received_sample_in_the_file(tmp_path, short_walk):
+    from imu_knee.ble.profiles import get_profile
+
+    src, _ = short_walk
+    out = tmp_path / "out.csv"
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, "-m", "imu_knee", "live", "--virtual", str(src), "--profile",
+                             "imu-knee", "--rate", "100", "--out", str(out), "--status-every", "0.3"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not (out.exists() and out.stat().st_size > 2000):
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert "stopped by Ctrl-C" in stdout and f"wrote {out}" in stdout
+    got = read_recording(out)
+    source = read_recording(src)
+    profile = get_profile("imu-knee")
+    acc_lsb, gyr_lsb = profile.resolution(profile.settings(100))
+    for name, s in source.streams.items():
+        received = int(re.search(rf"{name}: (\d+) samples", stdout).group(1))
+        o = got.streams[name]
+        assert len(o) == received  # every sample received before the stop is in the file
+        assert 0 < len(o) < len(s)  # stopped mid-way
+        # rows are the start of the source, none missing, none twice
+        np.testing.assert_allclose(o.acc_mps2, s.acc_mps2[:len(o)], atol=acc_lsb * 0.51 + 1e-4)
+        np.testing.assert_allclose(o.gyr_dps, s.gyr_dps[:len(o)], atol=gyr_lsb * 0.51 + 1e-3)
+        assert np.all(np.abs(np.diff(o.t_s) - 0.01) < 0.002)

@@ -39,13 +39,23 @@ def good(folder: Path) -> list[Path]:
     return sorted(folder.glob("walk*.csv"))
 
 
-def test_expand_inputs_folders_globs_and_missing(recordings):
+def test_expand_inputs_folders_globs_and_missing(recordings, tmp_path):
     assert expand_inputs([recordings]) == sorted(recordings.glob("*.csv"))
     assert expand_inputs([str(recordings / "walk*.csv")]) == good(recordings)
     # duplicates dropped, order kept
     one = recordings / "walk1.csv"
     assert expand_inputs([one, str(recordings / "walk?.csv")])[0] == one
     assert len(expand_inputs([one, str(recordings / "walk?.csv")])) == 3
+    # a folder with analysis outputs beside a recording: only the recording is an input
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "walk.csv").write_bytes((recordings / "walk0.csv").read_bytes())
+    (mixed / "walk.steps.csv").write_text("side,ic_s\nleft,1.0\n")
+    (mixed / "table.csv").write_text("recording,side,ic_s\nx,left,1.0\n")
+    skipped: list[Path] = []
+    assert expand_inputs([mixed], skipped) == [mixed / "walk.csv"]
+    assert skipped == [mixed / "table.csv"]
+    assert expand_inputs([mixed / "table.csv"]) == [mixed / "table.csv"]  # named: kept
     with pytest.raises(InputError, match="no such file"):
         expand_inputs([recordings / "nope.csv"])
     with pytest.raises(InputError, match="matches no file"):

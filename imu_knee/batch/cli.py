@@ -51,8 +51,15 @@ def run_batch_from_args(args) -> int:
                          " or the history (drop --no-history)")
     if getattr(args, "steps", None) is not None or getattr(args, "summary", None) is not None:
         raise InputError("--steps/--summary are for one recording; for several use --table")
-    paths = expand_inputs(args.recording if isinstance(args.recording, list) else [args.recording])
+    skipped: list[Path] = []
+    paths = expand_inputs(args.recording if isinstance(args.recording, list) else [args.recording],
+                          skipped)
     quiet = getattr(args, "quiet", False)
+    if skipped and not quiet:
+        print(f"imu-knee: skipped {len(skipped)} CSV file(s) that are not recordings"
+              f" (e.g. {skipped[0]})", file=sys.stderr)
+    if not paths:
+        raise InputError("no recordings found among the inputs")
     result = run_batch(paths, jobs=args.jobs, scheduler=args.scheduler, out_table=args.table,
                        sessions_out=args.sessions_table, leg_length_m=args.leg_length,
                        history=not args.no_history, db=args.db, subject=args.subject,

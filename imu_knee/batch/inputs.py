@@ -19,18 +19,38 @@ def _is_recording_name(path: Path) -> bool:
     return name.endswith(RECORDING_SUFFIXES) and not name.endswith(SKIP_SUFFIXES)
 
 
-def expand_inputs(items: Iterable[str | os.PathLike]) -> list[Path]:
+def looks_like_recording(path: Path) -> bool:
+    """True when the file starts like a recording (metadata lines or the column header);
+    other CSVs found in a folder or by a glob (STEPS.csv, tables) are not recordings."""
+    try:
+        with open(path, "r", encoding="utf-8", errors="replace") as fh:
+            first = fh.readline(4096).lstrip("\ufeff").strip()
+    except OSError:
+        return True  # let the reader report it
+    return first.startswith("#") or first.startswith("timestamp_s")
+
+
+def expand_inputs(items: Iterable[str | os.PathLike], skipped: list[Path] | None = None
+                  ) -> list[Path]:
     """Files as given; folders -> their ``*.csv`` files (recursively, sorted); anything with
-    ``*``, ``?`` or ``[`` -> a glob (``**`` crosses folders). Duplicates are dropped, order is
-    kept. A name that matches nothing is an :class:`InputError`."""
+    ``*``, ``?`` or ``[`` -> a glob (``**`` crosses folders). Files found in folders or by
+    globs that are plainly not recordings (see :func:`looks_like_recording`) are left out and
+    appended to ``skipped``; files named one by one are always kept (the analysis reports what
+    is wrong with them). Duplicates are dropped, order is kept. A name that matches nothing
+    is an :class:`InputError`."""
     out: list[Path] = []
     seen: set[Path] = set()
 
-    def add(p: Path) -> None:
+    def add(p: Path, found: bool = False) -> None:
         key = p.resolve()
-        if key not in seen:
-            seen.add(key)
-            out.append(p)
+        if key in seen:
+            return
+        seen.add(key)
+        if found and not looks_like_recording(p):
+            if skipped is not None:
+                skipped.append(p)
+            return
+        out.append(p)
 
     for item in items:
         text = str(item)
@@ -40,7 +60,7 @@ def expand_inputs(items: Iterable[str | os.PathLike]) -> list[Path]:
             if not found:
                 raise InputError(f"{p}: folder holds no recording (*.csv)")
             for q in found:
-                add(q)
+                add(q, found=True)
         elif p.is_file():
             add(p)
         elif any(ch in text for ch in "*?["):
@@ -49,7 +69,7 @@ def expand_inputs(items: Iterable[str | os.PathLike]) -> list[Path]:
             if not found:
                 raise InputError(f"{text}: matches no file")
             for q in found:
-                add(q)
+                add(q, found=True)
         else:
             raise InputError(f"{text}: no such file or folder")
     return out

@@ -148,7 +148,4 @@ def _print_persistence(persisting, out) -> None:
     if other:
         print("\nFindings that keep showing up:", file=out)
         for p in other:
-            text = p.message() if p.improved else (
-                f"{p.message().split(' without improvement')[0]}; keep following the advice"
-                " and check again in a week or two.")
-            print(f"  - {text}", file=out)
+            print(f"  - {p.message()}", file=out)

@@ -207,16 +207,20 @@ class Persistence:
     def message(self) -> str:
         what = PATTERN_WORDS.get(self.pattern, self.pattern.replace("_", " "))
         where = f"{self.side} leg, {ACTIVITY_WORDS.get(self.activity, self.activity)}"
-        span = (f"for {self.weeks:.0f} weeks ({self.first_at[:10]} to {self.last_at[:10]},"
+        span = (f"for {self.weeks:.0f} week(s) ({self.first_at[:10]} to {self.last_at[:10]},"
                 f" {self.sessions} sessions)")
         values = (f"{METRIC_WORDS.get(self.metric, self.metric)}"
                   f" {fmt_value(self.first_value, self.metric)} in the first week,"
                   f" {fmt_value(self.last_value, self.metric)} in the last")
+        head = f"{what[0].upper()}{what[1:]} ({where})"
         if self.improved:
-            return f"{what.capitalize()} ({where}) has shown up {span} but is improving ({values})."
-        return (f"{what.capitalize()} ({where}) has shown up in every session {span} without"
-                f" improvement ({values}). If you have been following the advice for 4-6 weeks"
-                " without improvement, or if pain increases, see a physical therapist.")
+            return f"{head}: seen in every session {span}, but improving ({values}); keep going."
+        if not self.advise_therapist:
+            return (f"{head}: seen in every session {span} ({values}); keep following the"
+                    " advice and check again in a week or two.")
+        return (f"{head}: seen in every session {span} without improvement ({values}). If you"
+                " have been following the advice for 4-6 weeks without improvement, or if pain"
+                " increases, see a physical therapist.")
 
     def to_dict(self) -> dict:
         return {"subject": self.subject, "pattern": self.pattern, "side": self.side,

@@ -257,3 +257,82 @@ def test_session_counts_packets_lost_on_the_air(tmp_path):
     assert lost - 1 <= stats["lost_packets"] <= lost
     assert stats["notifications"] == sent
     assert len(read_recording(out).streams["left_shank"]) == stats["samples"]
+
+
+# -- clock mapping and rate check through the session's own decoding path (no radio) ---------------
+
+class _StubSession:
+    """What a _SensorLink needs of its session: a clock origin, a sink and a place for notes."""
+
+    t0_monotonic = 0.0
+    gap_min_s = 0.25
+    on_samples = None
+    on_block = None
+
+    def __init__(self):
+        self.notes, self.times = [], []
+        self.sink = self
+
+    def push(self, name, t, acc, gyr):
+        self.times.append(np.asarray(t))
+
+    def note(self, text):
+        self.notes.append(text)
+
+
+def _stream_through_link(profile_name, asked_hz, sent_hz, seed, per_note, latency_s=(0.005, 0.035),
+                         duration_s=3.0):
+    """Encode a steady stream at `sent_hz`, deliver it with random latency (in order, as BLE
+    does) to a link that asked for `asked_hz`; return (link, stub session, true times)."""
+    from imu_knee.ble.profiles import get_profile
+    from imu_knee.ble.session import SensorSpec, _SensorLink
+
+    profile = get_profile(profile_name)
+    rng = np.random.default_rng(seed)
+    session = _StubSession()
+    link = _SensorLink(session, SensorSpec("left_shank", profile, "C0:00:00:00:00:01", asked_hz))
+    link._decoder = link._fresh_decoder(asked_hz)
+    encoder = profile.new_encoder(sent_hz, mtu=247)
+    n = int(duration_s * sent_hz)
+    t_true = 5.0 + np.arange(n) / sent_hz
+    acc = np.column_stack([np.sin(t_true), np.cos(t_true), 9.81 + 0 * t_true])
+    gyr = np.column_stack([50 * np.sin(3 * t_true), 0 * t_true, 10 + 0 * t_true])
+    last_arrival = 0.0
+    for i in range(0, n - per_note + 1, per_note):
+        sl = slice(i, i + per_note)
+        send_s = t_true[sl][-1]
+        for note in encoder.encode(acc[sl], gyr[sl], 1000.0 + t_true[sl] - 5.0):
+            last_arrival = max(last_arrival, send_s + rng.uniform(*latency_s))
+            link.decode_one(note.char_uuid, note.payload, last_arrival)
+    link.end_warmup()
+    return link, session, t_true[: (n // per_note) * per_note]
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31), profile_rate=st.sampled_from([("witmotion", 100.0), ("witmotion", 200.0),
+                                                                 ("movesense", 104.0), ("imu-knee", 200.0),
+                                                                 ("imu-knee", 100.0)]),
+       per_note=st.integers(1, 6))
+def test_mapped_times_are_evenly_spaced_from_the_first_notification_on(seed, profile_rate, per_note):
+    profile_name, rate = profile_rate
+    link, session, t_true = _stream_through_link(profile_name, rate, rate, seed, per_note)
+    t = np.concatenate(session.times)
+    assert len(t) == len(t_true)  # nothing dropped
+    dt = np.diff(t)
+    assert np.all(np.abs(dt * rate - 1.0) <= 0.10)  # within ±10 % of the period, first samples too
+    delay = t - t_true  # the mapping may be late by the least latency seen, never early
+    assert delay.min() >= 0.0 and delay.max() <= 0.035 + 0.0005
+    assert not session.notes
+
+
+@pytest.mark.parametrize("profile_name,asked,sent", [("witmotion", 100.0, 200.0), ("movesense", 104.0, 208.0),
+                                                     ("imu-knee", 200.0, 100.0)])
+def test_a_sensor_sending_another_rate_is_recorded_at_its_real_rate_with_a_note(profile_name, asked, sent):
+    link, session, t_true = _stream_through_link(profile_name, asked, sent, seed=1, per_note=4)
+    assert link.rate_hz == sent
+    assert len(session.notes) == 1
+    assert f"not the {asked:g} Hz asked for; recording it at {sent:g} Hz" in session.notes[0]
+    t = np.concatenate(session.times)
+    assert len(t) == len(t_true)
+    np.testing.assert_allclose(np.diff(t), 1.0 / sent, rtol=0.10)
+    assert t[-1] - t[0] == pytest.approx(t_true[-1] - t_true[0], abs=0.02)

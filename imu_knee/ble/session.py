@@ -51,7 +51,10 @@ WARMUP_S = 0.6  # samples held back at the start: rate check and clock priming
 REWARM_S = 0.25  # the same after a reconnection (clock priming only)
 RATE_TOLERANCE = 0.2  # a measured rate further than this from the asked one is a mismatch
 SILENT_S = 1.5  # a connected sensor without data this long no longer holds back the others
-CLOCK_STEP_OF_PERIOD = 0.08  # the clock offset moves at most this share of a period per notification
+# Each of the two corrections below moves a notification's samples by at most this share of a
+# period, so sample spacing stays within ±10 % of the period.
+CLOCK_STEP_OF_PERIOD = 0.05  # host clock mapping, per notification
+STAMP_STEP_OF_PERIOD = 0.04  # device stamps, per packet
 
 
 @dataclass
@@ -132,6 +135,36 @@ class ClockMapper:
         return self.offset_s
 
 
+class DeviceStampSmoother:
+    """Evens out coarse device time stamps (Movesense stamps each packet to the millisecond).
+
+    A packet's first sample is placed one period after the previous packet's last sample,
+    moved toward the device's stamp by at most `max_step` periods, so the long-run timing
+    stays the device's. A stamp more than `jump_periods` away (lost packets, a restart) is
+    taken as it is: the gap stays.
+    """
+
+    def __init__(self, rate_hz: float, max_step: float = STAMP_STEP_OF_PERIOD, jump_periods: float = 1.5) -> None:
+        self.period_s = 1.0 / rate_hz
+        self.max_step = max_step
+        self.jump_periods = jump_periods
+        self.last_s: float | None = None
+
+    def reset(self) -> None:
+        self.last_s = None
+
+    def place(self, device_t_s: np.ndarray) -> np.ndarray:
+        out = np.asarray(device_t_s, dtype=float)
+        if self.last_s is not None and len(out):
+            error = float(out[0]) - (self.last_s + self.period_s)
+            if abs(error) <= self.jump_periods * self.period_s:
+                limit = self.max_step * self.period_s
+                out = out - error + max(-limit, min(limit, error))
+        if len(out):
+            self.last_s = float(out[-1])
+        return out
+
+
 class TimeOrderedSink:
     """Buffers rows per sensor and writes them merged in time order up to a watermark.
 
@@ -197,6 +230,7 @@ class _SensorLink:
         self.stats = SensorStats(spec.placement)
         self.queue: asyncio.Queue = asyncio.Queue()
         self.clock = ClockMapper(max_step_s=CLOCK_STEP_OF_PERIOD / self.rate_hz)
+        self.stamps = DeviceStampSmoother(self.rate_hz)
         self.latest_t_s = -math.inf
         self.streaming = False
         self.failed: BaseException | None = None  # could not be recorded at all
@@ -392,10 +426,11 @@ class _SensorLink:
         supported = [float(r) for r in (self.profile.rates_hz or ())]
         near = min(supported, key=lambda r: abs(r - measured), default=None)
         rate = near if near is not None and abs(near / measured - 1.0) <= RATE_TOLERANCE else round(measured, 1)
-        self.session.note(f"{self.spec.placement}: the sensor sends {measured:.0f} Hz, not the {asked:g} Hz "
+        self.session.note(f"{self.spec.placement}: the sensor sends about {measured:.0f} Hz, not the {asked:g} Hz "
                           f"asked for; recording it at {rate:g} Hz")
         self.rate_hz = rate
         self.clock.max_step_s = CLOCK_STEP_OF_PERIOD / rate
+        self.stamps = DeviceStampSmoother(rate)
         try:
             decoder = self._fresh_decoder(rate)
         except SettingError:
@@ -418,12 +453,15 @@ class _SensorLink:
         self._count_in_epoch = 0
         self._warm = False
         self.clock.reset()
+        self.stamps.reset()
 
     def _device_times(self, arrays) -> np.ndarray:
         n = len(arrays)
         device_t = arrays.device_t_s
         if not self._has_clock or not np.all(np.isfinite(device_t)):
             device_t = (self._count_in_epoch + np.arange(n)) / self.rate_hz
+        else:
+            device_t = self.stamps.place(device_t)
         self._count_in_epoch += n
         return device_t
 

@@ -36,14 +36,14 @@ import json
 import os
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 
-import numpy as np
 import pandas as pd
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from imu_knee.coach import PATTERNS, SHANK_TILT_COLUMN, Baselines, coach_steps  # noqa: E402
+from imu_knee.coach import (PATTERNS, SHANK_TILT_COLUMN, Baselines, LiveCoach,  # noqa: E402
+                            coach_steps)
 
 ACTIVITIES = "level:20,stairs_up:8,level:4,stairs_down:8"
 SENSORS = ("left_shank", "right_shank", "left_thigh", "right_thigh")
@@ -164,11 +164,14 @@ def evaluate(cases, source, rate_hz, history):
         res = coach_steps(steps, shank_rate_hz=rate_hz, leg_length_m=leg_m, baselines=base)
         outcome, extra = classify(case, res.findings)
         conf = [f.confidence for f in res.findings if f.pattern == case.pattern]
+        live = LiveCoach(baselines=base, leg_length_m=leg_m)
+        cues = [c for step in steps.to_dict("records") for c in live.push_step(step)]
         rows.append({"case": case.name, "pattern": case.pattern or "clean", "side": case.side or "-",
                      "size": case.size, "seed": case.seed, "outcome": outcome,
                      "extra": extra, "confidence": round(conf[0], 2) if conf else None,
                      "found": [f"{f.pattern}:{f.side}" for f in res.findings],
                      "not_assessed": sorted({n.pattern for n in res.not_assessed}),
+                     "live_cues": [f"{c.pattern}:{c.side}" for c in cues],
                      "seconds": round(time.time() - t0, 2)})
     return rows
 
@@ -254,6 +257,17 @@ def report(rows) -> str:
     out.append("")
     out.append(f"Injected cases found on the right side: {(inj.outcome == 'found').sum()}/{len(inj)}; "
                f"clean controls with any finding: {(clean.outcome != 'clean').sum()}/{len(clean)}.")
+    if "live_cues" in df:
+        def cue_ok(row):
+            return any(c.split(":")[0] == row.pattern and
+                       (row.side == "both" or c.split(":")[1] == row.side) for c in row.live_cues)
+        hit = sum(cue_ok(r) for r in inj.itertuples())
+        other = sum(any(c.split(":")[0] != r.pattern for c in r.live_cues) for r in inj.itertuples())
+        quiet = sum(not r.live_cues for r in clean.itertuples())
+        n_cues = [len(c) for c in df.live_cues]
+        out.append(f"Live cues: injected cases with the pattern's cue on the right leg {hit}/{len(inj)}"
+                   f" (cases with another pattern's cue: {other}); clean controls without any cue "
+                   f"{quiet}/{len(clean)}; cues per recording at most {max(n_cues)}.")
     na = Counter(p for lst in df.not_assessed for p in lst)
     if na:
         out.append("Not assessed (cases): " + ", ".join(f"{p} {n}" for p, n in sorted(na.items())))

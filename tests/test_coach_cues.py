@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from imu_knee.coach import LiveCoach, thresholds_from_dict
+from imu_knee.coach import Baselines, LiveCoach, thresholds_from_dict
 from imu_knee.coach.synthetic import Injection, SessionSpec, synthetic_steps
 
 LEG_M = 0.90
@@ -136,3 +136,19 @@ def test_cue_line_for_the_terminal():
     df = level_walk(30, seed=8, injections=[Injection("incomplete_extension", "left", 3)])
     said, _ = push_all(LiveCoach(leg_length_m=LEG_M), df)
     assert said[0].line().endswith("left leg: Shorter steps") and " s]" in said[0].line()
+
+
+def test_bent_other_knee_does_not_cue_heel_down_on_the_straight_leg():
+    df = synthetic_steps(SessionSpec(seed=9, repeats=2))
+    left = df.side == "left"
+    df.loc[left & (df.activity != "stairs_up"), "knee_min_flexion_stance_deg"] += 15.0
+    df.loc[left, "shank_tilt_max_stance_deg"] += 12.0
+    said, _ = push_all(LiveCoach(leg_length_m=LEG_M), df)
+    assert ("heel_lift", "right") not in {(c.pattern, c.side) for c in said}
+    # With no fair reference the right ankle is not judged; earlier sessions are a fair one.
+    df.loc[(df.side == "right") & (df.activity == "stairs_down"), "shank_tilt_max_stance_deg"] -= 12.0
+    said, _ = push_all(LiveCoach(leg_length_m=LEG_M), df)
+    assert ("heel_lift", "right") not in {(c.pattern, c.side) for c in said}
+    history = Baselines.from_step_tables([synthetic_steps(SessionSpec(seed=50 + k)) for k in range(2)])
+    said, _ = push_all(LiveCoach(baselines=history, leg_length_m=LEG_M), df)
+    assert ("heel_lift", "right") in {(c.pattern, c.side) for c in said}

@@ -140,7 +140,12 @@ class LiveCoach:
         if act == "stairs_down" and math.isfinite(tilt):
             if (ref := hist(SHANK_TILT_COLUMN, side, act)) is not None:
                 out["heel_lift"] = _score(tilt, ref, th["ratio_vs_history"], th["min_difference_deg"], False)
-            elif (ref := self._running(SHANK_TILT_COLUMN, other, act)) is not None:
+            elif ((ref := self._running(SHANK_TILT_COLUMN, other, act)) is not None
+                  and not self._other_knee_more_bent(side, other)):
+                lvl = self._running(SHANK_TILT_COLUMN, side, "level")
+                other_lvl = self._running(SHANK_TILT_COLUMN, other, "level")
+                if lvl is not None and other_lvl is not None and other_lvl > lvl > 0:
+                    ref *= lvl / other_lvl  # as in the session rule: scale down, never up
                 out["heel_lift"] = _score(tilt, ref, th["ratio_vs_other_side"], th["min_difference_deg"], False)
 
         th = self.th["incomplete_extension"]
@@ -164,6 +169,15 @@ class LiveCoach:
                 out["long_strides"] = s
         return out
 
+    def _other_knee_more_bent(self, side: str, other: str) -> bool:
+        limit = self.th["incomplete_extension"]["difference_vs_other_side_deg"]
+        for act in ("stairs_down", "level"):
+            mine = self._running("knee_min_flexion_stance_deg", side, act)
+            theirs = self._running("knee_min_flexion_stance_deg", other, act)
+            if mine is not None and theirs is not None and theirs - mine >= limit:
+                return True
+        return False
+
     # -------------------------------------------------------------- the step
     def push_step(self, step: Mapping) -> list[LiveCue]:
         """Take one step (dict or pandas row with the per-step columns); return cues to give now."""
@@ -182,7 +196,7 @@ class LiveCoach:
             elif key in self._active and states.count("calm") >= live["off_steps"]:
                 del self._active[key]
         for metric in ("impact_g", "frontal_range_deg", "frontal_wobble_dps", SHANK_TILT_COLUMN,
-                       "stride_length_m"):
+                       "stride_length_m", "knee_min_flexion_stance_deg"):
             v = _num(step, metric)
             if math.isfinite(v):
                 self._seen.setdefault((metric, side, act), []).append(v)

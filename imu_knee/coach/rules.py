@@ -20,10 +20,11 @@ import pandas as pd
 
 from ..errors import InputError
 from .baselines import Baselines
-from .compare import Comparison, fmt
+from .compare import Comparison
 from .exercises import PATTERNS, Library, load_library
 from .findings import CoachResult, Finding, NotAssessed
-from .step_columns import ACTIVITIES, ACTIVITY_WORDS, PLAIN_NAMES, REQUIRED_COLUMNS, SHANK_TILT_COLUMN, SIDES
+from .step_columns import (ACTIVITIES, METRIC_COLUMNS, REQUIRED_COLUMNS, SHANK_TILT_COLUMN,
+                           SIDES)
 from .thresholds import Thresholds, load_thresholds
 
 
@@ -451,7 +452,6 @@ def _prepare(steps: pd.DataFrame) -> pd.DataFrame:
     bad = sorted(set(df["side"].dropna().astype(str)) - set(SIDES))
     if bad:
         raise InputError(f"per-step table: unknown side value(s) {bad} (expected left/right)")
-    from .step_columns import METRIC_COLUMNS
     for col in METRIC_COLUMNS:
         df[col] = pd.to_numeric(df[col], errors="coerce") if col in df else np.nan
     df["ic_s"] = pd.to_numeric(df["ic_s"], errors="coerce")

@@ -172,3 +172,23 @@ def test_unreachable_scheduler_is_a_clear_error(recordings, monkeypatch):
     with pytest.raises(InputError, match="cannot reach the Dask scheduler"):
         run_batch(good(recordings)[:1], scheduler="tcp://127.0.0.1:9", history=False,
                   progress=False)
+
+
+def _dies_on_walk1(path, **kwargs):
+    import os as _os
+    from imu_knee.batch.worker import analyze_file as real
+    if path.endswith("walk1.csv"):
+        _os._exit(3)  # a worker killed mid-analysis (out of memory, ...)
+    return real(path, **kwargs)
+
+
+@pytest.mark.skipif(__import__("sys").platform != "linux", reason="needs fork start method")
+def test_a_dying_worker_fails_its_files_not_the_batch(recordings, tmp_path, monkeypatch):
+    monkeypatch.setattr("imu_knee.batch.run.analyze_file", _dies_on_walk1)
+    result = run_batch(good(recordings), jobs=2, out_table=tmp_path / "t.csv", history=False,
+                       progress=False)
+    assert len(result.results) == 3 and result.exit_code == 1
+    failed = {Path(r.path).name for r in result.failed}
+    assert "walk1.csv" in failed
+    assert all("worker failed" in r.error for r in result.failed)
+    assert (tmp_path / "t.csv").exists()

@@ -444,3 +444,30 @@ def test_coach_baselines_from_history_match_the_step_tables(db_path):
     assert ours.get("impact_g", "left", "stairs_down") == pytest.approx(3.0)
     earlier = baselines_from_history(db_path, before=MONDAY + dt.timedelta(days=1))
     assert earlier.sessions == 1 and earlier.get("impact_g", "left", "stairs_down") == pytest.approx(3.0)
+
+
+def test_migrations_upgrade_in_a_transaction_and_keep_sessions(db_path, monkeypatch):
+    from imu_knee.history import db as db_mod
+
+    store(db_path, 0, findings=[finding()])
+
+    def add_notes(con):
+        con.execute("ALTER TABLE sessions ADD COLUMN notes TEXT")
+
+    def broken(con):
+        con.execute("ALTER TABLE sessions ADD COLUMN half_done TEXT")
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(db_mod, "MIGRATIONS", db_mod.MIGRATIONS + [broken])
+    monkeypatch.setattr(db_mod, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    with pytest.raises(InputError, match="disk I/O error"):
+        open_history(db_path)
+    con = sqlite3.connect(db_path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert "half_done" not in [r[1] for r in con.execute("PRAGMA table_info(sessions)")]
+    con.close()
+    monkeypatch.setattr(db_mod, "MIGRATIONS", db_mod.MIGRATIONS[:-1] + [add_notes])
+    with open_history(db_path) as db:
+        assert db.query("PRAGMA user_version")[0][0] == SCHEMA_VERSION + 1
+        assert "notes" in [r[1] for r in db.query("PRAGMA table_info(sessions)")]
+    assert len(list_sessions(db_path)) == 1 and len(load_steps(db_path)) == 24

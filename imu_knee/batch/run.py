@@ -53,6 +53,16 @@ class BatchResult:
         return 2 if self.failed or self.history_error else 0
 
 
+def _result_or_failure(fut, path: str) -> FileResult:
+    """The worker's result; a worker that died (killed, out of memory, lost) fails only its
+    own file."""
+    try:
+        return fut.result()
+    except Exception as exc:  # noqa: BLE001 - BrokenProcessPool, KilledWorker, ...
+        return FileResult(path=path, error=f"worker failed: {type(exc).__name__}: {exc}",
+                          internal=True)
+
+
 def _serial(paths: list[str], kwargs: dict) -> Iterator[tuple[int, FileResult]]:
     for i, p in enumerate(paths):
         yield i, analyze_file(p, **kwargs)
@@ -63,7 +73,8 @@ def _processes(paths: list[str], jobs: int, kwargs: dict) -> Iterator[tuple[int,
         futures = {pool.submit(analyze_file, p, **kwargs): i for i, p in enumerate(paths)}
         try:
             for fut in as_completed(futures):
-                yield futures[fut], fut.result()
+                i = futures[fut]
+                yield i, _result_or_failure(fut, paths[i])
         except BaseException:
             for fut in futures:
                 fut.cancel()
@@ -85,7 +96,8 @@ def _dask(paths: list[str], scheduler, kwargs: dict) -> Iterator[tuple[int, File
         futures = client.map(analyze_file, paths, pure=False, **kwargs)
         index = {f.key: i for i, f in enumerate(futures)}
         for fut in dask_completed(futures):
-            yield index[fut.key], fut.result()
+            i = index[fut.key]
+            yield i, _result_or_failure(fut, paths[i])
     finally:
         if own:
             client.close()

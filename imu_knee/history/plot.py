@@ -47,5 +47,7 @@ def plot_trends(weekly: pd.DataFrame, path: str | os.PathLike, title: str = "") 
         fig.savefig(path, dpi=110)
     except OSError as exc:
         raise InputError(f"{path}: cannot write the plot ({exc.strerror or exc})") from None
+    except ValueError as exc:  # an unknown file type
+        raise InputError(f"{path}: {exc} (use .png, .pdf or .svg)") from None
     finally:
         plt.close(fig)

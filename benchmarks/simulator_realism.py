@@ -5,7 +5,8 @@ For every subject the simulator is run with the subject's leg length, level stri
 and cadence and stair stride times (medians from the mocap truth), then the same per-stride
 features are measured on both, per activity, using the truth events of each:
 
-- shank sagittal gyro: mid-swing peak, stride minimum (deg/s); stride time (s)
+- shank sagittal gyro: mid-swing peak, stride minimum (deg/s); stride time (s); when the
+  forward swing ends (the rate crosses zero) relative to the truth contact (ms)
 - shank acceleration magnitude: stride max and min (g)
 - thigh sagittal gyro: stride max and min (deg/s)
 - knee sagittal range over the stride from integrated shank - thigh gyro (deg)
@@ -31,7 +32,7 @@ from imu_knee.recording import GRAVITY_MPS2, read_recording  # noqa: E402
 from imu_knee.simulate import simulate  # noqa: E402
 
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "virtual_imu"
-FEATURES = ["stride_s", "shank_swing_peak_dps", "shank_min_dps", "shank_acc_max_g",
+FEATURES = ["stride_s", "swing_end_vs_ic_ms", "shank_swing_peak_dps", "shank_min_dps", "shank_acc_max_g",
             "shank_acc_min_g", "thigh_max_dps", "thigh_min_dps", "knee_range_deg",
             "knee_ic_deg", "knee_min_stance_deg"]
 
@@ -88,7 +89,11 @@ def stride_features(rec, truth: pd.DataFrame) -> pd.DataFrame:
                 continue
             stride = (t >= ic) & (t < nxt)
             swing = (t >= to) & (t < nxt)
+            # end of swing: the shank's forward swing stops (rate crosses zero) near contact
+            w = np.flatnonzero((t >= nxt - 0.25) & (t <= nxt + 0.1))
+            cross = [j for j in w[1:] if s_rate[j - 1] > 0 >= s_rate[j]]
             row = {"side": side, "activity": ev.activity[k + 1], "stride_s": nxt - ic,
+                   "swing_end_vs_ic_ms": 1000 * (t[cross[-1]] - nxt) if cross else np.nan,
                    "shank_swing_peak_dps": s_rate[swing].max(), "shank_min_dps": s_rate[stride].min(),
                    "shank_acc_max_g": acc_g[stride].max(), "shank_acc_min_g": acc_g[stride].min(),
                    "knee_ic_deg": ev.knee_flexion_ic_deg[k + 1],

@@ -118,15 +118,13 @@ def run_simulation(spec: SimulationSpec) -> SimulationResult:
     plan = make_step_plan(gait, plan_rng)
     leg_m = gait.resolved_leg_length_m()
     body = BodySize.from_leg_length(leg_m)
-    _, level_stride_m = gait.level_stride_s_and_length_m()
-    stride_scale = float(np.clip(level_stride_m / (1.55 * leg_m), 0.5, 1.6))
     t_fine = np.arange(0.0, plan.duration_s, 1.0 / spec.fine_rate_hz)
     impact_g_of = {"level": gait.impact_level_g, "stairs_up": gait.impact_stairs_up_g,
                    "stairs_down": gait.impact_stairs_down_g}
 
     legs, segments, rows = {}, {}, []
     knee_sd_deg = KNEE_VARIATION_DEG * gait.variability / 0.02
-    motions = {side: LegMotion(plan.feet[side], body, spec.problems[side], stride_scale, plan.pelvis_x,
+    motions = {side: LegMotion(plan.feet[side], body, spec.problems[side], plan.pelvis_x,
                                knee_sd_deg * np.clip(plan_rng.standard_normal(len(plan.feet[side].activity)), -2.5, 2.5))
                for side in ("left", "right")}
     for side in ("left", "right"):

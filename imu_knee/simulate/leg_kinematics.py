@@ -28,6 +28,7 @@ WOBBLE_HZ = 4.0
 CAVING_SHAPE_PEAK = (3 / 7) ** 3 * (4 / 7) ** 4
 THIGH_FRONTAL_RATIO = -0.6   # thigh frontal tilt per degree of shank tilt (knee moves, ends stay)
 
+
 @dataclass(frozen=True)
 class BodySize:
     thigh_m: float
@@ -43,11 +44,13 @@ class BodySize:
         scale = leg_length_m / 0.9
         return cls(0.5 * joints_m, 0.5 * joints_m, 0.08 * scale, 0.06 * scale, 0.14 * scale)
 
+
 def rot_y(angle_rad: np.ndarray) -> np.ndarray:
     c, s = np.cos(angle_rad), np.sin(angle_rad)
     z, o = np.zeros_like(c), np.ones_like(c)
     return np.stack([np.stack([c, z, s], -1), np.stack([z, o, z], -1),
                      np.stack([-s, z, c], -1)], -2)
+
 
 def rot_x(angle_rad: np.ndarray) -> np.ndarray:
     c, s = np.cos(angle_rad), np.sin(angle_rad)
@@ -55,16 +58,20 @@ def rot_x(angle_rad: np.ndarray) -> np.ndarray:
     return np.stack([np.stack([o, z, z], -1), np.stack([z, c, -s], -1),
                      np.stack([z, s, c], -1)], -2)
 
+
 def segment_rotation(inclination_rad: np.ndarray, frontal_rad: np.ndarray) -> np.ndarray:
     return rot_y(inclination_rad) @ rot_x(frontal_rad)
+
 
 def body_rate_rad(inclination_rad, frontal_rad, d_inclination, d_frontal) -> np.ndarray:
     """Angular velocity in the segment frame of Ry(b) Rx(a): Rx(a)^T (0, b', 0) + (a', 0, 0)."""
     return np.stack([d_frontal, d_inclination * np.cos(frontal_rad),
                      -d_inclination * np.sin(frontal_rad)], -1)
 
+
 # How late the foot moves forward in swing (0 = as a quintic; stairs up: lift, then reach)
-SWING_FOOT_LAG = {"level": 0.07, "stairs_up": 0.25, "stairs_down": 0.2}
+SWING_FOOT_LAG = {"level": 0.15, "stairs_up": 0.25, "stairs_down": 0.2}
+
 
 def swing_time_warp(t, t0, t1, lag: float):
     """Warp time inside (t0, t1): u - 64 lag u^3 (1-u)^3 keeps the value, rate and
@@ -72,6 +79,7 @@ def swing_time_warp(t, t0, t1, lag: float):
     middle; monotonic for |lag| < 0.3."""
     u = (t - t0) / (t1 - t0)
     return t0 + (t1 - t0) * (u - 64.0 * lag * u ** 3 * (1 - u) ** 3)
+
 
 def quintic_hermite(t, t0, t1, p0, v0, a0, p1, v1, a1) -> np.ndarray:
     """The quintic through two boundary states (value, rate, acceleration)."""
@@ -83,11 +91,12 @@ def quintic_hermite(t, t0, t1, p0, v0, a0, p1, v1, a1) -> np.ndarray:
             + (0.5 * s3 - s4 + 0.5 * s5) * T * T * a1 + (-4 * s3 + 7 * s4 - 3 * s5) * T * v1
             + (10 * s3 - 15 * s4 + 6 * s5) * p1)
 
+
 class LegMotion:
     """Angles, foot roll and chain positions of one leg as functions of time."""
 
     def __init__(self, plan: FootPlan, body: BodySize, problems: SideProblems,
-                 stride_scale: float, pelvis_x, knee_offsets_deg: np.ndarray | None = None):
+                 pelvis_x, knee_offsets_deg: np.ndarray | None = None):
         self.plan, self.body, self.problems = plan, body, problems
         self.pelvis_x = pelvis_x
         self.side_sign = 1.0 if plan.side == "left" else -1.0   # lateral = +y on the left
@@ -103,7 +112,7 @@ class LegMotion:
         self._t_range = (knots_t[0], knots_t[-1])
         self._p_end = knots_p[-1]
         names = ["standing"] + sorted(set(plan.activity))
-        self._curves = [ActivityCurves(a, problems, stride_scale) for a in names]
+        self._curves = [ActivityCurves(a, problems) for a in names]
         code = {a: i for i, a in enumerate(names)}
         # activity code of stride k (k = -1 and k = n are standing)
         self._stride_code = np.array([0] + [code[a] for a in plan.activity] + [0])
@@ -121,23 +130,24 @@ class LegMotion:
         return np.where(t >= self._t_range[1], self._p_end, p)
 
     def angles_deg(self, t: np.ndarray) -> dict[str, np.ndarray]:
-        """Knee flexion, shank and thigh inclination, shank/thigh frontal tilt (medial +)."""
+        """Knee flexion and shank/thigh frontal tilt (medial +), from the activity curves."""
         phase = self.phase(t)
         k = np.clip(np.floor(phase).astype(int), 0, self.n_strides)
         local = phase - k
         weight = smoothstep5(local / TOE_OFF_PHASE)
         prev_code = self._stride_code[k]        # stride k-1
         cur_code = self._stride_code[k + 1]     # stride k
-        knee = np.zeros_like(phase); sigma = np.zeros_like(phase); frontal = np.zeros_like(phase)
+        knee = np.zeros_like(phase); frontal = np.zeros_like(phase)
         for code, curves in enumerate(self._curves):
             w = np.where(prev_code == code, 1.0 - weight, 0.0) + np.where(cur_code == code, weight, 0.0)
             if not w.any() or curves.activity == "standing":
                 continue
-            kn, si, fr = curves.angles_deg(local)
-            knee += w * kn; sigma += w * si; frontal += w * fr
+            kn, fr = curves.angles_deg(local)
+            knee += w * kn; frontal += w * fr
         knee += (1.0 - weight) * self._knee_offset[k] + weight * self._knee_offset[k + 1]
         frontal = frontal + self._stance_frontal_extra(t)
-        return {"knee": knee, "shank": sigma, "thigh": sigma - knee,
+        # shank and thigh inclinations are solved later (``solve_shank``)
+        return {"knee": knee, "shank": np.zeros_like(knee), "thigh": -knee,
                 "shank_frontal": frontal, "thigh_frontal": THIGH_FRONTAL_RATIO * frontal}
 
     def _stance_frontal_extra(self, t: np.ndarray) -> np.ndarray:
@@ -167,14 +177,16 @@ class LegMotion:
         contact = land.contact_deg if i > 0 else 0.0
         # the heel stays up through push-off too: the foot leaves more plantarflexed
         toe_off = off.toe_off_deg + hold if i < self.n_strides else hold
-        return FootRoll(contact, land.flat_phase, off.heel_off_phase, toe_off, hold)
+        return FootRoll(contact, land.flat_phase, off.heel_off_phase, toe_off, hold,
+                        slap=land.slap and i > 0)
 
     def foot_angle_deg(self, i: int, t: np.ndarray) -> np.ndarray:
         r = self._rolls[i]
         local = self.phase(t) - i
         u = local / r.flat_phase
-        # the foot is set down (no rate at contact: the impact pulse carries the slap)
-        landing = (r.contact_deg - r.hold_deg) * (1.0 - smoothstep5(u))
+        # heel strike: the foot slaps down about the heel; stairs: it is set down
+        shape = (1.0 - np.minimum(u, 1.0)) ** 3 if r.slap else 1.0 - smoothstep5(u)
+        landing = (r.contact_deg - r.hold_deg) * shape
         v = (local - r.heel_off_phase) / (TOE_OFF_PHASE - r.heel_off_phase)
         push = np.where(v > 0.0, (r.toe_off_deg - r.hold_deg) * np.maximum(v, 0.0) ** 3, 0.0)
         return r.hold_deg + landing + push
@@ -232,6 +244,7 @@ class LegMotion:
         f = np.column_stack([hip[:, 1:], ankle[:, 0]])
         return f[1], (f[2] - f[0]) / (2 * h), (f[2] - 2 * f[1] + f[0]) / (h * h)
 
+
 @dataclass
 class LegTrajectory:
     """Fine-grid pose of one leg."""
@@ -247,6 +260,7 @@ class LegTrajectory:
     rate_thigh_rad: np.ndarray
     motion: LegMotion
 
+
 def _stance_masks(motion: LegMotion, t_s: np.ndarray) -> list[np.ndarray]:
     plan, n = motion.plan, motion.n_strides
     masks = []
@@ -255,6 +269,7 @@ def _stance_masks(motion: LegMotion, t_s: np.ndarray) -> list[np.ndarray]:
         end = plan.to_s[i] if i < n else np.inf
         masks.append((t_s >= start) & (t_s <= end))
     return masks
+
 
 def leg_trajectory(motion: LegMotion, t_s: np.ndarray) -> LegTrajectory:
     """Stances: roll the foot and solve the shank inclination so the hip is over the pelvis.

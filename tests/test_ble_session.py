@@ -336,3 +336,215 @@ def test_a_sensor_sending_another_rate_is_recorded_at_its_real_rate_with_a_note(
     assert len(t) == len(t_true)
     np.testing.assert_allclose(np.diff(t), 1.0 / sent, rtol=0.10)
     assert t[-1] - t[0] == pytest.approx(t_true[-1] - t_true[0], abs=0.02)
+
+
+# -- bad input through the virtual link ------------------------------------------------------------
+
+def _virtual_session(out, sensors: dict, duration_s: float, **kwargs):
+    """Record {placement: (VirtualSensor factory(radio), profile)} for `duration_s`; returns
+    (summary, {placement: sensor}). Sensors whose factory is None are absent addresses."""
+    from imu_knee.ble.bumble_backend import BumbleClient
+    from imu_knee.ble.session import RecordingSession, SensorSpec
+    from imu_knee.ble.virtual import VirtualRadio
+
+    async def main():
+        radio = VirtualRadio()
+        made, specs = {}, []
+        for place, (factory, profile) in sensors.items():
+            if factory is None:
+                specs.append(SensorSpec(place, profile, "C0:00:00:00:77:77"))
+                continue
+            made[place] = factory(radio)
+            await made[place].start()
+            specs.append(SensorSpec(place, profile, made[place].address))
+        session = RecordingSession(specs, out, client_kwargs={"backend": BumbleClient, "radio": radio},
+                                   connect_timeout_s=1.0, setup_timeout_s=1.0, **kwargs)
+        try:
+            return await session.run(duration_s=duration_s), made
+        finally:
+            for sensor in made.values():
+                await sensor.close()
+
+    return asyncio.run(main())
+
+
+def _assert_rows_equal_source(out, name, profile, stream, rate_hz):
+    acc_lsb, gyr_lsb = profile.resolution(profile.settings(rate_hz))
+    got = read_recording(out).streams[name]
+    n = len(got)
+    assert n > 0
+    np.testing.assert_allclose(got.acc_mps2, stream.acc_mps2[:n], atol=acc_lsb * 0.51 + 1e-4)
+    np.testing.assert_allclose(got.gyr_dps, stream.gyr_dps[:n], atol=gyr_lsb * 0.51 + 1e-3)
+    assert np.all(np.abs(np.diff(got.t_s) * rate_hz - 1) < 0.1)
+    return got
+
+
+@pytest.mark.parametrize("profile_name", ["imu-knee", "witmotion"])
+def test_truncated_oversized_and_garbage_notifications_are_skipped_and_reported(tmp_path, profile_name):
+    from imu_knee.ble.profiles import get_profile
+    from imu_knee.ble.virtual.sensor import VirtualSensor
+
+    profile = get_profile(profile_name)
+    rec = synthetic_recording(2.0, names=("left_shank",))
+    stream = rec.streams["left_shank"]
+    rng = np.random.default_rng(7)
+
+    class GarbageSensor(VirtualSensor):
+        """After every third data notification: a truncated, an oversized or a random one."""
+
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            self.garbage_sent = 0
+            self._real_notify, self._count = self.peripheral.notify, 0
+            self.peripheral.notify = self._notify
+
+        async def _notify(self, uuid, data):
+            sent = await self._real_notify(uuid, data)
+            if uuid == self._data_uuid and self.streaming and len(data) > 8:
+                self._count += 1
+                kind = self._count % 9
+                bad = {3: data[:len(data) - 7], 6: data + bytes(range(1, 8)),
+                       0: bytes([0xAA]) + rng.integers(0, 256, 30, dtype=np.uint8).tobytes()}.get(kind)
+                if bad is not None:
+                    await self._real_notify(uuid, bad)
+                    self.garbage_sent += 1
+            return sent
+
+    out = tmp_path / "out.csv"
+    notes = []
+    summary, made = _virtual_session(
+        out, {"left_shank": (lambda radio: GarbageSensor(profile, stream, radio=radio), profile)}, 3.0,
+        on_note=notes.append)
+    stats = summary["sensors"][0]
+    garbage = made["left_shank"].garbage_sent
+    assert garbage >= 5
+    assert stats["decode_errors"] == garbage
+    assert stats["lost_packets"] == 0
+    assert sum("does not decode" in n for n in notes) == 1  # said once, counted always
+    rate = float(profile.settings().rate_hz)
+    got = _assert_rows_equal_source(out, "left_shank", profile, stream if rate == 100 else _resampled(stream, rate), rate)
+    assert len(got) == stats["samples"] == made["left_shank"].samples_sent  # every good sample is in the file
+
+
+def _resampled(stream, rate_hz):
+    from imu_knee.ble.virtual.sensor import resample
+    from imu_knee.recording import SensorStream
+
+    t, acc = resample(stream.t_s, stream.acc_mps2, rate_hz)
+    _, gyr = resample(stream.t_s, stream.gyr_dps, rate_hz)
+    return SensorStream(stream.name, t, acc, gyr, rate_hz)
+
+
+def test_a_sensor_that_never_answers_the_start_command_is_reported_and_the_other_records(tmp_path):
+    from imu_knee.ble.profiles import get_profile
+    from imu_knee.ble.virtual.sensor import VirtualSensor
+
+    profile = get_profile("imu-knee")
+    rec = synthetic_recording(2.0, names=("left_shank", "right_shank"))
+
+    class Mute(VirtualSensor):
+        """Takes the start command but never acknowledges it (the write never completes)."""
+
+        async def _on_write(self, char_uuid, data):
+            if data in self._table.start:
+                await asyncio.sleep(3.0)
+            return await super()._on_write(char_uuid, data)
+
+    out = tmp_path / "out.csv"
+    notes = []
+    summary, made = _virtual_session(out, {
+        "left_shank": (lambda radio: Mute(profile, rec.streams["left_shank"], radio=radio), profile),
+        "right_shank": (lambda radio: VirtualSensor(profile, rec.streams["right_shank"], radio=radio), profile),
+    }, 2.5, on_note=notes.append)
+    left, right = summary["sensors"]
+    assert left["failed"] and "no answer within 1 s" in left["failed"]
+    assert any(n.startswith("left_shank: cannot record it (no answer") for n in notes)
+    got = read_recording(out)
+    assert set(got.streams) == {"right_shank"}
+    assert len(got.streams["right_shank"]) == right["samples"] > 50
+    _assert_rows_equal_source(out, "right_shank", profile, _resampled(rec.streams["right_shank"], 200.0), 200.0)
+
+
+def test_a_connected_sensor_that_sends_nothing_does_not_hold_back_the_others_rows(tmp_path):
+    from imu_knee.ble.profiles import get_profile
+    from imu_knee.ble.virtual.sensor import VirtualSensor
+
+    profile = get_profile("movesense")
+    rec = synthetic_recording(4.0, names=("left_shank", "right_shank"))
+
+    class Silent(VirtualSensor):
+        async def _start_streaming(self):  # acknowledges everything, streams nothing
+            return None
+
+    out = tmp_path / "out.csv"
+    notes, rows_seen = [], []
+
+    async def watch():  # the file must grow while the session runs
+        await asyncio.sleep(0.8)
+        rows_seen.append(sum(1 for _ in open(out)) if out.exists() else 0)
+
+    summary, _ = _virtual_session(out, {
+        "left_shank": (lambda radio: Silent(profile, rec.streams["left_shank"], radio=radio), profile),
+        "right_shank": (lambda radio: VirtualSensor(profile, rec.streams["right_shank"], radio=radio), profile),
+    }, 3.5, on_note=lambda n: (notes.append(n), asyncio.ensure_future(watch()) if "no data" in n else None))
+    assert any(n.startswith("left_shank: no data since it connected") for n in notes)
+    assert rows_seen and rows_seen[0] > 100  # written during the session, not only at the end
+    left, right = summary["sensors"]
+    assert left["samples"] == 0 and not left["failed"]
+    got = read_recording(out)
+    assert len(got.streams["right_shank"]) == right["samples"]
+
+
+def test_a_virtual_sensor_streaming_another_rate_is_recorded_at_that_rate(tmp_path):
+    from imu_knee.ble.profiles import get_profile
+    from imu_knee.ble.virtual.sensor import VirtualSensor
+
+    profile = get_profile("witmotion")
+    rec = synthetic_recording(2.5, names=("left_shank",))
+
+    class Stubborn(VirtualSensor):
+        """Ignores the rate register: always streams at 200 Hz."""
+
+        def _new_encoder(self, keep=True):
+            self._wanted["rate_hz"] = 200.0
+            return super()._new_encoder(keep)
+
+    out = tmp_path / "out.csv"
+    notes = []
+    summary, made = _virtual_session(out, {"left_shank": (
+        lambda radio: Stubborn(profile, rec.streams["left_shank"], radio=radio), profile)}, 3.0,
+        on_note=notes.append)
+    assert summary["sensors"][0]["rate_hz"] == 200 and summary["sensors"][0]["asked_rate_hz"] == 100
+    assert any("not the 100 Hz asked for; recording it at 200 Hz" in n for n in notes)
+    got = _assert_rows_equal_source(out, "left_shank", profile, _resampled(rec.streams["left_shank"], 200.0), 200.0)
+    assert got.rate_hz == 200  # the file's header says the real rate
+    assert len(got) == made["left_shank"].samples_sent
+
+
+def test_an_absent_address_is_reported_and_the_present_sensor_records(tmp_path):
+    from imu_knee.ble.profiles import get_profile
+    from imu_knee.ble.virtual.sensor import VirtualSensor
+
+    profile = get_profile("imu-knee")
+    rec = synthetic_recording(2.0, names=("right_shank",))
+    out = tmp_path / "out.csv"
+    notes = []
+    summary, made = _virtual_session(out, {
+        "left_shank": (None, profile),
+        "right_shank": (lambda radio: VirtualSensor(profile, rec.streams["right_shank"], radio=radio), profile),
+    }, 2.5, on_note=notes.append)
+    assert any(n.startswith("left_shank: cannot record it (") and "C0:00:00:00:77:77" in n for n in notes)
+    assert set(read_recording(out).streams) == {"right_shank"}
+    assert len(read_recording(out).streams["right_shank"]) == summary["sensors"][1]["samples"] > 50
+
+
+def test_live_with_real_sensors_but_no_bluetooth_says_so_in_one_line(tmp_path, capsys):
+    from imu_knee.cli import main
+
+    out = tmp_path / "o.csv"
+    # no Bluetooth adapter here and no such sensor: one clear line, exit code 2, no file
+    assert main(["live", "--sensor", "left_shank=movesense@C0:00:00:00:77:77", "--out", str(out),
+                 "--duration", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("imu-knee: ") and "Traceback" not in err
+    assert not out.exists()

@@ -149,6 +149,12 @@ def test_analyze_glue_for_many_inputs(recordings, tmp_path, capsys):
     assert len(err) == 1 and "broken.csv" in err[0]
     single = parser.parse_args([str(recordings / "walk0.csv"), "--steps", "s.csv", "--summary", "s.json"])
     assert not batch_cli.wants_batch(single)
+    single_jobs = parser.parse_args([str(recordings / "walk0.csv"), "--steps", "s.csv",
+                                     "--summary", "s.json", "--jobs", "2"])
+    assert not batch_cli.wants_batch(single_jobs)
+    with pytest.raises(InputError, match="--steps/--summary are for one recording"):
+        batch_cli.run_batch_from_args(parser.parse_args(
+            [str(recordings), "--table", str(tmp_path / "t3.csv"), "--steps", "s.csv"]))
 
 
 def test_dask_local_cluster_gives_the_same_table(recordings, tmp_path):

@@ -34,10 +34,12 @@ def add_arguments(parser) -> None:
 
 
 def wants_batch(args) -> bool:
-    """True when the inputs or options call for the batch path."""
+    """True when the inputs or options call for the batch path: several inputs, a folder, a
+    glob, ``--table``/``--sessions-table`` or ``--scheduler`` (``--jobs`` alone with one file
+    keeps the single-recording path)."""
     inputs = args.recording if isinstance(args.recording, list) else [args.recording]
     return (len(inputs) > 1 or args.table is not None or args.sessions_table is not None
-            or args.scheduler is not None or args.jobs > 1
+            or args.scheduler is not None
             or any(Path(str(p)).is_dir() or any(c in str(p) for c in "*?[") for p in inputs))
 
 

@@ -79,6 +79,7 @@ def test_parallel_gives_the_same_table_as_serial(recordings, tmp_path):
     assert set(table.loc[table["recording"] == str(recordings / "walk2.csv"), "side"]) == {"left"}
     assert (table.loc[table["recording"] == str(recordings / "walk2.csv"), "subject"] == "p07").all()
     # the bad file is reported, not fatal
+    assert parallel.exit_code == serial.exit_code == 2
     assert serial.exit_code == 2 and [r.path for r in serial.failed] == [str(recordings / "broken.csv")]
     per_file = pd.read_csv(tmp_path / "s_sessions.csv")
     assert list(per_file["status"]) == ["failed", "ok", "ok", "ok"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import os
 import signal
 import sqlite3
@@ -240,10 +241,9 @@ def test_history_command_lists_trends_and_advises(db_path, tmp_path, capsys):
     out_csv, out_png = tmp_path / "all.csv", tmp_path / "trend.png"
     args = ["history", "--db", str(db_path), "--metric", "impact_g", "--export-steps", str(out_csv),
             "--as-of", "2026-10-06"]
-    try:
-        import matplotlib  # noqa: F401
+    if importlib.util.find_spec("matplotlib") is not None:
         args += ["--plot", str(out_png)]
-    except ImportError:
+    else:
         out_png = None
     assert cli_main(args) == 0
     text = capsys.readouterr().out

@@ -149,7 +149,8 @@ def main(data_dir: Path) -> int:
     impact = pd.concat(impacts).groupby("activity").impact_g.median()
     lines = ["median [IQR] n=strides; 'mocap-like' = the simulator with its heel-strike pulse off",
              "and its signals low-passed at 8 Hz like the mocap markers (comparable with them)",
-             f"{'activity':<12} {'feature':<21} {'virtual IMU (mocap)':>30} {'simulator':>30} {'simulator, mocap-like':>30}"]
+             f"{'activity':<12} {'feature':<21} {'virtual IMU (mocap)':>30} {'simulator':>30}"
+             f" {'simulator, mocap-like':>30}"]
     for activity in ("level", "stairs_up", "stairs_down"):
         for feat in FEATURES:
             cells = []
@@ -158,8 +159,8 @@ def main(data_dir: Path) -> int:
                 cells.append(f"{v.median():7.2f} [{v.quantile(.25):7.2f},{v.quantile(.75):7.2f}] n={len(v):3d}"
                              if len(v) else "-")
             lines.append(f"{activity:<12} {feat:<21} {cells[0]:>30} {cells[1]:>30} {cells[2]:>30}")
-    lines.append("impact_g (simulator truth on its 2 kHz grid, level / stairs_up / stairs_down, g): " + " / ".join(
-        f"{impact[a]:.2f}" for a in ("level", "stairs_up", "stairs_down")))
+    lines.append("impact_g (simulator truth on its 2 kHz grid, level / stairs_up / stairs_down, g): "
+                 + " / ".join(f"{impact[a]:.2f}" for a in ("level", "stairs_up", "stairs_down")))
     print("\n".join(lines))
     return 0
 

@@ -107,9 +107,12 @@ def test_knobs_move_their_truth_columns():
         return _contacts(res, side, activity)[col].median()
 
     assert med(sick, "right", "stairs_down", "impact_g") > med(healthy, "right", "stairs_down", "impact_g") + 3
-    assert abs(med(sick, "left", "stairs_down", "impact_g") - med(healthy, "left", "stairs_down", "impact_g")) < 1
-    assert med(sick, "right", "level", "frontal_range_deg") > med(healthy, "right", "level", "frontal_range_deg") + 4
-    assert med(sick, "left", "level", "frontal_wobble_dps") > 3 * med(healthy, "left", "level", "frontal_wobble_dps")
+    assert abs(med(sick, "left", "stairs_down", "impact_g")
+               - med(healthy, "left", "stairs_down", "impact_g")) < 1
+    assert (med(sick, "right", "level", "frontal_range_deg")
+            > med(healthy, "right", "level", "frontal_range_deg") + 4)
+    assert (med(sick, "left", "level", "frontal_wobble_dps")
+            > 3 * med(healthy, "left", "level", "frontal_wobble_dps"))
     assert (med(sick, "right", "level", "knee_min_flexion_stance_deg")
             > med(healthy, "right", "level", "knee_min_flexion_stance_deg") + 8)
     assert (med(sick, "left", "stairs_down", "shank_forward_tilt_max_deg")

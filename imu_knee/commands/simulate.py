@@ -18,7 +18,8 @@ _PROBLEM_OPTIONS = {
     "knee_caving": ("knee_caving_deg", "DEG", "knee moves medially in loading (shank tilt, deg)"),
     "knee_wobble": ("knee_wobble_deg", "DEG", "4 Hz frontal wobble of the shank in stance (deg)"),
     "extension_deficit": ("extension_deficit_deg", "DEG", "knee never straightens by this much in stance"),
-    "heel_lift": ("heel_lift_deg", "DEG", "stairs down: heel held up (foot angle, deg); the shank tilts forward less"),
+    "heel_lift": ("heel_lift_deg", "DEG",
+                  "stairs down: heel held up (foot angle, deg); the shank tilts forward less"),
 }
 
 
@@ -38,7 +39,8 @@ def add_arguments(parser) -> None:
                         help="level stride length (long strides: e.g. 1.9 × leg length)")
     parser.add_argument("--mounting", default="random", choices=("aligned", "random", "any"),
                         help="strap rotation: none, ±35° about the segment + ≤10° tilt, or any")
-    parser.add_argument("--noise", type=float, default=1.0, help="white noise factor (1 = 0.04 m/s², 0.25 °/s)")
+    parser.add_argument("--noise", type=float, default=1.0,
+                        help="white noise factor (1 = 0.04 m/s², 0.25 °/s)")
     parser.add_argument("--bias", type=float, default=1.0, help="bias factor (1 = up to 0.08 m/s², 1.5 °/s)")
     parser.add_argument("--scale-error", type=float, default=0.015, help="max relative scale error")
     parser.add_argument("--drop-rate", type=float, default=0.0, help="fraction of rows lost in short gaps")

@@ -124,9 +124,11 @@ def run_simulation(spec: SimulationSpec) -> SimulationResult:
 
     legs, segments, rows = {}, {}, []
     knee_sd_deg = KNEE_VARIATION_DEG * gait.variability / 0.02
-    motions = {side: LegMotion(plan.feet[side], body, spec.problems[side], plan.pelvis_x,
-                               knee_sd_deg * np.clip(plan_rng.standard_normal(len(plan.feet[side].activity)), -2.5, 2.5))
-               for side in ("left", "right")}
+    motions = {}
+    for side in ("left", "right"):
+        n_strides = len(plan.feet[side].activity)
+        knee_offsets = knee_sd_deg * np.clip(plan_rng.standard_normal(n_strides), -2.5, 2.5)
+        motions[side] = LegMotion(plan.feet[side], body, spec.problems[side], plan.pelvis_x, knee_offsets)
     for side in ("left", "right"):
         foot = plan.feet[side]
         leg = leg_trajectory(motions[side], t_fine)
@@ -152,7 +154,8 @@ def run_simulation(spec: SimulationSpec) -> SimulationResult:
         acc, gyr, info[name] = apply_sensor_errors(acc, gyr, mount, sens.noise, sens.bias,
                                                    sens.scale_error, rng)
         info[name]["mount_matrix"] = mount.round(6).tolist()
-        keep = keep_mask(len(t_out), sens.drop_rate, rng, protect_start=int(gait.standing_start_s * sens.rate_hz))
+        keep = keep_mask(len(t_out), sens.drop_rate, rng,
+                         protect_start=int(gait.standing_start_s * sens.rate_hz))
         info[name]["dropped_rows"] = int((~keep).sum())
         streams[name] = SensorStream(name, t_out[keep], acc[keep], gyr[keep], sens.rate_hz, sens.device)
     recording = Recording(streams, leg_length_m=round(leg_m, 3))

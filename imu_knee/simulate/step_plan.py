@@ -78,7 +78,8 @@ def make_step_plan(gait: GaitSpec, rng: np.random.Generator) -> StepPlan:
     for activity, n_strides in gait.activities:
         for _ in range(2 * int(n_strides)):
             jitter = 1.0 + var * float(np.clip(rng.standard_normal(), -2.5, 2.5))
-            half_s = 0.5 * stride_s_of[activity] * (1.0 + var * float(np.clip(rng.standard_normal(), -2.5, 2.5)))
+            time_jitter = 1.0 + var * float(np.clip(rng.standard_normal(), -2.5, 2.5))
+            half_s = 0.5 * stride_s_of[activity] * time_jitter
             if activity == "level":
                 steps.append((activity, 0.5 * level_stride_m * jitter, 0.0, half_s))
             elif activity == "stairs_up":

@@ -62,6 +62,8 @@ class SideBuilder:
         self.shank = chains.get(f"{side}_shank")
         self.thigh = chains.get(f"{side}_thigh")
         self.events = self.shank or self.thigh
+        if self.shank is not None and self.thigh is not None:
+            self.thigh.detect_events = False
         self.chains = [c for c in (self.shank, self.thigh) if c is not None]
         self.config = config
         shank_len = SHANK_PER_LEG * leg_length_m

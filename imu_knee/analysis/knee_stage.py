@@ -162,9 +162,10 @@ class FrontalStage:
     def in_stance(self, ic_s: float, to_s: float | None) -> tuple[float | None, float | None]:
         if self.t.n == 0 or to_s is None:
             return None, None
-        sl = fr.stance_slices(self.t.view(), [ic_s], [to_s])[0]
-        if sl is None:
+        t = self.t.view()
+        if not (t[0] <= ic_s < to_s <= t[-1]):
             return None, None
+        sl = slice(int(t.searchsorted(ic_s, "left")), int(t.searchsorted(to_s, "right")))
         rng = fr.frontal_range_deg(self.angle.view()[sl])
         wob = fr.frontal_wobble_dps(self.rate.view()[sl])
         return (None if not np.isfinite(rng) else rng), (None if not np.isfinite(wob) else wob)

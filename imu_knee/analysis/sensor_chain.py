@@ -66,6 +66,7 @@ class SensorChain:
         self.max_abs_acc = 0.0
         self.gaps: list[tuple[float, float]] = []
         self.finished = False
+        self.detect_events = True  # off for a thigh when its leg has a shank (shank events used)
         self._await_quiet = False
         self.restarts_s: list[float] = []  # orientation restarted after a gap, at these times
 
@@ -132,6 +133,8 @@ class SensorChain:
             self._calibrate(final)
             if self.calibration is None:
                 return []
+        if not self.detect_events:
+            return []
         n_done = self.sag.n
         n = self.t.n
         if n > n_done:

@@ -471,3 +471,53 @@ def test_migrations_upgrade_in_a_transaction_and_keep_sessions(db_path, monkeypa
         assert db.query("PRAGMA user_version")[0][0] == SCHEMA_VERSION + 1
         assert "notes" in [r[1] for r in db.query("PRAGMA table_info(sessions)")]
     assert len(list_sessions(db_path)) == 1 and len(load_steps(db_path)) == 24
+
+
+def _step_tables():
+    from hypothesis import strategies as st
+
+    value = st.one_of(st.none(), st.floats(-1e6, 1e6, allow_nan=False))
+    row = st.tuples(st.sampled_from(["left", "right"]), st.floats(0, 1e5),
+                    st.sampled_from(["level", "stairs_up", "stairs_down"]), value, value,
+                    st.text(alphabet="abc;_ é,\"\n", max_size=8), value)
+    names = ["side", "ic_s", "activity", "impact_g", "frontal_wobble_dps", "flags",
+             "shank_incl_ic_deg"]
+    return st.lists(row, max_size=20).map(lambda rows: pd.DataFrame(rows, columns=names))
+
+
+def test_any_step_table_round_trips_through_store_and_export(tmp_path):
+    from hypothesis import HealthCheck, given, settings
+
+    counter = iter(range(10**6))
+
+    @settings(max_examples=25, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(_step_tables())
+    def check(steps):
+        db = tmp_path / f"h{next(counter)}.sqlite"
+        s = store_session(steps, {"findings": []}, db=db, recorded_at="2026-01-05")
+        assert s.n_steps == len(steps)
+        back = load_steps(db)
+        assert len(back) == len(steps)
+        for col in ("impact_g", "frontal_wobble_dps", "ic_s", "shank_incl_ic_deg"):
+            given_values = pd.to_numeric(steps[col]).to_numpy(float)
+            if col not in back:  # an extra column left entirely empty is not kept
+                assert col == "shank_incl_ic_deg" and np.isnan(given_values).all()
+                continue
+            np.testing.assert_array_equal(back[col].to_numpy(float), given_values)
+        assert _texts(back["flags"]) == _texts(steps["flags"])
+        assert list(back["side"]) == list(steps["side"])
+        if len(steps):
+            exported = tmp_path / "x.csv"
+            export_steps_csv(exported, db)
+            again = pd.read_csv(exported, keep_default_na=False, na_values=[""])
+            np.testing.assert_array_equal(again["impact_g"].to_numpy(float),
+                                          back["impact_g"].to_numpy(float))
+            assert _texts(again["flags"]) == _texts(back["flags"])
+            # the stored per-session medians (trends) agree with pandas on the same rows
+            m = pd.to_numeric(steps["impact_g"]).groupby([steps["side"], steps["activity"]]).median()
+            earlier = trend_for_report(db)
+            for (side, act), v in m.dropna().items():
+                assert earlier[0]["medians"][side][act]["impact_g"] == pytest.approx(v, abs=5e-5)
+
+    check()

@@ -201,8 +201,17 @@ class LiveAnalysis:
         """Final steps per (side, activity)."""
         return dict(Counter((e.row.side, e.row.activity or "unknown") for e in self.final_events()))
 
-    def latency_report(self) -> dict:
-        """Medians / 90th percentiles in ms:
+    def calibrated_at_s(self) -> float:
+        """Signal time from which every sensor's analysis was calibrated (inf: never)."""
+        if self.engine is None:
+            return math.inf
+        times = [c.calibration.calibrated_at_s if c.calibration is not None else math.inf
+                 for c in self.engine.chains.values()]
+        return max(times, default=math.inf)
+
+    def latency_report(self, after_calibration: bool = True) -> dict:
+        """Medians / 90th percentiles in ms, over rows whose contact comes after the analysis
+        has calibrated (the first steps wait for that and come out together), or all rows:
         - `contact_to_row`: arrival of the sample at the contact → final row out;
         - `completing_block_to_row`: arrival of the block that completed the row → row out;
         - `notice_signal`: contact → newest signal time when the early notice came (the
@@ -215,8 +224,10 @@ class LiveAnalysis:
             out[name] = ({"n": int(len(v)), "median_ms": round(float(np.median(v)), 1),
                           "p90_ms": round(float(np.percentile(v, 90)), 1)} if len(v) else {"n": 0})
 
-        finals = [e for e in self.events if e.final and e.trigger_arrival_mono_s is not None]
-        notices = [e for e in self.events if not e.final]
+        start_s = self.calibrated_at_s() if after_calibration else -math.inf
+        events = [e for e in self.events if e.row.ic_s > start_s]
+        finals = [e for e in events if e.final and e.trigger_arrival_mono_s is not None]
+        notices = [e for e in events if not e.final]
         put("contact_to_row", [e.emitted_mono_s - e.contact_arrival_mono_s for e in finals
                                if e.contact_arrival_mono_s is not None])
         put("completing_block_to_row", [e.emitted_mono_s - e.trigger_arrival_mono_s for e in finals])

@@ -303,6 +303,8 @@ async def run_live_session(specs, out, console: Console, *, client_kwargs: dict 
     if live is not None:
         summary["steps"] = live.step_counts()
         summary["latency"] = live.latency_report()
+        summary["latency_all_rows"] = live.latency_report(after_calibration=False)
+        summary["calibrated_at_s"] = live.calibrated_at_s()
         summary["analysis_error"] = None if live.error is None else f"{type(live.error).__name__}: {live.error}"
     return summary
 

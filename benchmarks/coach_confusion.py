@@ -54,7 +54,7 @@ KNOBS = {
     "hard_landing_g": ("hard_landing", [1.0, 2.0, 4.0]),
     "knee_caving_deg": ("knee_wobble", [3.0, 6.0, 10.0]),
     "knee_wobble_deg": ("knee_wobble", [1.0, 2.0, 4.0]),
-    "heel_lift_deg": ("heel_lift", [5.0, 10.0, 20.0]),
+    "heel_lift_deg": ("heel_lift", [10.0, 20.0, 30.0]),
     "extension_deficit_deg": ("incomplete_extension", [10.0, 15.0, 25.0]),
 }
 LONG_STRIDES = [(1.9, 2.4), (2.05, 2.8), (2.2, 3.4)]  # (stride / leg length, level impact g)

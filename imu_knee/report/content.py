@@ -216,21 +216,39 @@ def _facts(data: SessionData) -> list[tuple[str, str]]:
 
 
 def _warnings(data: SessionData) -> list[str]:
-    out = []
+    by_text: dict[str, list[str]] = {}
     for name, rep in data.summary.get("sensors", {}).items():
+        where = SENSOR_WORDS.get(name, name)
         for f in rep.get("flags", []):
-            out.append(f"{SENSOR_WORDS.get(name, name).capitalize()}: {FLAG_WORDS.get(f, f)}.")
+            by_text.setdefault(FLAG_WORDS.get(f, f), []).append(where)
         if name.endswith("_shank") and rep.get("rate_hz", 0) < IMPACT_RELIABLE_RATE_HZ \
                 and "rate_below_50hz" not in rep.get("flags", []):
-            out.append(f"{SENSOR_WORDS[name].capitalize()}: recorded at {fmt_num(rep['rate_hz'], 0)}"
-                       " samples per second; short landing peaks are under-read at this rate"
-                       " (200 per second or more is recommended for landing impact).")
+            by_text.setdefault(
+                f"recorded at {fmt_num(rep['rate_hz'], 0)} samples per second; short landing peaks"
+                " are under-read at this rate (200 per second or more is recommended for landing"
+                " impact)", []).append(where)
+    out = [f"{_join(places).capitalize()}: {text}." for text, places in by_text.items()]
     for side, rep in data.summary.get("knee", {}).items():
         if rep.get("message"):
             out.append(f"{side.capitalize()} knee angle: {rep['message']}.")
     if len(data.steps) == 0:
         out.append("No steps were found in this recording.")
     return out
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def rate_text(data: SessionData) -> str:
+    """The shin sensors' sample rates, e.g. "200" or "left 100, right 200" (per second)."""
+    rates = {side: _rate_of_side(data, side) for side in ("left", "right")}
+    known = {s: r for s, r in rates.items() if r}
+    if not known:
+        return "unknown"
+    if len({round(r) for r in known.values()}) == 1:
+        return fmt_num(next(iter(known.values())), 0)
+    return ", ".join(f"{side} {fmt_num(r, 0)}" for side, r in known.items())
 
 
 # ------------------------------------------------------------------ tables
@@ -286,6 +304,8 @@ def _side_table(data: SessionData) -> Table | None:
                 continue
             diff = rv - lv
             rel = (data.summary.get("asymmetry_percent", {}).get(act, {}) or {}).get(col)
+            if col == "impact_g":
+                head = f"{head} (at {rate_text(data)} samples/s)"
             rows.append([ACTIVITY_SHORT[act], head, fmt_num(lv, digits, unit), fmt_num(rv, digits, unit),
                          fmt_num(diff, digits, unit) + ("" if rel is None else f" ({fmt_num(-rel, 0, '%')})")])
     if not rows:
@@ -293,6 +313,10 @@ def _side_table(data: SessionData) -> Table | None:
     return Table(["Activity", "Measure", "Left", "Right", "Right minus left"], rows,
                  "Left and right compared", "The percentage is the difference relative to the"
                  " average of both legs.")
+
+
+def _heading(head: str, data: SessionData) -> str:
+    return f"{head} at {rate_text(data)}/s" if head == "impact g" else head
 
 
 def _step_cell(value, digits) -> str:
@@ -303,7 +327,7 @@ def _step_cell(value, digits) -> str:
 
 def _step_tables(data: SessionData, flagged: set[float]) -> tuple[Table, Table]:
     steps = data.steps
-    cols = [h for _, h, _ in STEP_TABLE] + ["flag"]
+    cols = [_heading(h, data) for _, h, _ in STEP_TABLE] + ["flag"]
     rows = []
     for rec in steps.itertuples(index=False):
         d = rec._asdict()
@@ -343,7 +367,7 @@ def _therapist_tables(data: SessionData) -> list[Table]:
                 q1, q2, q3 = np.percentile(v, [25, 50, 75])
                 row.append(f"{fmt_num(q2, digits)} ({fmt_num(q1, digits)} to {fmt_num(q3, digits)})")
             rows.append(row)
-    dist = Table(["leg", "activity", "steps"] + [h for _, h, _ in metrics], rows,
+    dist = Table(["leg", "activity", "steps"] + [_heading(h, data) for _, h, _ in metrics], rows,
                  "Median (25th to 75th percentile) per leg and activity",
                  "Impact measured at the shin sensor's sample rate (see Sensors). Knee angles "
                  "relative to quiet standing, + = more bent.")
@@ -355,12 +379,15 @@ def _therapist_tables(data: SessionData) -> list[Table]:
                          str(rep.get("swings", "")),
                          fmt_num(q.get("flexion_axis_share"), 3), fmt_num(q.get("standing_still_dps"), 2),
                          ", ".join(rep.get("flags", [])) or "none"])
-    for side, rep in data.summary.get("knee", {}).items():
-        cal_rows.append([f"{side} knee", "", "", "", "", "",
-                         ("calibrated, residual " + fmt_num(rep.get("residual_dps"), 1) + " °/s")
-                         if rep.get("calibrated") else (rep.get("message") or "not calibrated")])
     cal = Table(["sensor", "rate Hz", "samples", "swings", "axis share", "standing °/s", "flags"],
-                cal_rows, "Sensors and calibration")
+                cal_rows, "Sensors and calibration",
+                "axis share: how much of the walking rotation lies on one axis (1 = a clean hinge);"
+                " standing °/s: gyroscope noise while standing still.")
+    knee_rows = [[f"{side} knee", ("calibrated, residual " + fmt_num(rep.get("residual_dps"), 1) + " °/s")
+                  if rep.get("calibrated") else (rep.get("message") or "not calibrated")]
+                 for side, rep in data.summary.get("knee", {}).items()]
+    if knee_rows:
+        return [dist, cal, Table(["knee angle", "status"], knee_rows, "Knee angle calibration")]
     return [dist, cal]
 
 
@@ -442,6 +469,8 @@ def _trend(data: SessionData) -> Trend:
     cols = ["Measure", "Leg"] + [label for label, _ in series]
     rows, plotted = [], []
     for metric, act, head, unit, digits in TREND_METRICS:
+        if metric == "impact_g":
+            head += f" (this session at {rate_text(data)} samples/s)"
         for side in ("left", "right"):
             vals = [m.get((metric, side, act)) for _, m in series]
             if sum(v is not None for v in vals) < 2:
@@ -463,20 +492,27 @@ def _trend(data: SessionData) -> Trend:
 # ------------------------------------------------------------------ figures
 
 
-def _figures(data: SessionData, flagged: set[float]) -> list[Figure]:
+# Which findings ring their steps in which plot.
+RING_PATTERNS = {"impact": ("hard_landing", "long_strides"), "stride": ("long_strides",),
+                 "wobble": ("knee_wobble",)}
+
+
+def _figures(data: SessionData, findings: list[FindingItem]) -> list[Figure]:
     steps = data.steps
     rates = {side: _rate_of_side(data, side) for side in ("left", "right")}
-    rate_text = ", ".join(f"{side} {fmt_num(r, 0)}" for side, r in rates.items() if r)
+    rtext = rate_text(data)
+    ring = {key: {round(t, 4) for f in findings if f.pattern in pats for t in f.steps_s}
+            for key, pats in RING_PATTERNS.items()}
     low = [s for s, r in rates.items() if r and r < IMPACT_RELIABLE_RATE_HZ]
     figs = []
     has_impact = len(steps) and steps["impact_g"].notna().any()
-    cap = ("Each dot is one landing (g = multiples of body weight felt at the shin). The grey band is "
-           "your usual range on level ground in this session (the middle half of those landings). "
-           f"Measured at {rate_text} samples per second.")
+    cap = ("Each dot is one landing, in g (1 g is what the shin feels when standing still). "
+           "The grey band is your usual range on level ground in this session (the middle half "
+           f"of those landings). Measured at {rtext} samples per second.")
     if low:
         cap += " At under 150 samples per second short landing peaks are under-read."
-    figs.append(Figure("impact", f"Landing impact per step (sample rate: {rate_text or 'unknown'} per second)",
-                       cap, plots.per_step_png(steps, "impact_g", "Landing impact (g)", flagged,
+    figs.append(Figure("impact", f"Landing impact per step (measured at {rtext} samples per second)",
+                       cap, plots.per_step_png(steps, "impact_g", "Landing impact (g)", ring["impact"],
                                                band_from="level", rate_hz=rates)
                        if has_impact else None,
                        "" if has_impact else "Landing impact needs a shin sensor (not available)."))
@@ -484,7 +520,7 @@ def _figures(data: SessionData, flagged: set[float]) -> list[Figure]:
     figs.append(Figure("stride", "Stride length per step",
                        "Distance the foot travelled from one contact to the next, in metres. "
                        "Stairs strides are short by nature.",
-                       plots.per_step_png(steps, "stride_length_m", "Stride length (m)", flagged)
+                       plots.per_step_png(steps, "stride_length_m", "Stride length (m)", ring["stride"])
                        if has_stride else None,
                        "" if has_stride else "Stride length needs a shin sensor (not available)."))
     knee = dict(data.knee)
@@ -507,7 +543,7 @@ def _figures(data: SessionData, flagged: set[float]) -> list[Figure]:
     figs.append(Figure("wobble", "Side-to-side wobble of the shin while the foot is down",
                        "How fast the shin tipped sideways (in or out) during each stance, in degrees "
                        "per second; lower is steadier. The grey band is your usual range on level ground.",
-                       plots.per_step_png(steps, "frontal_wobble_dps", "Wobble (°/s)", flagged,
+                       plots.per_step_png(steps, "frontal_wobble_dps", "Wobble (°/s)", ring["wobble"],
                                           band_from="level") if has_wobble else None,
                        "" if has_wobble else "Wobble needs a shin sensor (not available)."))
     return figs
@@ -530,7 +566,7 @@ def build_content(data: SessionData, name: str = "", notes: str = "") -> ReportC
         version=__version__,
         facts=_facts(data), headline=_headline(data, findings), warnings=_warnings(data),
         activity_table=_activity_table(data), side_table=_side_table(data),
-        figures=_figures(data, flagged), findings=findings, not_assessed=not_assessed,
+        figures=_figures(data, findings), findings=findings, not_assessed=not_assessed,
         quick_fix=quick, plan=plan, trend=_trend(data),
         therapist_tables=_therapist_tables(data), step_table=full, step_table_pdf=pdf_steps,
         disclaimer=DISCLAIMER,

@@ -110,15 +110,14 @@ def render_html(c: ReportContent) -> str:
     add(_table(c.activity_table))
     if c.side_table is not None:
         add(_table(c.side_table))
-    for fig in c.figures:
-        add(_figure(fig))
-
-    add("<h2>Compared with earlier sessions</h2>")
+    add("<h3>Compared with earlier sessions</h3>")
     add(f"<p>{_e(c.trend.message)}</p>")
     if c.trend.figure is not None:
         add(_figure(c.trend.figure))
     if c.trend.table is not None:
         add(_table(c.trend.table))
+    for fig in c.figures:
+        add(_figure(fig))
 
     add(f'<div class="disclaimer"><b>Please read:</b> {_e(c.disclaimer)}</div>')
 

@@ -3,7 +3,7 @@
 Text uses the DejaVu Sans font that ships with matplotlib (wide Unicode coverage for names
 and notes). Every text passed to a reportlab Paragraph is XML-escaped first (Paragraph
 understands a small markup language). Three parts start on new pages: the summary (facts, findings,
-exercise plan), the measurements (tables, figures, trend) and the part for the therapist.
+exercise plan), the measurements (tables, trend, figures) and the part for the therapist.
 Every page carries a one-line reminder that the report is not a diagnosis.
 """
 
@@ -83,8 +83,7 @@ def _pb(label: str, text: str, style) -> Paragraph:
 def _table(t: Table, st: dict, width: float, tiny: bool = False) -> list:
     cell = st["tiny"] if tiny else st["cell"]
     data = [[_p(c, cell) for c in t.columns]] + [[_p(c, cell) for c in row] for row in t.rows]
-    tbl = RLTable(data, repeatRows=1, hAlign="LEFT",
-                  colWidths=[width / len(t.columns)] * len(t.columns) if tiny else None)
+    tbl = RLTable(data, repeatRows=1, hAlign="LEFT", colWidths=_col_widths(t, width))
     tbl.setStyle(TableStyle([
         ("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#BBBBBB")),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#EEEEEE")),
@@ -100,6 +99,17 @@ def _table(t: Table, st: dict, width: float, tiny: bool = False) -> list:
         out.append(_p(t.note, st["small"]))
     out.append(Spacer(1, 4))
     return out
+
+
+def _col_widths(t: Table, width: float) -> list[float]:
+    """Widths in proportion to the longest text in each column (headings count less: they wrap)."""
+    need = []
+    for k, head in enumerate(t.columns):
+        longest_word = max((len(w) for w in str(head).split()), default=1)
+        cells = max((len(str(r[k])) for r in t.rows), default=1)
+        need.append(min(32, max(4, cells, longest_word, len(str(head)) * 0.6)))
+    total = sum(need)
+    return [width * n / total for n in need]
 
 
 def _figure(f: Figure, st: dict, width: float) -> list:
@@ -134,6 +144,7 @@ def story(c: ReportContent, width: float) -> list:
         s += [_pb("Notes:", c.notes, st["body"])]
     s += [_p(" ".join(c.headline), st["box"])]
     s += [_p(w, st["warn"]) for w in c.warnings]
+    s += [_pb("Please read:", c.disclaimer, st["small"])]
     s.append(_p("What stood out", st["h2"]))
     if not c.findings:
         s.append(_p("Nothing worth flagging in this session.", st["body"]))
@@ -154,30 +165,29 @@ def story(c: ReportContent, width: float) -> list:
         s.append(_p("Right away, when walking", st["h3"]))
         s += [_p("• " + q, st["body"]) for q in c.quick_fix]
     if c.plan:
-        s.append(_p("Exercises (long-term fix)", st["h3"]))
+        heading = [_p("Exercises (long-term fix)", st["h3"])]
         for e in c.plan:
             block = [_p(e.name, ParagraphStyle("exh", parent=st["body"], fontName=FONT_BOLD, spaceAfter=1)),
                      _p("for: " + "; ".join(e.helps_with), st["small"]), _p(e.instructions, st["body"]),
                      _pb("How much:", e.dosage, st["body"])]
             if e.progression:
                 block.append(_pb("Next step:", e.progression, st["body"]))
-            s.append(KeepTogether(block + [Spacer(1, 4)]))
+            s.append(KeepTogether(heading + block + [Spacer(1, 4)]))
+            heading = []
     else:
         s.append(_p("No exercises suggested from this session.", st["body"]))
-    s += [Spacer(1, 6), _pb("Please read:", c.disclaimer, st["warn"])]
 
     s += [PageBreak(), _p("Your measurements", st["h2"])]
     s += _table(c.activity_table, st, width)
     if c.side_table is not None:
         s += _table(c.side_table, st, width)
-    for fig in c.figures:
-        s += _figure(fig, st, width)
-
-    s += [_p("Compared with earlier sessions", st["h2"]), _p(c.trend.message, st["body"])]
+    s += [_p("Compared with earlier sessions", st["h3"]), _p(c.trend.message, st["body"])]
     if c.trend.figure is not None:
         s += _figure(c.trend.figure, st, width)
     if c.trend.table is not None:
         s += _table(c.trend.table, st, width)
+    for fig in c.figures:
+        s += _figure(fig, st, width)
 
     s += [PageBreak(), _p("For the therapist", st["h2"])]
     for t in c.therapist_tables:

@@ -38,8 +38,7 @@ plt.rcParams.update({
 
 def _png(fig) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight",
-                metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
     plt.close(fig)
     return buf.getvalue()
 
@@ -50,15 +49,25 @@ def _time_axis(t_s: np.ndarray) -> tuple[np.ndarray, str]:
     return t_s, "time in the session (seconds)"
 
 
+def _margins(fig, left_in=0.75, right_in=0.15, top_in=0.3, bottom_in=0.5, hspace=0.45) -> None:
+    """Fixed margins in inches (cheaper than tight_layout, which draws the figure again)."""
+    w, h = fig.get_size_inches()
+    fig.subplots_adjust(left=left_in / w, right=1 - right_in / w, top=1 - top_in / h,
+                        bottom=bottom_in / h, hspace=hspace)
+
+
 def per_step_png(steps: pd.DataFrame, column: str, ylabel: str, flagged: set[float],
                  band_from: str | None = None, rate_hz: dict | None = None) -> bytes:
     """One dot per step over time, a panel per leg; optional usual-range band; flagged steps ringed."""
     sides = [s for s in ("left", "right") if (steps["side"] == s).any()]
-    fig, axes = plt.subplots(len(sides), 1, figsize=(WIDTH_IN, 1.9 * len(sides) + 0.5),
+    fig, axes = plt.subplots(len(sides), 1, figsize=(WIDTH_IN, 1.9 * len(sides) + 0.7),
                              sharex=True, sharey=True, squeeze=False)
     values = pd.to_numeric(steps[column], errors="coerce")
+    many = len(steps) > 400
+    size = 2.5 if many else 4.0
+    xlabel = ""
     for ax, side in zip(axes[:, 0], sides):
-        mine = steps["side"] == side
+        mine = (steps["side"] == side).to_numpy()
         t, xlabel = _time_axis(steps.loc[mine, "ic_s"].to_numpy(float))
         v = values[mine].to_numpy(float)
         acts = steps.loc[mine, "activity"].to_numpy()
@@ -68,16 +77,16 @@ def per_step_png(steps: pd.DataFrame, column: str, ylabel: str, flagged: set[flo
             if ref.size >= 3:
                 lo, hi = np.percentile(ref, [25, 75])
                 ax.axhspan(lo, hi, color=BAND_COLOUR, alpha=0.45, lw=0,
-                           label="usual range (level ground)")
+                           label="usual range\n(level ground)")
         for act, marker in MARKERS.items():
             sel = (acts == act) & np.isfinite(v)
             if sel.any():
-                ax.scatter(t[sel], v[sel], s=14, marker=marker, color=SIDE_COLOUR[side],
-                           alpha=0.8, lw=0, label=ACTIVITY_LABEL[act])
+                ax.plot(t[sel], v[sel], marker, ms=size, color=SIDE_COLOUR[side], alpha=0.8,
+                        mew=0, label=ACTIVITY_LABEL[act])
         ring = np.isin(ics, list(flagged)) & np.isfinite(v)
         if ring.any():
-            ax.scatter(t[ring], v[ring], s=60, facecolors="none", edgecolors=FLAG_COLOUR, lw=1.0,
-                       label="step behind a finding")
+            ax.plot(t[ring], v[ring], "o", ms=size * 2.2, mfc="none", mec=FLAG_COLOUR, mew=0.9,
+                    label="step behind a finding")
         title = f"{side} leg"
         if rate_hz and rate_hz.get(side):
             title += f" — measured at {rate_hz[side]:.0f} samples per second"
@@ -86,7 +95,7 @@ def per_step_png(steps: pd.DataFrame, column: str, ylabel: str, flagged: set[flo
         ax.grid(axis="y", color="#E5E5E5", lw=0.6)
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     axes[-1, 0].set_xlabel(xlabel)
-    fig.tight_layout()
+    _margins(fig, right_in=1.75)
     return _png(fig)
 
 
@@ -136,7 +145,8 @@ def knee_curves_png(steps: pd.DataFrame, knee: dict) -> bytes | None:
         ax.grid(color="#E5E5E5", lw=0.6)
         ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=1)
     axes[0, 0].set_ylabel("knee bend (°, 0 = standing)")
-    fig.tight_layout()
+    _margins(fig, top_in=0.3, bottom_in=1.05)
+    fig.subplots_adjust(wspace=0.08)
     return _png(fig)
 
 
@@ -161,5 +171,6 @@ def trend_png(labels: list[str], series: list[tuple[str, str, str, list]]) -> by
         ax.legend(frameon=False)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
-    fig.tight_layout()
+    _margins(fig, bottom_in=0.75, hspace=0.95)
+    fig.subplots_adjust(wspace=0.25)
     return _png(fig)

@@ -1,0 +1,87 @@
+"""Speed of `imu-knee report` on a simulated 30-minute two-sensor session.
+
+    python benchmarks/report_speed.py [--minutes 30] [--rate 200] [--keep DIR]
+
+Simulates (imu_knee.simulate) two shin sensors walking on level ground with a flight of stairs
+up and down every few minutes and hard landings on the right leg, writes the recording as
+CSV, then times each stage of the report: reading, analysis + coaching, content and figures,
+HTML, PDF, and the whole command (`imu-knee report REC.csv -o R.html --pdf R.pdf`).
+Target: the whole command under 5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from imu_knee.cli import main as cli_main  # noqa: E402
+from imu_knee.recording import read_recording  # noqa: E402
+from imu_knee.report import analyse_session, build_content, render_html, render_pdf  # noqa: E402
+from imu_knee.simulate import simulate, write_outputs  # noqa: E402
+
+BLOCK = [("level", 60), ("stairs_up", 8), ("level", 1), ("stairs_down", 8)]
+BLOCK_S = 86.0  # about this many seconds per block at the simulator's default pace
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--minutes", type=float, default=30.0)
+    ap.add_argument("--rate", type=float, default=200.0, help="sample rate, Hz")
+    ap.add_argument("--keep", type=Path, help="keep the recording and reports in this folder; an "
+                    "existing recording there is reused (simulating 30 minutes takes minutes)")
+    args = ap.parse_args()
+    out = args.keep or Path(tempfile.mkdtemp())
+    out.mkdir(parents=True, exist_ok=True)
+    rec_path = out / "report_speed.csv"
+    blocks = max(1, round(args.minutes * 60 / BLOCK_S))
+    if not (args.keep and rec_path.exists()):
+        t0 = time.perf_counter()
+        res = simulate(BLOCK * blocks, rate_hz=args.rate, problems={"right": {"hard_landing_g": 6.0}},
+                       seed=7)
+        write_outputs(res, rec_path)
+        print(f"simulated in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+
+    times = {}
+    t = time.perf_counter()
+    rec = read_recording(rec_path)
+    times["read"] = time.perf_counter() - t
+    print(f"recording: {rec.duration_s / 60:.1f} min, sensors "
+          + ", ".join(f"{n} {s.rate_hz:g} Hz" for n, s in rec.streams.items())
+          + f", {rec_path.stat().st_size / 1e6:.0f} MB")
+    t = time.perf_counter()
+    data = analyse_session(rec)
+    times["analysis + coach"] = time.perf_counter() - t
+    t = time.perf_counter()
+    content = build_content(data, name="Benchmark")
+    times["content + figures"] = time.perf_counter() - t
+    t = time.perf_counter()
+    html = render_html(content)
+    times["html"] = time.perf_counter() - t
+    t = time.perf_counter()
+    pdf, pages = render_pdf(content)
+    times["pdf"] = time.perf_counter() - t
+    for k, v in times.items():
+        print(f"{k:>20}: {v:6.2f} s")
+    print(f"{'sum of stages':>20}: {sum(times.values()):6.2f} s   ({len(data.steps)} steps, "
+          f"{len(content.findings)} finding(s), HTML {len(html) / 1e6:.2f} MB, PDF {len(pdf) / 1e3:.0f} kB, "
+          f"{pages} pages)")
+
+    t = time.perf_counter()
+    code = cli_main(["report", str(rec_path), "-o", str(out / "r.html"), "--pdf", str(out / "r.pdf"),
+                     "--force", "--quiet"])
+    whole = time.perf_counter() - t
+    print(f"{'whole command':>20}: {whole:6.2f} s (exit {code}; target < 5 s)")
+    load = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
+    print(f"load average during the run: {load} (on {os.cpu_count()} CPUs)")
+    return 0 if code == 0 and whole < 5.0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

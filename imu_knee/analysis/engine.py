@@ -69,7 +69,7 @@ class SideBuilder:
         shank_len = SHANK_PER_LEG * leg_length_m
         self.lever_m = SENSOR_ABOVE_ANKLE * shank_len
         self.knee = KneeStage(self.shank, self.thigh) if self.shank and self.thigh else None
-        self.frontal = FrontalStage(self.shank) if self.shank else None
+        self.frontal = FrontalStage(self.shank, self.knee) if self.shank else None
         self.next_k = 0          # next swing whose row is not final yet
         self.noticed_k = 0       # next swing whose early notice is not sent yet
 

@@ -128,8 +128,9 @@ class KneeStage:
 class FrontalStage:
     """Shank frontal-plane angle (deg, + = knee outward) and rate (deg/s) series."""
 
-    def __init__(self, shank: SensorChain):
+    def __init__(self, shank: SensorChain, knee: KneeStage | None = None):
         self.shank = shank
+        self.knee = knee  # with a thigh: the knee calibration's shank axis is used when found
         self._estimator: fr.FrontalEstimator | None = None
         self._next_i = 0
         self.message: str | None = None
@@ -142,9 +143,14 @@ class FrontalStage:
         if self._estimator is None:
             if ch.calibration is None or self.message:
                 return
+            if self.knee is not None and not self.knee.decided:
+                return
             try:
-                frame = fr.shank_frame_from_axes(ch.calibration.flexion_axis, ch.calibration.up_axis,
-                                                 ch.rate_hz)
+                if self.knee is not None and self.knee.calibration is not None:
+                    frame = fr.shank_frame_from_knee(self.knee.calibration)
+                else:
+                    frame = fr.shank_frame_from_axes(ch.calibration.flexion_axis,
+                                                     ch.calibration.up_axis, ch.rate_hz)
             except ValueError as exc:
                 self.message = f"no frontal plane: {exc}"
                 return

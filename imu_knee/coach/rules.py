@@ -322,7 +322,7 @@ def rule_long_strides(ctx: Context) -> RuleOutput:
         m = "stride_length_m"
         if ctx.leg_length_m:
             stride_comps.append(Comparison(pattern, side, act, m, "leg_length", ctx.leg_length_m,
-                                           "as your leg length", "high",
+                                           "(your leg length)", "high",
                                            th["stride_to_leg_length"], 0.0))
         hist = ctx.baselines.get(m, side, act)
         if hist is not None:

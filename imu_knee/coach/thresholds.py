@@ -106,15 +106,20 @@ def load_thresholds(path: str | os.PathLike | None = None) -> Thresholds:
     if user_path is None:
         return Thresholds(defaults, "defaults")
     merged = _merge(defaults, _read_toml(user_path), user_path)
+    _check_consistent(merged, user_path)
+    return Thresholds(merged, str(user_path))
+
+
+def _check_consistent(merged: dict, path: Path) -> None:
     live = merged["live"]
     if live["on_steps"] > live["window_steps"] or live["off_steps"] > live["window_steps"]:
-        raise InputError(f"{user_path}: live.on_steps and live.off_steps must not exceed "
+        raise InputError(f"{path}: live.on_steps and live.off_steps must not exceed "
                          f"live.window_steps ({live['window_steps']})")
-    return Thresholds(merged, str(user_path))
 
 
 def thresholds_from_dict(overrides: Mapping[str, Mapping[str, float]]) -> Thresholds:
     """Defaults with ``overrides`` applied (checked like a user file); for tests and GUIs."""
     defaults = _read_toml(DEFAULT_THRESHOLDS_PATH)
     merged = _merge(defaults, {k: dict(v) for k, v in overrides.items()}, Path("<overrides>"))
+    _check_consistent(merged, Path("<overrides>"))
     return Thresholds(merged, "overrides")

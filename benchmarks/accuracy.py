@@ -30,6 +30,7 @@ DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / 
 
 
 def leg_length_for(path: Path) -> float | None:
+    """From <subject>.subject.json beside the file; None = the recording's own metadata."""
     subject = path.name.split("_")[0]
     sj = path.parent / f"{subject}.subject.json"
     if sj.exists():
@@ -73,6 +74,8 @@ def evaluate(files: list[Path], which: str, verbose: bool) -> pd.DataFrame:
     for path in files:
         truth = pd.read_csv(path.with_suffix(".truth.csv"))
         rec = keep_sensors(read_recording(path), which)
+        # truth rows of legs without sensors cannot be detected: leave them out
+        truth = truth[truth.side.isin({n.split("_")[0] for n in rec.streams})]
         steps, _ = analyze_recording(rec, leg_length_m=leg_length_for(path))
         m = match(truth, steps)
         m["file"] = path.stem
@@ -131,11 +134,23 @@ def report(df: pd.DataFrame, files: list[Path]) -> pd.DataFrame:
             if f"{col}_det" in g:
                 r[f"{col}_RMSE"] = rmse(g[f"{col}_det"] - g[col])
                 r[f"{col}_n"] = int((g[f"{col}_det"] - g[col]).notna().sum())
+        if "impact_g_at_rate" in g and "impact_g_det" in g:
+            ok = g["impact_g_det"].notna() & g["impact_g_at_rate"].notna()
+            if ok.sum():
+                e = g.loc[ok, "impact_g_det"] - g.loc[ok, "impact_g_at_rate"]
+                r["impact_MAE_g_vs_at_rate"] = float(e.abs().mean())
+                r["impact_bias_g_vs_at_rate"] = float(e.mean())
+                r["impact_MAE_g_vs_physical"] = float((g.loc[ok, "impact_g_det"] - g.loc[ok, "impact_g"]).abs().mean())
         if "frontal_range_deg_det" in g:
             ok = g["frontal_range_deg_det"].notna() & g["shank_frontal_range_deg"].notna()
             r["frontal_spearman"] = (float(spearmanr(g.loc[ok, "frontal_range_deg_det"],
                                                      g.loc[ok, "shank_frontal_range_deg"]).statistic)
                                      if ok.sum() > 3 else np.nan)
+            if "frontal_wobble_dps" in g and "frontal_wobble_dps_det" in g:
+                ok = g["frontal_wobble_dps_det"].notna() & g["frontal_wobble_dps"].notna()
+                r["wobble_spearman"] = (float(spearmanr(g.loc[ok, "frontal_wobble_dps_det"],
+                                                        g.loc[ok, "frontal_wobble_dps"]).statistic)
+                                        if ok.sum() > 3 else np.nan)
         out[name] = r
     table = pd.DataFrame(out)
     sd = df[df.activity == "stairs_down"]

@@ -8,6 +8,8 @@ import numpy as np
 from ..recording import GRAVITY_MPS2
 
 IMPACT_WINDOW_S = 0.150
+# the detected contact can be a few tens of ms late (stairs): the window opens this much before
+CONTACT_TOLERANCE_S = 0.030
 MIN_IMPACT_RATE_HZ = 50.0
 STANDARD_RANGES_G = (2.0, 4.0, 8.0, 16.0)
 
@@ -27,7 +29,7 @@ def impact_at(t_s: np.ndarray, acc_mps2: np.ndarray, ic_s: float, rate_hz: float
     flags: list[str] = []
     if rate_hz < MIN_IMPACT_RATE_HZ:
         return None, None, ["rate_too_low_for_impact"]
-    i0 = int(np.searchsorted(t_s, ic_s))
+    i0 = int(np.searchsorted(t_s, ic_s - CONTACT_TOLERANCE_S))
     i1 = int(np.searchsorted(t_s, ic_s + IMPACT_WINDOW_S, side="right"))
     if i1 - i0 < 2:
         return None, None, ["no_samples_for_impact"]

@@ -10,6 +10,8 @@ samples every sensor has covered, so any split into blocks gives the same series
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from . import frontal as fr
@@ -21,6 +23,8 @@ from .sensor_chain import SensorChain
 MIN_PLAUSIBLE_DEG = -20.0      # hyper-extension beyond standing
 MIN_SWING_FLEXION_DEG = 25.0   # the knee bends at least this much in a walking swing
 MAX_PLAUSIBLE_DEG = 150.0
+FLIP_MAX_RESIDUAL_REL = 0.4    # other axis signs are tried only for a clean hinge fit
+FLIP_MAX_RESIDUAL_UP = 0.08
 
 
 def _interp_rows(t: np.ndarray, t_src: np.ndarray, v_src: np.ndarray) -> np.ndarray:
@@ -35,6 +39,7 @@ class KneeStage:
         self.decided = False
         self.calibration: ka.KneeCalibration | None = None
         self.message: str | None = None
+        self.axis_signs_changed = False
         self._estimator: ka.KneeAngleEstimator | None = None
         self._next_i = 0
         self.t = GrowingArray()
@@ -66,17 +71,33 @@ class KneeStage:
             self.message = f"knee calibration failed: {exc}"
             return
         # plausibility: over the calibration walk the knee must bend (swing) and must not
-        # over-extend far past standing; otherwise the hinge fit is wrong (e.g. a flipped axis)
-        trial = ka.KneeAngleEstimator(self.calibration)
+        # over-extend far past standing. knee_angle's hinge fit leaves the sign of each axis
+        # open; when its choice gives an implausible knee, the other sign choices are tried.
         blk = self._block(i0, i2)
-        flex = trial.update(blk.t_s, blk.thigh_gyr_dps, blk.thigh_acc_mps2, blk.shank_gyr_dps,
-                            blk.shank_acc_mps2)
-        lo, hi = np.percentile(flex, [2, 98])
-        if lo < MIN_PLAUSIBLE_DEG or hi < MIN_SWING_FLEXION_DEG or hi > MAX_PLAUSIBLE_DEG:
-            self.message = (f"knee calibration rejected: the walk gives knee angles from {lo:.0f}"
-                            f" to {hi:.0f} deg, not a knee's range; check the sensor straps")
+        best = None
+        c0 = self.calibration
+        good_fit = c0.residual_rel < FLIP_MAX_RESIDUAL_REL and c0.residual_up < FLIP_MAX_RESIDUAL_UP
+        for f1, f2 in ((1, 1), (-1, 1), (1, -1), (-1, -1)) if good_fit else ((1, 1),):
+            cal = dataclasses.replace(self.calibration, thigh_axis=f1 * self.calibration.thigh_axis,
+                                      shank_axis=f2 * self.calibration.shank_axis)
+            flex = ka.KneeAngleEstimator(cal).update(blk.t_s, blk.thigh_gyr_dps, blk.thigh_acc_mps2,
+                                                     blk.shank_gyr_dps, blk.shank_acc_mps2)
+            lo, hi = np.percentile(flex, [2, 98])
+            ok = lo >= MIN_PLAUSIBLE_DEG and MIN_SWING_FLEXION_DEG <= hi <= MAX_PLAUSIBLE_DEG
+            if ok:
+                best = cal
+                if (f1, f2) != (1, 1):
+                    self.message = None
+                    self.axis_signs_changed = True
+                break
+            if best is None and (f1, f2) == (1, 1):
+                first = (lo, hi)
+        if best is None:
+            self.message = (f"knee calibration rejected: the walk gives knee angles from {first[0]:.0f}"
+                            f" to {first[1]:.0f} deg, not a knee's range; check the sensor straps")
             self.calibration = None
             return
+        self.calibration = best
         self._estimator = ka.KneeAngleEstimator(self.calibration)
         self._next_i = i0
 
@@ -122,6 +143,7 @@ class KneeStage:
             "residual_dps": None if c is None else round(c.residual_dps, 2),
             "residual_rel": None if c is None else round(c.residual_rel, 3),
             "residual_up": None if c is None else round(c.residual_up, 4),
+            "axis_signs_changed": self.axis_signs_changed,
         }
 
 

@@ -13,12 +13,25 @@ per step:
 separately for the 100 Hz and the 52 Hz files. A leg whose calibration fails is listed.
 With ``--hugadb``: the knee angle over the HuGaDB walking file (real sensors) — per-stride
 range, to check plausibility (expected roughly 0-65 deg).
+
+The frontal range is reported over all steps, per activity (level / stairs), per leg and per
+subject; ``--loso`` picks ``FrontalEstimator.travel_tau_s`` on one subject and reports the
+other (leave-one-subject-out).
+
+``--truth-check`` (debugging only: it reads the ``<name>.meta.json`` files, which the analysis
+never does) rebuilds the true shank segment orientation from the virtual IMU and the meta's
+mounting rotation and tests what ``shank_frontal_range_deg`` measures: the shank's long axis
+projected on the frontal plane of fixed lab axes (fit of the lab heading per leg and file),
+the shank's roll about its own anterior axis relative to gravity, and the projection across
+the walking direction of the pass (from the per-stride ankle displacement). See
+``truth_check`` for what it prints.
 """
 
 from __future__ import annotations
 
 import argparse
 import glob
+import json
 import os
 import sys
 from pathlib import Path
@@ -30,8 +43,8 @@ from scipy.stats import spearmanr
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from imu_knee.analysis.frontal import (FrontalEstimator, frontal_range_deg, frontal_wobble_dps,  # noqa: E402
-                                       shank_frame_from_knee, shank_frame_from_walking,
-                                       stance_slices)
+                                       projected_frontal_angle_deg, shank_frame_from_knee,
+                                       shank_frame_from_walking, stance_slices)
 from imu_knee.analysis.knee_angle import (KneeAngleEstimator, KneeBlock, KneeCalibrationError,  # noqa: E402
                                           calibrate, knee_flexion_at_ic,
                                           knee_min_flexion_in_stance, resample_to)
@@ -51,7 +64,7 @@ def leg_block(rec, side: str) -> KneeBlock:
                      sh.gyr_dps, sh.acc_mps2)
 
 
-def evaluate_file(path: str, tau_s: float = 0.05) -> tuple[list[dict], list[str]]:
+def evaluate_file(path: str, tau_s: float = 0.05, travel_tau_s: float = 4.0) -> tuple[list[dict], list[str]]:
     rec = read_recording(path)
     truth = pd.read_csv(path.replace(".csv", ".truth.csv"))
     rows, notes = [], []
@@ -83,14 +96,16 @@ def evaluate_file(path: str, tau_s: float = 0.05) -> tuple[list[dict], list[str]
             notes.append(f"{Path(path).name} {side}: shank-only frame failed: {exc}")
         frontal = {}
         for name, frame in frames.items():
-            ang, rate = FrontalEstimator(frame, side=side).update(t, blk.shank_gyr_dps, blk.shank_acc_mps2)
+            ang, rate = FrontalEstimator(frame, side=side, travel_tau_s=travel_tau_s).update(
+                t, blk.shank_gyr_dps, blk.shank_acc_mps2)
             frontal[name] = (ang, rate)
         ic, to = tr.ic_s.to_numpy(), tr.to_s.to_numpy()
         f_ic = knee_flexion_at_ic(t, flex, ic)
         f_min = knee_min_flexion_in_stance(t, flex, ic, to)
         slices = stance_slices(t, ic, to)
         for k, (_, row) in enumerate(tr.iterrows()):
-            out = dict(file=Path(path).stem, rate="52hz" if "_52hz" in path else "100hz", side=side,
+            out = dict(file=Path(path).stem, subject=Path(path).stem.split("_")[0],
+                       rate="52hz" if "_52hz" in path else "100hz", side=side,
                        activity=row.activity, ic_s=row.ic_s,
                        ic_est=f_ic[k], ic_true=row.knee_flexion_ic_deg,
                        min_est=f_min[k], min_true=row.knee_min_flexion_stance_deg,
@@ -131,6 +146,29 @@ def report(df: pd.DataFrame, label: str) -> None:
             print(f"frontal range ({name} frame): Spearman rho {rho:.3f} (n={int(ok.sum())}); "
                   f"median est {np.median(df[col][ok]):.1f} deg vs truth {np.median(df.frontal_true[ok]):.1f}; "
                   f"median wobble {np.nanmedian(df[f'wobble_{name}']):.1f} deg/s")
+            print("   " + frontal_breakdown(df[ok], col, "frontal_true"))
+
+
+def spearman(a, b) -> float:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    ok = np.isfinite(a) & np.isfinite(b)
+    return float(spearmanr(a[ok], b[ok]).statistic) if ok.sum() > 3 else float("nan")
+
+
+def frontal_breakdown(df: pd.DataFrame, est: str, true: str) -> str:
+    """Spearman rho per activity group, per subject and per subject/leg as one line."""
+    level = df.activity == "level"
+    parts = [f"level {spearman(df[est][level], df[true][level]):.2f} (n={int(level.sum())})",
+             f"stairs {spearman(df[est][~level], df[true][~level]):.2f} (n={int((~level).sum())})"]
+    for act in ("stairs_up", "stairs_down"):
+        g = df[df.activity == act]
+        parts.append(f"{act} {spearman(g[est], g[true]):.2f}")
+    subj = df.subject if "subject" in df else df.file.str.split("_").str[0]
+    for s_name, g in df.groupby(subj):
+        parts.append(f"{s_name} {spearman(g[est], g[true]):.2f}")
+    for (s_name, side), g in df.groupby([subj, df.side]):
+        parts.append(f"{s_name}-{side} {spearman(g[est], g[true]):.2f}")
+    return "; ".join(parts)
 
 
 def hugadb_check(path: Path) -> None:
@@ -173,6 +211,210 @@ def hugadb_check(path: Path) -> None:
               f"per-stride minimum {np.percentile(lo, 5):.1f}..{np.percentile(lo, 95):.1f} deg (5-95 %, mean-pose zero)")
 
 
+# --------------------------------------------------------------------------------------------
+# --loso: leave-one-subject-out choice of the estimator's travel_tau_s
+
+
+def loso(files: list[str], taus=(1.0, 2.0, 4.0, 8.0, 16.0)) -> None:
+    print("\n=== leave-one-subject-out: travel_tau_s chosen on one subject, rho on the other "
+          "(knee frame, 100 Hz) ===")
+    tables = {}
+    for tau in taus:
+        rows = []
+        for f in files:
+            if "_52hz" not in f:
+                rows += evaluate_file(f, travel_tau_s=tau)[0]
+        tables[tau] = pd.DataFrame(rows)
+    subjects = sorted(tables[taus[0]].subject.unique())
+    for tau, df in tables.items():
+        print(f"travel_tau_s {tau:5.1f}: all {spearman(df.range_knee, df.frontal_true):.3f}; "
+              + "; ".join(f"{s_} {spearman(g.range_knee, g.frontal_true):.3f}"
+                          for s_, g in df.groupby("subject")))
+    for train in subjects:
+        best = max(taus, key=lambda tau: spearman(*_subject_cols(tables[tau], train)))
+        for test in subjects:
+            if test != train:
+                print(f"fit on {train}: travel_tau_s {best:g} -> {test} rho "
+                      f"{spearman(*_subject_cols(tables[best], test)):.3f}")
+
+
+def _subject_cols(df: pd.DataFrame, subject: str):
+    g = df[df.subject == subject]
+    return g.range_knee, g.frontal_true
+
+
+# --------------------------------------------------------------------------------------------
+# --truth-check: what does shank_frontal_range_deg measure? (debugging; reads the meta files)
+
+
+def true_segment_motion(stream, sensor_meta: dict, standing_end_s: float = STANDING_END_S):
+    """Shank segment orientation rebuilt from a virtual IMU and its meta (debugging only).
+
+    The meta's ``R_mount_matrix`` R maps sensor axes to segment axes (segment = R @ sensor;
+    checked: with it the walking flexion axis has the same direction in the segment frame in
+    every file, with R.T it turns with each file's mounting). Bias and scale from the meta are
+    removed, then the gyro is integrated from the standing attitude. Returns (t_s, rotations
+    segment -> world as scipy Rotation, world z up and x = the standing heading of the segment
+    x axis; segment gyro in deg/s; segment specific force)."""
+    from scipy.spatial.transform import Rotation
+
+    rot_mount = np.array(sensor_meta["R_mount_matrix"], dtype=float)
+    gyr = (stream.gyr_dps - np.array(sensor_meta["gyr_bias_dps"])) / np.array(sensor_meta["gyr_scale"])
+    acc = (stream.acc_mps2 - np.array(sensor_meta["acc_bias_mps2"])) / np.array(sensor_meta["acc_scale"])
+    gyr, acc = gyr @ rot_mount.T, acc @ rot_mount.T
+    t = stream.t_s
+    up = acc[t < standing_end_s].mean(axis=0)
+    up /= np.linalg.norm(up)
+    x = np.array([1.0, 0.0, 0.0]) - up * up[0]
+    x /= np.linalg.norm(x)
+    start = Rotation.from_matrix(np.vstack([x, np.cross(up, x), up]))
+    dt = 1.0 / round(1.0 / np.median(np.diff(t)))
+    steps = Rotation.from_rotvec(np.deg2rad(gyr[:-1]) * dt)
+    rots = [start]
+    for step in steps:
+        rots.append(rots[-1] * step)
+    return t, Rotation.concatenate(rots), gyr, acc
+
+
+def _stance_ranges(t, angle, ic, to) -> np.ndarray:
+    return np.array([frontal_range_deg(angle[sl]) if sl is not None else np.nan
+                     for sl in stance_slices(t, ic, to)])
+
+
+def _walking_heading_deg(t, rots, gyr, acc, ic, to, lever_m: float = 0.25) -> float:
+    """Mean heading of the ankle's per-stride horizontal displacement (mid-stance to mid-stance,
+    the first from the standing rest), true orientation; NaN if no stride."""
+    acc_w = rots.apply(acc) - [0.0, 0.0, 9.80665]
+    lever = np.array([0.0, 0.0, lever_m])
+    prev, v_prev = int(np.searchsorted(t, WALKING_START_S - 0.1)), np.zeros(3)
+    heads = []
+    for sl in stance_slices(t, ic, to):
+        if sl is None or sl.stop - sl.start < 3:
+            continue
+        mid = sl.start + int(np.argmin(np.linalg.norm(gyr[sl], axis=1)))
+        a = acc_w[prev:mid + 1]
+        dt = np.diff(t[prev:mid + 1])[:, None]
+        v = np.vstack([np.zeros(3), np.cumsum(0.5 * (a[1:] + a[:-1]) * dt, axis=0)])
+        lev = rots[[prev, mid]].apply(lever)
+        v_end = np.cross(rots[[prev, mid]].apply(np.deg2rad(gyr[[prev, mid]])), lev)
+        v_start = v_prev if v_prev is not None else v_end[0]
+        v = v + v_start
+        v -= np.linspace(0.0, 1.0, len(v))[:, None] * (v[-1] - v_end[1])
+        d = np.sum(0.5 * (v[1:] + v[:-1]) * dt, axis=0) - (lev[1] - lev[0])
+        if np.hypot(d[0], d[1]) > 0.3:
+            heads.append(np.arctan2(d[1], d[0]))
+        prev, v_prev = mid, None
+    return float(np.degrees(np.angle(np.mean(np.exp(1j * np.array(heads)))))) if heads else float("nan")
+
+
+def _lab_heading_curve(t, long_w, ic, to, truth, headings_deg):
+    ranges = np.array([_stance_ranges(t, projected_frontal_angle_deg(
+        long_w, [np.cos(np.radians(h)), np.sin(np.radians(h))]), ic, to) for h in headings_deg])
+    ok = np.isfinite(truth)
+    rmse_deg = np.sqrt(np.mean((ranges[:, ok] - truth[ok]) ** 2, axis=1))
+    return ranges, rmse_deg
+
+
+def truth_check(data_dir: str, estimator_csv: pd.DataFrame | None = None) -> None:
+    """Prints, per 100 Hz file and leg (true orientation from the meta; truth contact/toe-off):
+    - RMSE of the stance range of candidate definitions against shank_frontal_range_deg:
+      ``roll`` (shank roll about its own anterior axis relative to gravity, heading-free),
+      ``walk`` (projection across the pass's walking direction), ``lab`` (projection on the
+      frontal plane of fixed lab axes; the lab heading, unknown in the sensor's earth frame, is
+      fitted per leg and file; the RMSE curve has two minima either side of the shank's own
+      stance plane, the one picked is the one whose offset from the walking direction agrees
+      best with the other leg's — both legs share the lab);
+    - lab − walking heading (deg) per leg: the direction of the lab x axis from the direction
+      the subject actually walked;
+    then Spearman rho of each definition with the truth over all steps, and how rho falls when
+    the exact lab heading is disturbed by a constant or random error."""
+    from scipy.signal import argrelmin
+
+    grid = np.arange(-60.0, 60.01, 0.5)
+    per_leg = {}
+    files = sorted(f for f in glob.glob(os.path.join(data_dir, "*.csv"))
+                   if not f.endswith(".truth.csv") and "_52hz" not in f)
+    for path in files:
+        rec = read_recording(path)
+        meta = json.loads(Path(path.replace(".csv", ".meta.json")).read_text())
+        truth = pd.read_csv(path.replace(".csv", ".truth.csv"))
+        for side in ("left", "right"):
+            tr = truth[truth.side == side]
+            t, rots, gyr, acc = true_segment_motion(rec.streams[f"{side}_shank"], meta["sensors"][f"{side}_shank"])
+            ic, to = tr.ic_s.to_numpy(), tr.to_s.to_numpy()
+            y = tr.shank_frontal_range_deg.to_numpy()
+            long_w = rots.apply([0.0, 0.0, 1.0])
+            up_seg = rots.inv().apply([0.0, 0.0, 1.0])
+            roll = _stance_ranges(t, np.degrees(np.arcsin(np.clip(up_seg[:, 1], -1, 1))), ic, to)
+            walk = _walking_heading_deg(t, rots, gyr, acc, ic, to)
+            ranges, rmse_deg = _lab_heading_curve(t, long_w, ic, to, y, grid)
+            minima = [int(i) for i in argrelmin(rmse_deg, order=6)[0]] or [int(np.argmin(rmse_deg))]
+            walk_ranges = (_stance_ranges(t, projected_frontal_angle_deg(
+                long_w, [np.cos(np.radians(walk)), np.sin(np.radians(walk))]), ic, to)
+                if np.isfinite(walk) else np.full(len(tr), np.nan))
+            per_leg[(Path(path).stem, side)] = dict(
+                t=t, long_w=long_w, ic=ic, to=to, truth=y, activity=tr.activity.to_numpy(),
+                roll=roll, walk=walk, walk_ranges=walk_ranges, ranges=ranges, rmse=rmse_deg, minima=minima)
+    # pick per file the pair of minima whose lab−walk offsets agree
+    for name in sorted({k[0] for k in per_leg}):
+        legs = [per_leg[(name, s)] for s in ("left", "right")]
+        options = [[(grid[i] - (lg["walk"] if np.isfinite(lg["walk"]) else 0.0), i) for i in lg["minima"]]
+                   for lg in legs]
+        if all(np.isfinite(lg["walk"]) for lg in legs):
+            pair = min(((a, b) for a in options[0] for b in options[1]), key=lambda p: abs(p[0][0] - p[1][0]))
+        else:
+            pair = tuple(min(o, key=lambda m: legs[j]["rmse"][m[1]]) for j, o in enumerate(options))
+        for lg, (off, i) in zip(legs, pair):
+            lg["lab"], lg["lab_offset"] = grid[i], off if np.isfinite(lg["walk"]) else np.nan
+    print("\n=== truth check (true orientation from the meta; RMSE deg of the stance range) ===")
+    print(f"{'file':12s} {'side':5s} {'n':>2s} {'roll':>6s} {'walk':>6s} {'lab':>6s} "
+          f"{'lab-walk':>8s}  other minima (lab-walk)")
+    for (name, side), lg in per_leg.items():
+        ok = np.isfinite(lg["truth"])
+        i_lab = int(np.argmin(np.abs(grid - lg["lab"])))
+        others = [f"{grid[i] - lg['walk']:+.1f}" for i in lg["minima"] if i != i_lab and np.isfinite(lg["walk"])]
+
+        def rm(x):
+            return np.sqrt(np.nanmean((x[ok] - lg["truth"][ok]) ** 2))
+        print(f"{name:12s} {side:5s} {int(ok.sum()):2d} {rm(lg['roll']):6.2f} {rm(lg['walk_ranges']):6.2f} "
+              f"{lg['rmse'][i_lab]:6.2f} {lg['lab_offset']:+8.1f}  {' '.join(others)}")
+    rows = []
+    for (name, side), lg in per_leg.items():
+        i_lab = int(np.argmin(np.abs(grid - lg["lab"])))
+        for k in np.flatnonzero(np.isfinite(lg["truth"])):
+            rows.append(dict(file=name, subject=name.split("_")[0], side=side, activity=lg["activity"][k],
+                             truth=lg["truth"][k], roll=lg["roll"][k], walk=lg["walk_ranges"][k],
+                             lab=lg["ranges"][i_lab, k], lab_offset=lg["lab_offset"]))
+    df = pd.DataFrame(rows)
+    print("\nlab − walking heading, mean (sd) per subject and leg:")
+    offs = df.drop_duplicates(["file", "side"]).groupby(["subject", "side"]).lab_offset
+    print("   " + "; ".join(f"{s_}-{side} {m:+.1f} ({sd:.1f})" for (s_, side), m, sd in
+                            zip(offs.mean().index, offs.mean(), offs.std())))
+    print("\nSpearman rho with the truth (true orientation):")
+    for col, label in (("lab", "lab projection, lab heading fitted per leg/file (optimistic)"),
+                       ("walk", "projection across the walking direction of the pass"),
+                       ("roll", "roll about the shank's own anterior axis (heading-free)")):
+        print(f"  {label}: {spearman(df[col], df.truth):.3f}; {frontal_breakdown(df, col, 'truth')}")
+    rng = np.random.default_rng(0)
+    print("  lab projection with the lab heading disturbed:")
+    keys = list(per_leg)
+    for err in (1.0, 3.0, 6.0):
+        for kind in ("constant", "random"):
+            rhos = []
+            for rep in range(1 if kind == "constant" else 20):
+                est = []
+                for key in keys:
+                    lg = per_leg[key]
+                    dh = err if kind == "constant" else rng.normal(0.0, err)
+                    i = int(np.argmin(np.abs(grid - (lg["lab"] + dh))))
+                    est.append(np.where(np.isfinite(lg["truth"]), lg["ranges"][i], np.nan))
+                est = np.concatenate(est)
+                tru = np.concatenate([per_leg[k]["truth"] for k in keys])
+                rhos.append(spearman(est, tru))
+            print(f"    {kind:8s} {err:3.0f} deg: rho {np.mean(rhos):.3f}" +
+                  (f" (min {np.min(rhos):.3f} of 20)" if kind == "random" else ""))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data_dir", nargs="?", default=str(DEFAULT_DIR))
@@ -181,6 +423,9 @@ def main() -> int:
     ap.add_argument("--tau", type=float, default=0.05, help="KneeAngleEstimator tau_s (default 0.05)")
     ap.add_argument("--no-hugadb", action="store_true")
     ap.add_argument("-v", "--verbose", action="store_true", help="print calibration notes")
+    ap.add_argument("--loso", action="store_true", help="leave-one-subject-out choice of travel_tau_s")
+    ap.add_argument("--truth-check", action="store_true",
+                    help="debugging: what the frontal truth measures (reads the meta files)")
     args = ap.parse_args()
     files = sorted(f for f in glob.glob(os.path.join(args.data_dir, "*.csv"))
                    if not f.endswith(".truth.csv"))
@@ -198,6 +443,10 @@ def main() -> int:
     report(df[df.rate == "52hz"], "52 Hz files")
     if args.csv:
         df.to_csv(args.csv, index=False)
+    if args.loso:
+        loso(files)
+    if args.truth_check:
+        truth_check(args.data_dir)
     if not args.no_hugadb and Path(args.hugadb).exists():
         hugadb_check(Path(args.hugadb))
     return 0

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from imu_knee.analysis.frontal import (FrontalEstimator, frontal_range_deg, frontal_wobble_dps,
-                                       shank_frame_from_axes, shank_frame_from_knee,
-                                       shank_frame_from_walking, stance_slices)
+                                       projected_frontal_angle_deg, shank_frame_from_axes,
+                                       shank_frame_from_knee, shank_frame_from_walking,
+                                       stance_slices)
 from imu_knee.analysis.knee_angle import KneeBlock, calibrate
 
 _spec = importlib.util.spec_from_file_location("_knee_sim", Path(__file__).with_name("test_knee_angle.py"))
@@ -117,3 +118,36 @@ def test_stance_slices():
 def test_frame_rejects_a_vertical_flexion_axis():
     with pytest.raises(ValueError):
         shank_frame_from_axes([0, 0, 1.0], [0, 0.1, 1.0], 100.0)
+
+
+def _pitched_long_axis(pitch_deg, plane_heading_deg, roll_deg=0.0):
+    """Unit long axes tilted by ``pitch_deg`` (top forward) within the vertical plane at
+    ``plane_heading_deg`` and by ``roll_deg`` (top to the right of that plane) across it."""
+    p, h, r = np.radians(pitch_deg), np.radians(plane_heading_deg), np.radians(roll_deg)
+    fwd = np.array([np.cos(h), np.sin(h), 0.0])
+    right = np.array([np.sin(h), -np.cos(h), 0.0])
+    v = (np.cos(r) * (np.cos(p)[:, None] * [0.0, 0.0, 1.0] + np.sin(p)[:, None] * fwd)
+         + np.sin(r) * right)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("heading_deg", [0.0, 37.0, -120.0])
+def test_projection_across_travel_separates_roll_from_pitch(heading_deg):
+    pitch = np.linspace(-10.0, 50.0, 61)            # a stance: the shank pitches forward
+    travel = [np.cos(np.radians(heading_deg)), np.sin(np.radians(heading_deg))]
+    # pitching in the plane of travel leaves the frontal angle at zero
+    flat = projected_frontal_angle_deg(_pitched_long_axis(pitch, heading_deg), travel)
+    assert np.max(np.abs(flat)) < 1e-9
+    # a roll to the right of travel reads as +roll (exactly, at zero pitch)
+    rolled = projected_frontal_angle_deg(_pitched_long_axis(np.array([0.0]), heading_deg, 4.0), travel)
+    assert rolled[0] == pytest.approx(4.0, abs=1e-9)
+    # a travel direction 3 deg off the plane of pitch turns the pitch into a frontal range of
+    # atan(sin 3° · tan 50°) ≈ 3.6 deg: why the range needs the heading within a degree or two
+    off = [np.cos(np.radians(heading_deg + 3.0)), np.sin(np.radians(heading_deg + 3.0))]
+    wrong = projected_frontal_angle_deg(_pitched_long_axis(pitch, heading_deg), off)
+    expected = np.degrees(np.arctan(np.sin(np.radians(3.0)) * np.tan(np.radians(50.0))))
+    assert frontal_range_deg(wrong) == pytest.approx(
+        expected + np.degrees(np.arctan(np.sin(np.radians(3.0)) * np.tan(np.radians(10.0)))), rel=0.02)
+    # the travel vector's length does not matter; one direction per sample works too
+    per_sample = np.tile(np.array(travel) * 5.0, (len(pitch), 1))
+    assert np.allclose(projected_frontal_angle_deg(_pitched_long_axis(pitch, heading_deg), per_sample), flat)

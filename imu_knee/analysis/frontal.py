@@ -21,7 +21,22 @@ Sign: with ``side=None`` positive = the top of the shank tilts to the body's rig
 Any block split gives identical output.
 
 Per stance (samples between contact and toe-off): :func:`frontal_range_deg` (max − min of the
-angle) and :func:`frontal_wobble_dps` (RMS of the rate).
+angle) and :func:`frontal_wobble_dps` (RMS of the rate). :func:`projected_frontal_angle_deg`
+is the projection itself (long axis in an earth frame + a travel direction).
+
+What the angle is compared with, and its limit. The motion-capture truth of the virtual-IMU
+data (``shank_frontal_range_deg``) is the stance range of the shank's long axis projected on
+the frontal plane of *fixed lab axes* (walkway along lab x): rebuilt from the true segment
+orientation it is matched to about 1.3° RMSE per step (``benchmarks/knee_frontal_accuracy.py
+--truth-check``); the shank's roll about its own anterior axis relative to gravity is not it
+(about 8° RMSE). The shank pitches 30–60° in stance, so a travel direction off by δ adds about
+sin δ · tan(pitch) to the angle: 3° of heading error already changes a range by ~3–4°. The
+estimator has no lab: its travel direction is the direction the person walks. In those
+recordings the subjects walked 3–7° off the lab axis (per subject: about +6° and −3.5°, the
+same for both legs), which is enough to scramble the per-step ranking against that truth
+(Spearman rho 0.84 with the lab heading, 0.58 with it off by a constant 3°, 0.36 off by 6°,
+0.25 across the true walking direction). Against the truth the estimator reaches about 0.47;
+a heading that is not in the sensor data cannot be recovered from it.
 """
 
 from __future__ import annotations
@@ -42,6 +57,7 @@ __all__ = [
     "frontal_range_deg",
     "frontal_wobble_dps",
     "stance_slices",
+    "projected_frontal_angle_deg",
 ]
 
 
@@ -151,12 +167,25 @@ class FrontalEstimator:
         q, bias = self._tracker.update_quat(gyr, acc, t_s)
         d = self._travel_direction(q, acc)
         long_earth = rotate_to_earth(q, self.frame.long_axis)
-        # left of travel: z × d; positive angle = top of the shank to the body's right
-        left = np.column_stack([-d[:, 1], d[:, 0]])
-        angle = np.rad2deg(np.arctan2(-np.sum(long_earth[:, :2] * left, axis=1), long_earth[:, 2]))
+        angle = projected_frontal_angle_deg(long_earth, d)
         rate = dot_rows(gyr - bias, self.frame.forward_axis)
         self.travel_heading_deg_ = np.rad2deg(np.arctan2(d[:, 1], d[:, 0]))
         return self._sign * angle, self._sign * rate
+
+
+def projected_frontal_angle_deg(long_axis_earth, travel_xy) -> np.ndarray:
+    """Angle (deg) from vertical of the long axis seen in the vertical plane across the travel
+    direction (its projection on that plane; 0 = vertical, + = top to the right of travel).
+
+    ``long_axis_earth``: (N, 3) unit vectors in an earth frame with z up; ``travel_xy``: (N, 2)
+    or (2,) horizontal travel direction in the same frame (need not be unit length).
+    With a fixed ``travel_xy`` along a lab axis this is the lab frontal-plane projection that
+    motion capture reports (see the module doc)."""
+    long_axis = np.asarray(long_axis_earth, dtype=float).reshape(-1, 3)
+    d = np.broadcast_to(np.asarray(travel_xy, dtype=float), (len(long_axis), 2))
+    d = d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-12)
+    left = np.column_stack([-d[:, 1], d[:, 0]])  # z × d
+    return np.rad2deg(np.arctan2(-np.sum(long_axis[:, :2] * left, axis=1), long_axis[:, 2]))
 
 
 def frontal_range_deg(angle_in_stance_deg) -> float:

@@ -205,3 +205,21 @@ def test_trend_from_earlier_sessions(session):
     now = session.summary["sides"]["right"]["stairs_down"]["median"]["impact_g"]
     assert row[2:] == ["3.10", "3.40", f"{now:.2f}"]
     assert "2026-10-15" in render_html(content)
+
+
+def test_recording_without_walking_is_a_one_line_error(tmp_path, capsys):
+    import numpy as np
+
+    from imu_knee.recording import Recording, SensorStream, write_recording
+
+    rng = np.random.default_rng(0)
+    t = np.arange(0, 10, 0.01)
+    acc = np.array([0.0, 0.0, 9.81]) + rng.normal(0, 0.02, (len(t), 3))
+    rec = Recording({"left_shank": SensorStream("left_shank", t, acc, rng.normal(0, 0.2, (len(t), 3)), 100.0)})
+    path = tmp_path / "standing.csv"
+    write_recording(path, rec)
+    out = tmp_path / "r.html"
+    assert main(["report", str(path), "-o", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "no walking found" in err and err.count("\n") == 1
+    assert not out.exists()

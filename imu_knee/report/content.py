@@ -195,10 +195,12 @@ def session_date(data: SessionData) -> str:
 
 def _facts(data: SessionData) -> list[tuple[str, str]]:
     rec, steps = data.recording, data.steps
-    sensors = []
+    groups: dict[str, list[str]] = {}
     for name, s in rec.streams.items():
         dev = f", {s.device}" if s.device else ""
-        sensors.append(f"{SENSOR_WORDS.get(name, name)} ({fmt_num(s.rate_hz, 0)} samples per second{dev})")
+        groups.setdefault(f"{fmt_num(s.rate_hz, 0)} samples per second{dev}", []).append(
+            SENSOR_WORDS.get(name, name))
+    sensors = [f"{_join(names)} ({how})" for how, names in groups.items()]
     leg = data.leg_length_m
     leg_text = fmt_num(leg, 2, "m") + ("" if data.summary.get("leg_length_given")
                                        else " (not given; a typical value was used)")
@@ -469,13 +471,14 @@ def _trend(data: SessionData) -> Trend:
     cols = ["Measure", "Leg"] + [label for label, _ in series]
     rows, plotted = [], []
     for metric, act, head, unit, digits in TREND_METRICS:
+        shown = head + f" ({unit})"
         if metric == "impact_g":
-            head += f" (this session at {rate_text(data)} samples/s)"
+            shown += f", this session at {rate_text(data)} samples/s"
         for side in ("left", "right"):
             vals = [m.get((metric, side, act)) for _, m in series]
             if sum(v is not None for v in vals) < 2:
                 continue
-            rows.append([head + f" ({unit})", side] + [fmt_num(v, digits) for v in vals])
+            rows.append([shown, side] + [fmt_num(v, digits) for v in vals])
             plotted.append((head, unit, side, vals))
     n = len(earlier)
     if not rows:

@@ -9,6 +9,7 @@ measures anything.
 from __future__ import annotations
 
 import io
+import textwrap
 
 import matplotlib
 
@@ -165,12 +166,14 @@ def trend_png(labels: list[str], series: list[tuple[str, str, str, list]]) -> by
             y = np.array([np.nan if v is None else v for v in vals], float)
             ax.plot(x, y, SIDE_STYLE[side], marker="o", color=SIDE_COLOUR[side], lw=1.5, ms=4,
                     label=f"{side}")
-        ax.set_title(f"{head} ({unit})", loc="left")
-        ax.set_xticks(x, [lab[:10] for lab in labels], rotation=30, ha="right")
+        ax.set_title(textwrap.fill(f"{head} ({unit})", 48), loc="left")
+        ax.set_xticks(x, [textwrap.shorten(lab, 16, placeholder="…") for lab in labels],
+                      rotation=25, ha="right")
+        ax.set_xlim(-0.3, len(labels) - 0.7)
         ax.grid(axis="y", color="#E5E5E5", lw=0.6)
         ax.legend(frameon=False)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
-    _margins(fig, bottom_in=0.75, hspace=0.95)
+    _margins(fig, top_in=0.45, bottom_in=0.8, hspace=1.0)
     fig.subplots_adjust(wspace=0.25)
     return _png(fig)

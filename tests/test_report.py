@@ -160,7 +160,7 @@ def test_hard_landing_finding_appears_with_its_evidence(session, cli_outputs):
     content = build_content(session)
     marked = [r for r in content.step_table.rows if r[-1]]
     assert len(marked) == len({round(t, 4) for t in hard[0].steps})
-    assert {r[3] for r in marked} == {"stairs_down"}
+    assert {r[3] for r in marked} == {"stairs down"}
 
 
 def test_no_hard_landing_without_stairs(tmp_path):

@@ -323,7 +323,9 @@ def _heading(head: str, data: SessionData) -> str:
 
 def _step_cell(value, digits) -> str:
     if digits is None:
-        return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return ""
+        return str(value).replace("_", " ")
     return fmt_num(value, digits)
 
 
@@ -360,7 +362,7 @@ def _therapist_tables(data: SessionData) -> list[Table]:
             g = steps[(steps["side"] == side) & (steps["activity"] == act)] if len(steps) else steps
             if not len(g):
                 continue
-            row = [side, act, str(len(g))]
+            row = [side, act.replace("_", " "), str(len(g))]
             for col, _, digits in metrics:
                 v = pd.to_numeric(g[col], errors="coerce").dropna()
                 if not len(v):

@@ -102,12 +102,14 @@ def _table(t: Table, st: dict, width: float, tiny: bool = False) -> list:
 
 
 def _col_widths(t: Table, width: float) -> list[float]:
-    """Widths in proportion to the longest text in each column (headings count less: they wrap)."""
+    """Widths from the text in each column: never narrower than its longest word, long cells
+    wrap (headings count less: they wrap more easily)."""
     need = []
     for k, head in enumerate(t.columns):
-        longest_word = max((len(w) for w in str(head).split()), default=1)
-        cells = max((len(str(r[k])) for r in t.rows), default=1)
-        need.append(min(32, max(4, cells, longest_word, len(str(head)) * 0.6)))
+        texts = [str(r[k]) for r in t.rows]
+        word = max((len(w) for x in texts + [str(head)] for w in x.split()), default=1)
+        longest = max((len(x) for x in texts), default=1)
+        need.append(max(4.0, word + 1.0, min(32.0, 0.75 * longest), 0.5 * len(str(head))))
     total = sum(need)
     return [width * n / total for n in need]
 

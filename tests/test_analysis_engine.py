@@ -150,6 +150,37 @@ def test_sensors_that_never_move_are_refused_clearly(tmp_path, capsys):
     assert "no walking found" in capsys.readouterr().err
 
 
+def test_too_short_recording_is_refused_clearly(tmp_path, capsys):
+    rec, _ = synth_recording(("left_shank",), strides=1)
+    s = rec.streams["left_shank"]
+    short = Recording({"left_shank": SensorStream("left_shank", s.t_s[:150], s.acc_mps2[:150],
+                                                  s.gyr_dps[:150], 100.0)})
+    path = tmp_path / "short.csv"
+    write_recording(path, short)
+    rc = main(["analyze", str(path), "--steps", str(tmp_path / "s.csv"), "--summary",
+               str(tmp_path / "s.json")])
+    assert rc == 2
+    assert "too short to hold a step" in capsys.readouterr().err
+
+
+def test_saturated_accelerometer_flags_impacts():
+    rec, truth = synth_recording(("left_shank",), impact_g=3.0)
+    s = rec.streams["left_shank"]
+    full = 2.0 * 9.80665  # a +-2 g sensor
+    acc = np.clip(s.acc_mps2, -full, full)
+    clipped = Recording({"left_shank": SensorStream("left_shank", s.t_s, acc, s.gyr_dps, 100.0)})
+    steps, summary = analyze_recording(clipped)
+    assert len(steps) == len(truth["left_shank"])  # every step still reported
+    assert "left_shank: acc_reaches_full_scale" in summary["flags"]
+    hit = steps["flags"].str.contains("acc_saturated")
+    assert hit.sum() >= 1
+    assert steps.loc[hit, "impact_g"].isna().all()
+    # a step is flagged exactly when its impact window touches the rail
+    for _, row in steps.iterrows():
+        w = (s.t_s >= row.ic_s - 0.03) & (s.t_s <= row.ic_s + 0.15)
+        assert bool(hit[_]) == bool((np.abs(acc[w]) >= 0.995 * full).any())
+
+
 def test_too_short_recording_gives_no_crash():
     rec, _ = synth_recording(("left_shank",), strides=1)
     s = rec.streams["left_shank"]

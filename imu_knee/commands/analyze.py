@@ -12,6 +12,8 @@ from pathlib import Path
 
 from ..errors import InputError
 
+MIN_USEFUL_S = 3.0
+
 
 def add_arguments(parser) -> None:
     parser.add_argument("recording", type=Path, help="recording CSV (DESIGN.md section 1)")
@@ -39,6 +41,10 @@ def run(args) -> int:
     steps, summary = analyze_recording(rec, leg_length_m=args.leg_length, progress=not args.quiet)
     not_calibrated = [n for n, r in summary["sensors"].items() if r["calibration"] is None]
     if len(not_calibrated) == len(summary["sensors"]):
+        if rec.duration_s < MIN_USEFUL_S:
+            raise InputError(
+                f"{args.recording}: only {rec.duration_s:.1f} s long, too short to hold a step;"
+                " record a few seconds of standing still and then at least ten steps of walking")
         raise InputError(
             f"{args.recording}: no walking found ({', '.join(not_calibrated)} never moved like"
             " walking), so no steps can be measured; record a few seconds of standing still and"
@@ -58,6 +64,7 @@ _EXPLANATIONS = {
     "acc_reaches_full_scale": "the accelerometer saturates; impacts at full scale are left empty",
     "gaps": "samples are missing (gaps); steps across a gap are flagged",
     "weak_flexion_axis": "walking did not show a clear knee flexion axis; check the sensor strap",
+    "rate_below_50hz": "sample rate below 50 Hz; impact is not measured (left empty)",
 }
 
 

@@ -32,21 +32,23 @@ def ankle_displacement(t_s: np.ndarray, acc_world_mps2: np.ndarray, gyr_dps: np.
     """
     sl = slice(i0, i1 + 1)
     t = t_s[sl]
-    q = quat[sl]
     a_w = acc_world_mps2[sl]
-    dt = np.diff(t)
-    # trapezoidal integration of acceleration → velocity
-    v = np.zeros_like(a_w)
-    v[1:] = np.cumsum(0.5 * (a_w[1:] + a_w[:-1]) * dt[:, None], axis=0)
-    ends = q[[0, -1]]
-    lever_w = rotate(ends, lever_sensor)
-    omega_w = rotate(ends, np.radians(gyr_dps[[i0, i1]]))
-    v_ends = _cross(omega_w, lever_w)
+    dt = (t[1:] - t[:-1])[:, None]
+    # trapezoidal integration of acceleration -> velocity change u (u[0] = 0)
+    u = np.empty_like(a_w)
+    u[0] = 0.0
+    np.cumsum(0.5 * (a_w[1:] + a_w[:-1]) * dt, axis=0, out=u[1:])
+    # lever and angular rate at both ends, in the world frame (one rotation call)
+    q2 = quat[[i0, i0, i1, i1]]
+    vecs = np.vstack([lever_sensor, np.radians(gyr_dps[i0]), lever_sensor, np.radians(gyr_dps[i1])])
+    w = rotate(q2, vecs)
+    lever_w0, omega_w0, lever_w1, omega_w1 = w
+    v_ends = _cross(np.vstack([omega_w0, omega_w1]), np.vstack([lever_w0, lever_w1]))
     v_start, v_end = v_ends[0], v_ends[1]
-    lever_w0, lever_w1 = lever_w[0], lever_w[1]
-    v = v + v_start
-    drift = v[-1] - v_end
-    frac = (t - t[0]) / max(t[-1] - t[0], 1e-9)
-    v = v - frac[:, None] * drift
-    p_end = np.sum(0.5 * (v[1:] + v[:-1]) * dt[:, None], axis=0)
+    # v = u + v_start - frac * drift with frac linear in time, drift so that v(end) = v_end;
+    # the trapezoidal position integral of the linear terms is exact: T * (v_start - drift / 2)
+    span = float(t[-1] - t[0])
+    drift = u[-1] + v_start - v_end
+    p_u = np.sum(0.5 * (u[1:] + u[:-1]) * dt, axis=0)
+    p_end = p_u + span * (v_start - 0.5 * drift)
     return p_end - (lever_w1 - lever_w0)

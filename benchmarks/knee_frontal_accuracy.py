@@ -96,9 +96,9 @@ def evaluate_file(path: str, tau_s: float = 0.05, travel_tau_s: float = 4.0) -> 
             notes.append(f"{Path(path).name} {side}: shank-only frame failed: {exc}")
         frontal = {}
         for name, frame in frames.items():
-            ang, rate = FrontalEstimator(frame, side=side, travel_tau_s=travel_tau_s).update(
-                t, blk.shank_gyr_dps, blk.shank_acc_mps2)
-            frontal[name] = (ang, rate)
+            est = FrontalEstimator(frame, side=side, travel_tau_s=travel_tau_s)
+            ang, rate = est.update(t, blk.shank_gyr_dps, blk.shank_acc_mps2)
+            frontal[name] = (ang, rate, est.roll_deg_)
         ic, to = tr.ic_s.to_numpy(), tr.to_s.to_numpy()
         f_ic = knee_flexion_at_ic(t, flex, ic)
         f_min = knee_min_flexion_in_stance(t, flex, ic, to)
@@ -110,10 +110,11 @@ def evaluate_file(path: str, tau_s: float = 0.05, travel_tau_s: float = 4.0) -> 
                        ic_est=f_ic[k], ic_true=row.knee_flexion_ic_deg,
                        min_est=f_min[k], min_true=row.knee_min_flexion_stance_deg,
                        frontal_true=row.shank_frontal_range_deg)
-            for name, (ang, rate) in frontal.items():
+            for name, (ang, rate, roll) in frontal.items():
                 sl = slices[k]
                 out[f"range_{name}"] = frontal_range_deg(ang[sl]) if sl is not None else np.nan
                 out[f"wobble_{name}"] = frontal_wobble_dps(rate[sl]) if sl is not None else np.nan
+                out[f"roll_range_{name}"] = frontal_range_deg(roll[sl]) if sl is not None else np.nan
             rows.append(out)
     return rows, notes
 
@@ -346,6 +347,18 @@ def truth_check(data_dir: str, estimator_csv: pd.DataFrame | None = None) -> Non
             long_w = rots.apply([0.0, 0.0, 1.0])
             up_seg = rots.inv().apply([0.0, 0.0, 1.0])
             roll = _stance_ranges(t, np.degrees(np.arcsin(np.clip(up_seg[:, 1], -1, 1))), ic, to)
+            # heading-free roll of the functional flexion axis: true vs the estimator's roll_deg_
+            _, _, vt = np.linalg.svd(gyr[t >= WALKING_START_S], full_matrices=False)
+            flex_roll_true = _stance_ranges(t, np.degrees(np.arcsin(np.clip(up_seg @ vt[0], -1, 1))), ic, to)
+            sh = rec.streams[f"{side}_shank"]
+            try:
+                frame = shank_frame_from_walking(sh.acc_mps2[sh.t_s < STANDING_END_S],
+                                                 sh.gyr_dps[sh.t_s >= WALKING_START_S], sh.rate_hz)
+                est = FrontalEstimator(frame, side=side)
+                est.update(sh.t_s, sh.gyr_dps, sh.acc_mps2)
+                flex_roll_est = _stance_ranges(sh.t_s, est.roll_deg_, ic, to)
+            except ValueError:
+                flex_roll_est = np.full(len(tr), np.nan)
             walk = _walking_heading_deg(t, rots, gyr, acc, ic, to)
             ranges, rmse_deg = _lab_heading_curve(t, long_w, ic, to, y, grid)
             minima = [int(i) for i in argrelmin(rmse_deg, order=6)[0]] or [int(np.argmin(rmse_deg))]
@@ -354,7 +367,8 @@ def truth_check(data_dir: str, estimator_csv: pd.DataFrame | None = None) -> Non
                 if np.isfinite(walk) else np.full(len(tr), np.nan))
             per_leg[(Path(path).stem, side)] = dict(
                 t=t, long_w=long_w, ic=ic, to=to, truth=y, activity=tr.activity.to_numpy(),
-                roll=roll, walk=walk, walk_ranges=walk_ranges, ranges=ranges, rmse=rmse_deg, minima=minima)
+                roll=roll, walk=walk, walk_ranges=walk_ranges, ranges=ranges, rmse=rmse_deg, minima=minima,
+                flex_roll_true=flex_roll_true, flex_roll_est=flex_roll_est)
     # pick per file the pair of minima whose lab−walk offsets agree
     for name in sorted({k[0] for k in per_leg}):
         legs = [per_leg[(name, s)] for s in ("left", "right")]
@@ -384,7 +398,8 @@ def truth_check(data_dir: str, estimator_csv: pd.DataFrame | None = None) -> Non
         for k in np.flatnonzero(np.isfinite(lg["truth"])):
             rows.append(dict(file=name, subject=name.split("_")[0], side=side, activity=lg["activity"][k],
                              truth=lg["truth"][k], roll=lg["roll"][k], walk=lg["walk_ranges"][k],
-                             lab=lg["ranges"][i_lab, k], lab_offset=lg["lab_offset"]))
+                             lab=lg["ranges"][i_lab, k], lab_offset=lg["lab_offset"],
+                             flex_roll_true=lg["flex_roll_true"][k], flex_roll_est=lg["flex_roll_est"][k]))
     df = pd.DataFrame(rows)
     print("\nlab − walking heading, mean (sd) per subject and leg:")
     offs = df.drop_duplicates(["file", "side"]).groupby(["subject", "side"]).lab_offset
@@ -395,6 +410,12 @@ def truth_check(data_dir: str, estimator_csv: pd.DataFrame | None = None) -> Non
                        ("walk", "projection across the walking direction of the pass"),
                        ("roll", "roll about the shank's own anterior axis (heading-free)")):
         print(f"  {label}: {spearman(df[col], df.truth):.3f}; {frontal_breakdown(df, col, 'truth')}")
+    ok = np.isfinite(df.flex_roll_est) & np.isfinite(df.flex_roll_true)
+    print("  heading-free roll of the flexion axis, estimator (shank-only frame, FrontalEstimator.roll_deg_)"
+          f" vs the same from the true orientation: rho {spearman(df.flex_roll_est, df.flex_roll_true):.3f}, "
+          f"median |error| {np.median(np.abs(df.flex_roll_est - df.flex_roll_true)[ok]):.2f} deg; "
+          f"{frontal_breakdown(df[ok], 'flex_roll_est', 'flex_roll_true')}; vs the lab truth "
+          f"{spearman(df.flex_roll_est, df.truth):.3f}")
     rng = np.random.default_rng(0)
     print("  lab projection with the lab heading disturbed:")
     keys = list(per_leg)

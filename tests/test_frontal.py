@@ -151,3 +151,25 @@ def test_projection_across_travel_separates_roll_from_pitch(heading_deg):
     # the travel vector's length does not matter; one direction per sample works too
     per_sample = np.tile(np.array(travel) * 5.0, (len(pitch), 1))
     assert np.allclose(projected_frontal_angle_deg(_pitched_long_axis(pitch, heading_deg), per_sample), flat)
+
+
+def test_heading_free_roll_follows_the_sway_and_ignores_blocks():
+    sim = simulate_leg(seed=7, walking_s=12.0, frontal_amp_deg=6.0)
+    t = sim["t_s"]
+    frame = shank_frame_from_walking(sim["shank_acc_mps2"][t < 2.5], sim["shank_gyr_dps"][t >= 3.0], 100.0)
+    est = FrontalEstimator(frame, side="left")
+    angle, _ = est.update(t, sim["shank_gyr_dps"], sim["shank_acc_mps2"])
+    roll = est.roll_deg_
+    assert roll.shape == angle.shape
+    # near upright the roll and the projection across travel are the same tilt
+    upright = (t > 8.0) & (np.abs(sim["knee_deg"]) < 10)
+    assert np.sqrt(np.mean((roll[upright] - angle[upright]) ** 2)) < 2.0
+    assert np.ptp(roll[upright]) > 6.0  # it does move with the 6 deg sway
+    rng = np.random.default_rng(3)
+    cuts = np.sort(rng.choice(np.arange(1, len(t)), size=40, replace=False))
+    split = FrontalEstimator(frame, side="left")
+    parts = []
+    for i, j in zip([0, *cuts], [*cuts, len(t)]):
+        split.update(t[i:j], sim["shank_gyr_dps"][i:j], sim["shank_acc_mps2"][i:j])
+        parts.append(split.roll_deg_)
+    assert np.array_equal(np.concatenate(parts), roll)

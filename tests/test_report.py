@@ -223,3 +223,23 @@ def test_recording_without_walking_is_a_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "no walking found" in err and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_trend_and_persisting_pattern_from_the_session_history(session, hard_landing_csv, tmp_path):
+    from imu_knee.history import store_session
+
+    db = tmp_path / "history.sqlite"
+    finding = next(f for f in session.coach.findings if f.pattern == "hard_landing")
+    for day in ("2026-09-01T10:00:00Z", "2026-10-01T10:00:00Z"):
+        store_session(session.steps, session.summary, db=db, findings=[finding], recorded_at=day,
+                      source=f"walk-{day[:10]}.csv", source_sha256=day)
+    html_path = tmp_path / "r.html"
+    assert main(["report", str(hard_landing_csv), "-o", str(html_path), "--db", str(db), "--quiet"]) == 0
+    html = unescape(html_path.read_text(encoding="utf-8"))
+    assert "Compared with 2 earlier sessions" in html
+    assert "2026-09-01" in html and "2026-10-01" in html
+    assert "see a physical therapist" in html.split("What stood out")[0]  # advice at the top
+    # without the history: no trend
+    assert main(["report", str(hard_landing_csv), "-o", str(html_path), "--db", str(db),
+                 "--no-history", "--force", "--quiet"]) == 0
+    assert "No earlier sessions stored" in html_path.read_text(encoding="utf-8")

@@ -30,8 +30,16 @@ def add_arguments(parser) -> None:
     parser.add_argument("--notes", default="", help="free notes shown in the report")
     parser.add_argument("--leg-length", type=float, default=None, metavar="M",
                         help="leg length in m (hip bone to ankle); improves stride length")
+    parser.add_argument("--db", type=Path, default=None, metavar="PATH",
+                        help="session history for the trend (default: as `imu-knee history`)")
+    parser.add_argument("--subject", default=None, metavar="S",
+                        help="compare with this subject's stored sessions (default: the"
+                             " recording's subject, else all)")
+    parser.add_argument("--no-history", action="store_true",
+                        help="do not read the session history (no trend)")
     parser.add_argument("--earlier", type=Path, default=None, metavar="SESSIONS.json",
-                        help="earlier sessions for the trend: a JSON list of {date, medians|sides}")
+                        help="earlier sessions for the trend from a JSON list of"
+                             " {date, medians|sides} instead of the history")
     parser.add_argument("--force", action="store_true", help="overwrite existing report files")
     parser.add_argument("--quiet", action="store_true", help="no progress messages")
 
@@ -77,7 +85,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def _load_earlier(path: Path | None):
-    from ..report import EarlierSession, earlier_sessions_for
+    from ..report import EarlierSession
 
     if path is None:
         return None
@@ -94,7 +102,7 @@ def _load_earlier(path: Path | None):
 
 def run(args) -> int:
     from ..recording import read_recording
-    from ..report import analyse_session, build_content, earlier_sessions_for, render_html, render_pdf
+    from ..report import HistoryInput, analyse_session, build_content, history_for, render_html, render_pdf
 
     if args.leg_length is not None and not 0.4 <= args.leg_length <= 1.4:
         raise InputError(f"--leg-length {args.leg_length}: expected metres between 0.4 and 1.4")
@@ -109,10 +117,16 @@ def run(args) -> int:
     earlier = _load_earlier(args.earlier)
     say(f"reading {args.recording}")
     rec = read_recording(args.recording)
-    if earlier is None:
-        earlier = earlier_sessions_for(args.recording)
+    if earlier is not None:
+        history = HistoryInput(earlier)
+    elif args.no_history:
+        history = HistoryInput()
+    else:
+        history = history_for(rec, db=args.db, subject=args.subject)
     say("analysing")
-    data = analyse_session(rec, leg_length_m=args.leg_length, earlier=earlier)
+    data = analyse_session(rec, leg_length_m=args.leg_length, earlier=history.earlier)
+    data.persisting, data.see_therapist = history.persisting, history.see_therapist
+    data.history_note = history.note
     say("drawing figures")
     content = build_content(data, name=args.name.strip(), notes=args.notes.strip())
     write_atomic(args.output, render_html(content).encode("utf-8"))

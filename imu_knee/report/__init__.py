@@ -13,42 +13,56 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass, field
 
-from ..recording import read_recording
+from ..errors import InputError
+from ..recording import Recording, read_recording
 from .content import ReportContent, build_content
 from .html import render_html
 from .pdf import render_pdf
 from .session import EarlierSession, SessionData, analyse_session
 
 
-def earlier_sessions_for(recording_path: Path) -> list[EarlierSession]:
-    """Earlier sessions from the session history, when the history module provides them.
+@dataclass
+class HistoryInput:
+    """What the session history contributes to a report."""
 
-    Looks for ``imu_knee.history.earlier_sessions(recording_path)`` returning dicts or
-    :class:`EarlierSession` objects (see :meth:`EarlierSession.from_dict`); an empty list
-    when there is no history yet.
+    earlier: list[EarlierSession] = field(default_factory=list)
+    persisting: list[str] = field(default_factory=list)
+    see_therapist: list[str] = field(default_factory=list)
+    note: str = ""
+
+
+def history_for(rec: Recording, db=None, subject: str | None = None) -> HistoryInput:
+    """Earlier sessions (recorded before this one) and the 4-6 week rule from the history.
+
+    Uses ``imu_knee.history`` (``trend_for_report`` and ``persistent_findings``); no database
+    gives an empty input. A history that cannot be read does not stop the report: the reason
+    is returned in ``note`` and shown in the report.
     """
     try:
-        from .. import history  # type: ignore[attr-defined]
+        from ..history import persistent_findings, session_identity, trend_for_report
     except ImportError:
-        return []
-    fetch = getattr(history, "earlier_sessions", None)
-    if fetch is None:
-        return []
-    out = []
-    for item in fetch(recording_path) or []:
-        out.append(item if isinstance(item, EarlierSession) else EarlierSession.from_dict(item))
-    return out
+        return HistoryInput()
+    meta_subject, recorded_at = session_identity(rec.meta, rec.path)
+    who = subject if subject is not None else meta_subject
+    try:
+        earlier = [EarlierSession.from_dict(d) for d in trend_for_report(db, subject=who, before=recorded_at)]
+        persisting = persistent_findings(db, who, now=recorded_at) if earlier else []
+    except InputError as exc:
+        return HistoryInput(note=f"The session history could not be read ({exc}).")
+    return HistoryInput(earlier, [p.message() for p in persisting],
+                        [p.message() for p in persisting if p.advise_therapist])
 
 
 def make_report(recording_path, *, name: str = "", notes: str = "", leg_length_m: float | None = None,
                 earlier: list[EarlierSession] | None = None) -> ReportContent:
-    """Read, analyse and coach a recording and decide the report's content."""
+    """Read, analyse and coach a recording and decide the report's content (``earlier``:
+    the trend input; None = none)."""
     rec = read_recording(recording_path)
     data = analyse_session(rec, leg_length_m=leg_length_m, earlier=earlier)
     return build_content(data, name=name, notes=notes)
 
 
-__all__ = ["EarlierSession", "ReportContent", "SessionData", "analyse_session", "build_content",
-           "earlier_sessions_for", "make_report", "render_html", "render_pdf"]
+__all__ = ["EarlierSession", "HistoryInput", "ReportContent", "SessionData", "analyse_session",
+           "build_content", "history_for", "make_report", "render_html", "render_pdf"]

@@ -151,6 +151,7 @@ class Trend:
     message: str
     table: Table | None = None
     figure: Figure | None = None
+    persisting: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -229,7 +230,8 @@ def _warnings(data: SessionData) -> list[str]:
                 f"recorded at {fmt_num(rep['rate_hz'], 0)} samples per second; short landing peaks"
                 " are under-read at this rate (200 per second or more is recommended for landing"
                 " impact)", []).append(where)
-    out = [f"{_join(places).capitalize()}: {text}." for text, places in by_text.items()]
+    out = [f"Seen over several weeks: {m}" for m in data.see_therapist]
+    out += [f"{_join(places).capitalize()}: {text}." for text, places in by_text.items()]
     for side, rep in data.summary.get("knee", {}).items():
         if rep.get("message"):
             out.append(f"{side.capitalize()} knee angle: {rep['message']}.")
@@ -466,8 +468,9 @@ def _current_medians(data: SessionData) -> dict[tuple[str, str, str], float]:
 def _trend(data: SessionData) -> Trend:
     earlier = sorted(data.earlier, key=lambda s: s.date)
     if not earlier:
-        return Trend(0, "No earlier sessions stored, so there is no trend yet. Sessions kept with "
-                        "`imu-knee history` appear here.")
+        return Trend(0, data.history_note or (
+            "No earlier sessions stored, so there is no trend yet. Sessions kept in the "
+            "history (`imu-knee analyze`, `imu-knee history`) appear here."))
     now = _current_medians(data)
     series = [(s.label or s.date, s.medians) for s in earlier] + [("this session", now)]
     cols = ["Measure", "Leg"] + [label for label, _ in series]
@@ -485,13 +488,14 @@ def _trend(data: SessionData) -> Trend:
     n = len(earlier)
     if not rows:
         return Trend(n, f"{n} earlier session{'s' if n > 1 else ''} stored, but none measured the "
-                        "same things as this one.")
+                        "same things as this one.", persisting=list(data.persisting))
     labels = [label for label, _ in series]
     fig = Figure("trend", "Your measurements over sessions",
                  "Each point is the typical (median) value of one session; the last point is this session.",
                  plots.trend_png(labels, plotted))
     table = Table(cols, rows, "Typical values per session")
-    return Trend(n, f"Compared with {n} earlier session{'s' if n > 1 else ''}.", table, fig)
+    return Trend(n, f"Compared with {n} earlier session{'s' if n > 1 else ''}.", table, fig,
+                 list(data.persisting))
 
 
 # ------------------------------------------------------------------ figures

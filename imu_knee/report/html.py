@@ -116,6 +116,9 @@ def render_html(c: ReportContent) -> str:
         add(_figure(c.trend.figure))
     if c.trend.table is not None:
         add(_table(c.trend.table))
+    if c.trend.persisting:
+        add("<p><b>Patterns seen in session after session:</b></p><ul>"
+            + "".join(f"<li>{_e(m)}</li>" for m in c.trend.persisting) + "</ul>")
     for fig in c.figures:
         add(_figure(fig))
 

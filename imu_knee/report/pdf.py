@@ -188,6 +188,9 @@ def story(c: ReportContent, width: float) -> list:
         s += _figure(c.trend.figure, st, width)
     if c.trend.table is not None:
         s += _table(c.trend.table, st, width)
+    if c.trend.persisting:
+        s.append(_p("Patterns seen in session after session:", st["h3"]))
+        s += [_p("• " + m, st["body"]) for m in c.trend.persisting]
     for fig in c.figures:
         s += _figure(fig, st, width)
 

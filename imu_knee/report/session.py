@@ -37,12 +37,22 @@ class EarlierSession:
 
     @classmethod
     def from_dict(cls, data: dict) -> "EarlierSession":
-        """From ``{"date": ..., "medians": [{"metric", "side", "activity", "median"}, ...]}``
-        or ``{"date": ..., "sides": {side: {activity: {"median": {metric: value}}}}}``
-        (the ``sides`` part of SUMMARY.json)."""
+        """From ``{"date": ..., "medians": [{"metric", "side", "activity", "median"}, ...]}``,
+        ``{"date": ..., "medians": {side: {activity: {metric: value}}}}`` (what
+        ``imu_knee.history.trend_for_report`` gives) or
+        ``{"date": ..., "sides": {side: {activity: {"median": {metric: value}}}}}`` (the
+        ``sides`` part of SUMMARY.json)."""
         med: dict[tuple[str, str, str], float] = {}
-        for r in data.get("medians", []) or []:
-            med[(r["metric"], r["side"], r["activity"])] = float(r["median"])
+        given = data.get("medians") or []
+        if isinstance(given, dict):  # {side: {activity: {metric: value}}} (imu_knee.history)
+            for side, groups in given.items():
+                for act, values in groups.items():
+                    for metric, value in values.items():
+                        if value is not None:
+                            med[(metric, side, act)] = float(value)
+        else:
+            for r in given:
+                med[(r["metric"], r["side"], r["activity"])] = float(r["median"])
         for side, groups in (data.get("sides") or {}).items():
             for act, stats in groups.items():
                 for metric, value in (stats.get("median") or {}).items():
@@ -70,6 +80,9 @@ class SessionData:
     knee_missing: dict[str, str] = field(default_factory=dict)  # side -> why not available
     earlier: list[EarlierSession] = field(default_factory=list)
     leg_length_m: float | None = None
+    persisting: list[str] = field(default_factory=list)   # 4-6 week rule messages (history)
+    see_therapist: list[str] = field(default_factory=list)  # those that call for a therapist
+    history_note: str = ""  # why the history could not be used, if so
 
 
 def baselines_from(earlier: list[EarlierSession]) -> Baselines:

@@ -26,17 +26,21 @@ is the projection itself (long axis in an earth frame + a travel direction).
 
 What the angle is compared with, and its limit. The motion-capture truth of the virtual-IMU
 data (``shank_frontal_range_deg``) is the stance range of the shank's long axis projected on
-the frontal plane of *fixed lab axes* (walkway along lab x): rebuilt from the true segment
-orientation it is matched to about 1.3° RMSE per step (``benchmarks/knee_frontal_accuracy.py
---truth-check``); the shank's roll about its own anterior axis relative to gravity is not it
-(about 8° RMSE). The shank pitches 30–60° in stance, so a travel direction off by δ adds about
-sin δ · tan(pitch) to the angle: 3° of heading error already changes a range by ~3–4°. The
+the frontal plane of *fixed lab axes* (walkway along lab x): from the true segment orientation
+(rebuilt from the virtual IMU with the debugging meta) it is matched to 0.3–4° RMSE per leg and
+file, median 1.3° (``benchmarks/knee_frontal_accuracy.py --truth-check``); the shank's roll
+about its own anterior axis relative to gravity is not it (1.6–18°, median about 9°). The
+shank pitches 30–60° in stance, so a travel direction off by δ adds about sin δ · tan(pitch)
+to the angle: 3° of heading error already changes a range by ~3–4°. The
 estimator has no lab: its travel direction is the direction the person walks. In those
 recordings the subjects walked 3–7° off the lab axis (per subject: about +6° and −3.5°, the
 same for both legs), which is enough to scramble the per-step ranking against that truth
 (Spearman rho 0.84 with the lab heading, 0.58 with it off by a constant 3°, 0.36 off by 6°,
 0.25 across the true walking direction). Against the truth the estimator reaches about 0.47;
-a heading that is not in the sensor data cannot be recovered from it.
+a heading that is not in the sensor data cannot be recovered from it. A per-stride
+foot-displacement heading (tried) did no better, against the truth or against the projection
+across the true walking direction. Heading-free alternatives: ``roll_deg_`` (see the class) and
+the wobble rate, which the IMU measures closely.
 """
 
 from __future__ import annotations

@@ -184,7 +184,7 @@ class SensorChain:
             threshold = float(np.clip(self.config.thigh_swing_fraction * peak, 25.0, 120.0))
             lo = max(5.0, self.config.thigh_lo_fraction * peak)
         else:
-            threshold = float(np.clip(self.config.swing_fraction * peak, 30.0, 120.0))
+            threshold = float(np.clip(self.config.swing_fraction * peak, 30.0, 100.0))
             lo = 3.0
         self.detector = SwingDetector(self.rate_hz, threshold, self._lowpass.delay_s,
                                       self.config.ic_offset(self.segment),

@@ -13,7 +13,7 @@ SCREENSHOT_DEFAULT_S = 5.0
 def main(args) -> int:
     import pyqtgraph as pg
 
-    pg.setConfigOptions(antialias=True)
+    pg.setConfigOptions(antialias=False)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     from .main_window import MainWindow
 

@@ -14,5 +14,5 @@ def demo_recording(rate_hz: float = 200.0, sensors=DEMO_SENSORS, seed: int = 7,
     from imu_knee.simulate import simulate
 
     result = simulate(activities, sensors=tuple(sensors), rate_hz=rate_hz, seed=seed,
-                      problems={"right": {"hard_landing_g": 3.0}})
+                      problems={"right": {"hard_landing_g": 6.0}})
     return result.recording

@@ -4,19 +4,16 @@ start/stop, record. Sensor rate, losses and battery come from the source and the
 from __future__ import annotations
 
 import datetime as dt
-import math
-import threading
 
-import numpy as np
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget, QHeaderView)
 
-from imu_knee.recording import SENSOR_NAMES, RecordingWriter
+from imu_knee.recording import SENSOR_NAMES
 
-from .live_source import PacedSource, VirtualBleSource, ble_available, stream_rate_hz
+from .live_source import ble_available, stream_rate_hz
 
 RECORDINGS_DIR = Path.home() / "imu-knee" / "recordings"
 
@@ -29,45 +26,14 @@ def profile_names() -> list[str]:
         return ["imu-knee"]
 
 
-class SessionRecorder:
-    """Writes what arrives to a recording file, merged across sensors in time order
-    (the session's ``TimeOrderedSink``); thread-safe, the source thread calls ``append``."""
-
-    def __init__(self, path: Path, rates_hz: dict[str, float], leg_length_m: float | None):
-        from imu_knee.ble.session import TimeOrderedSink
-
-        meta = {"source": "imu-knee dashboard"}
-        if leg_length_m:
-            meta["subject"] = {"leg_length_m": leg_length_m}
-        self.path = path
-        self._lock = threading.Lock()
-        self._writer = RecordingWriter(path, {n: {"rate_hz": r} for n, r in rates_hz.items()}, meta)
-        self._sink = TimeOrderedSink(self._writer)
-        self._latest = {n: -math.inf for n in rates_hz}
-
-    def append(self, name, t, acc, gyr) -> None:
-        with self._lock:
-            if self._writer is None or len(t) == 0:
-                return
-            self._sink.push(name, np.asarray(t), np.asarray(acc), np.asarray(gyr))
-            self._latest[name] = max(self._latest.get(name, -math.inf), float(t[-1]))
-            self._sink.release(min(self._latest.values()))
-
-    def close(self) -> None:
-        with self._lock:
-            if self._writer is not None:
-                self._sink.release()
-                self._writer.close()
-                self._writer = None
-
-
 class LivePanel(QWidget):
     def __init__(self, window, parent=None):
         super().__init__(parent)
         self.win = window
         self.virtual_rec = None
         self.assignment: dict[str, str] = {}
-        self.recorder: SessionRecorder | None = None
+        self.recording_to: Path | None = None
+        self.saved: list[str] = []
         self._demo_future = None
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -204,7 +170,8 @@ class LivePanel(QWidget):
     # ------------------------------------------------------------------ running
 
     def running(self) -> bool:
-        return self.win.session_kind == "live" and self.win.source is not None and not self.win.source.finished
+        src = self.win.source
+        return self.win.session_kind == "live" and src is not None and not src.source_finished
 
     def start_stop(self) -> None:
         if self.running():
@@ -228,54 +195,47 @@ class LivePanel(QWidget):
         for n, s in rec.streams.items():
             rates[self.assignment[n]] = (stream_rate_hz(w.settings.profile, s.rate_hz) if use_ble
                                          else s.rate_hz)
-        pipe = w._new_pipeline(rates, w.leg_length_for(rec))
-        if pipe is None:
+        session = w.start_session({
+            "kind": "virtual" if use_ble else "paced", "recording": rec, "rates_hz": rates,
+            "leg_length_m": w.leg_length_for(rec), "profile": w.settings.profile,
+            "assignment": dict(self.assignment)})
+        if session is None:
             return
         self._rates = rates
-
-        def push(name, t, acc, gyr):
-            pipe.push(name, t, acc, gyr)
-            r = self.recorder
-            if r is not None:
-                r.append(name, t, acc, gyr)
-
-        if use_ble:
-            src = VirtualBleSource(rec, push, on_finish=pipe.finish, profile=w.settings.profile,
-                                   assignment=self.assignment)
-        else:
-            src = PacedSource(rec, push, on_finish=pipe.finish, assignment=self.assignment)
-        w.source = src
         w.session_kind = "live"
         w.recording = None
-        src.start()
         self.start_btn.setText("■ Stop")
         self.record_btn.setEnabled(True)
         self._rows = {self.assignment[n]: i for i, n in enumerate(rec.streams)}
 
     def stop(self) -> None:
         self.stop_recording()
-        self.win.stop_session()
-        if self.win.pipeline is not None and not self.win.pipeline.finished:
-            self.win.pool.submit(self.win.pipeline.finish)
+        self.win.stop_session()      # the worker finishes the analysis and sends the last rows
         self.start_btn.setText("▶ Start")
         self.record_btn.setEnabled(False)
 
     def toggle_record(self) -> None:
-        if self.recorder is not None:
+        if self.recording_to is not None:
             self.stop_recording()
         elif self.running():
             RECORDINGS_DIR.mkdir(parents=True, exist_ok=True)
             path = RECORDINGS_DIR / f"session_{dt.datetime.now():%Y%m%d_%H%M%S}.csv"
-            self.recorder = SessionRecorder(path, self._rates, self.win.leg_length_for(self.virtual_rec))
+            self.win.source.record(str(path))
+            self.recording_to = path
             self.record_btn.setText("■ Stop recording")
             self.record_note.setText(f"recording to {path}")
 
     def stop_recording(self) -> None:
-        r, self.recorder = self.recorder, None
-        if r is not None:
-            r.close()
+        path, self.recording_to = self.recording_to, None
+        if path is not None and self.win.pipeline is not None:
+            self.win.pipeline.record_stop()
             self.record_btn.setText("● Record")
-            self.record_note.setText(f"saved {r.path}")
+            self.record_note.setText(f"saving {path}…")
+
+    def show_recorded(self, path: str) -> None:
+        """The worker closed the file: it is complete."""
+        self.saved.append(path)
+        self.record_note.setText(f"saved {path}")
 
     def shutdown(self) -> None:
         self.stop_recording()
@@ -299,7 +259,7 @@ class LivePanel(QWidget):
             bat = link.get("battery")
             self.table.item(i, 4).setText(f"{bat:.0f} %" if bat is not None else "not reported")
         self.cal_steps.setText(_cal_text(status))
-        if src is not None and src.finished and self.start_btn.text().startswith("■"):
+        if src is not None and src.source_finished and self.start_btn.text().startswith("■"):
             self.start_btn.setText("▶ Start")
             self.stop_recording()
             self.record_btn.setEnabled(False)

@@ -1,17 +1,19 @@
 """The dashboard window: Live / Replay / Review over one session view.
 
-The GUI thread only draws: a source thread feeds the :class:`~.pipeline.Pipeline` (engine and
-coach); a timer (30 frames/s) takes the pipeline's new rows and a copy of its ring buffers
-and redraws.
+The GUI only draws: a separate process (:mod:`.worker`) runs the source and the
+:class:`~.pipeline.Pipeline` (engine and coach); a timer (30 frames/s) takes its messages
+through :class:`~.remote.RemoteSession` into fixed-size ring buffers and redraws.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QButtonGroup, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
@@ -22,16 +24,20 @@ from imu_knee.recording import read_recording
 
 from . import theme as themes
 from .panels import CoachPanel, LastStepFigures
-from .pipeline import Pipeline
+from .remote import RemoteSession
 from .plots import SessionPlots
 from .replay_panel import ReplayPanel
-from .replay_source import ReplaySource
 from .review import ReviewPage
 from .settings import SettingsDialog, load_settings, save_settings
 from .step_table import StepTable
 from .units import Units
 
-FRAME_MS = 33
+FRAME_MS = 30
+
+pg.setConfigOptions(antialias=False)   # plain lines draw several times faster
+# The analysis thread holds the GIL in bursts (a calibration, the session rules); a short
+# switch interval lets the GUI thread in every millisecond so frames keep coming.
+GIL_SWITCH_S = 0.001
 
 
 def load_thresholds_quietly(path: str):
@@ -52,7 +58,7 @@ class MainWindow(QMainWindow):
         self.theme = themes.THEMES[self.settings.theme]
         self.units = Units(self.settings.units)
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="imu-knee-gui")
-        self.pipeline: Pipeline | None = None
+        self.pipeline: RemoteSession | None = None   # the analysis process of the session
         self.source = None
         self.mode = "live"
         self.session_kind = None          # "replay" or "live"
@@ -60,9 +66,11 @@ class MainWindow(QMainWindow):
         self._loading: Future | None = None
         self._reviewed = False
         self.frames = 0                   # redraws done (benchmarks)
+        self._drawn_t_s = None
         self.latencies_s: deque = deque(maxlen=2000)  # (contact, wall at contact, wall on screen)
         self.last_error = ""
         self.setAcceptDrops(True)
+        sys.setswitchinterval(GIL_SWITCH_S)
         self._build()
         self.apply_theme(self.settings.theme)
         self.timer = QTimer(self)
@@ -110,7 +118,7 @@ class MainWindow(QMainWindow):
         sl = QHBoxLayout(session)
         sl.setContentsMargins(0, 0, 0, 0)
         self.side_stack = QStackedWidget()
-        self.side_stack.setFixedWidth(330)
+        self.side_stack.setFixedWidth(300)
         from .live_panel import LivePanel
         self.live_panel = LivePanel(self)
         self.replay_panel = ReplayPanel()
@@ -141,7 +149,7 @@ class MainWindow(QMainWindow):
         centre.addWidget(split, 1)
         sl.addLayout(centre, 1)
         self.coach_panel = CoachPanel()
-        self.coach_panel.setFixedWidth(380)
+        self.coach_panel.setFixedWidth(340)
         sl.addWidget(self.coach_panel)
         self.pages.addWidget(session)
         self.review = ReviewPage(self.units)
@@ -237,42 +245,48 @@ class MainWindow(QMainWindow):
         self.start_replay(rec, speed or float(self.replay_panel.speed.currentData()), autoplay)
 
     def start_replay(self, rec, speed: float = 1.0, autoplay: bool = True) -> None:
-        self.stop_session()
         self.recording = rec
-        pipe = self._new_pipeline(rec.streams, self.leg_length_for(rec))
-        if pipe is None:
+        session = self.start_session({
+            "kind": "replay", "recording": rec, "rates_hz": {n: s.rate_hz for n, s in rec.streams.items()},
+            "leg_length_m": self.leg_length_for(rec), "speed": speed, "autoplay": autoplay})
+        if session is None:
             return
-        src = ReplaySource(rec, pipe.push, on_reset=pipe.reset, on_finish=pipe.finish, speed=speed)
-        self.source = src
         self.session_kind = "replay"
         self.replay_panel.set_speed(speed)
         self.replay_panel.set_enabled(True)
         names = ", ".join(rec.streams)
         path = getattr(rec, "path", None)
+        rates = sorted({f"{s.rate_hz:.0f} Hz" for s in rec.streams.values()})
         self.replay_panel.file_label.setText(
             f"<b>{Path(path).name if path else 'recording'}</b><br>{names}<br>"
-            f"{rec.duration_s:.1f} s, " + ", ".join(f"{s.rate_hz:.0f} Hz" for s in list(rec.streams.values())[:1]))
-        if not autoplay:
-            src.pause()
-        src.start()
+            f"{rec.duration_s:.1f} s, {', '.join(rates)}")
 
-    def _new_pipeline(self, rates_or_streams: dict, leg_length_m) -> Pipeline | None:
+    def start_session(self, spec: dict):
+        """Start the analysis process for ``spec`` (see worker.run_worker); None if refused."""
+        self.stop_session()
+        spec = dict(spec)
+        spec["thresholds_file"] = self.settings.thresholds_file or None
+        if spec["thresholds_file"]:
+            try:
+                load_thresholds_quietly(spec["thresholds_file"])
+            except InputError as exc:
+                self.show_error(f"thresholds file: {exc} (using the built-in thresholds)")
+                spec["thresholds_file"] = None
         try:
-            thresholds = load_thresholds_quietly(self.settings.thresholds_file)
-        except InputError as exc:
-            self.show_error(f"thresholds file: {exc} (using the built-in thresholds)")
-            thresholds = None
-        rates = {n: float(getattr(s, "rate_hz", s)) for n, s in rates_or_streams.items()}
-        try:
-            pipe = Pipeline(rates, leg_length_m=leg_length_m, thresholds=thresholds)
+            from imu_knee.analysis.engine import Engine
+            Engine(spec["rates_hz"], spec.get("leg_length_m"))   # refuses unknown sensor names early
         except ValueError as exc:
             self.show_error(str(exc))
             return None
-        self.pipeline = pipe
+        session = RemoteSession(spec)
+        self.pipeline = session
+        self.source = session
         self._reviewed = False
         self._clear_view()
+        rates = spec["rates_hz"]
         self.plots.set_sensors(list(rates))
-        return pipe
+        self.figures.thigh_sides = {n.split("_")[0] for n in rates if n.endswith("thigh")}
+        return session
 
     def _clear_view(self) -> None:
         self.plots.reset()
@@ -302,9 +316,10 @@ class MainWindow(QMainWindow):
         if self.mode == "live":
             self.live_panel.toggle_record()
 
-    def stop_session(self) -> None:
+    def stop_session(self, wait_s: float = 0.0) -> None:
+        """Stop the running session; its last rows still arrive through the timer."""
         if self.source is not None:
-            self.source.stop()
+            self.source.stop(wait_s)
         self.source = None
 
     def show_error(self, text: str) -> None:
@@ -332,11 +347,11 @@ class MainWindow(QMainWindow):
         pipe = self.pipeline
         if pipe is None:
             return
+        pipe.poll()
         src = self.source
-        err = getattr(src, "error", None)
-        if err is not None:
-            self.show_error(f"the session stopped: {err}")
-            src.error = None
+        if pipe.error is not None:
+            self.show_error(f"the session stopped: {pipe.error}")
+            pipe.error = None
         u = pipe.take_updates()
         if u.reset:
             self._clear_view()
@@ -344,9 +359,7 @@ class MainWindow(QMainWindow):
         now = time.monotonic()
         for n in u.notices:
             self.plots.add_notice(n.side, n.ic_s)
-            wall_at = getattr(src, "wall_at", None)
-            if wall_at is not None:
-                self.latencies_s.append((n.ic_s, wall_at(n.ic_s), now))
+            self.latencies_s.append((n.ic_s, pipe.wall_at(n.ic_s), now))
         if u.steps:
             self.table.model_.add(u.steps)
             for s in u.steps:
@@ -357,11 +370,17 @@ class MainWindow(QMainWindow):
         if u.coach_result is not None:
             self.coach_panel.show_finding(u.coach_result)
         snap = pipe.snapshot()
-        self.plots.refresh(snap)
-        self.frames += 1
+        fresh = (snap["latest_t_s"] != self._drawn_t_s or u.steps or u.notices or u.reset)
+        if fresh:            # paused or waiting: nothing new, nothing to redraw
+            self.plots.refresh(snap)
+            self._drawn_t_s = snap["latest_t_s"]
+            self.frames += 1
         if self.session_kind == "replay" and src is not None:
             self.replay_panel.show_position(src.position_s, src.t_start_s, src.duration_s, src.paused)
-        if self.session_kind == "live":
+        if pipe.recorded:
+            self.live_panel.show_recorded(pipe.recorded.pop())
+        self._ticks = getattr(self, "_ticks", 0) + 1
+        if self.session_kind == "live" and self._ticks % 10 == 0:
             self.live_panel.show_status(snap["status"])
         if u.finished or (pipe.finished and not self._reviewed):
             self._reviewed = True
@@ -377,8 +396,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.timer.stop()
-        self.stop_session()
         self.live_panel.shutdown()
+        if self.pipeline is not None:
+            self.pipeline.stop(2.0)
         save_settings(self.settings)
         self.pool.shutdown(wait=False, cancel_futures=True)
         super().closeEvent(event)

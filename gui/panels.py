@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QSizePolicy,
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QSizePolicy,
                                QVBoxLayout, QWidget)
 
 from .theme import LEVELS, level_of
@@ -35,7 +35,7 @@ class FigureCard(QFrame):
         self.status.setStyleSheet("font-weight: bold;")
         for w in (self.title, self.value, self.detail, self.status):
             lay.addWidget(w)
-        self.setMinimumWidth(170)
+        self.setMinimumWidth(150)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
         self._stripe = "#888888"
 
@@ -54,6 +54,7 @@ class LastStepFigures(QWidget):
     def __init__(self, units: Units, parent=None):
         super().__init__(parent)
         self.units = units
+        self.thigh_sides: set[str] = set()
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         act = QFrame()
@@ -104,7 +105,8 @@ class LastStepFigures(QWidget):
         ext = _f(step.get("knee_min_flexion_stance_deg"))
         self.knee.show_value(_fmt(ext, "{:.0f}°"),
                              "best in stance; 0 = as standing" if math.isfinite(ext)
-                             else "needs a thigh sensor", scores.get("incomplete_extension"))
+                             else ("not measured for this step" if step["side"] in self.thigh_sides
+                                   else "needs a thigh sensor"), scores.get("incomplete_extension"))
         wob = _f(step.get("frontal_wobble_dps"))
         rng = _f(step.get("frontal_range_deg"))
         self.wobble.show_value(_fmt(wob, "{:.0f} °/s"),
@@ -143,7 +145,7 @@ class CoachPanel(QFrame):
             lay.addWidget(w)
         lay.addStretch(1)
         lay.addWidget(self.safety)
-        self.setMinimumWidth(360)
+        self.setMinimumWidth(300)
 
     def clear(self) -> None:
         self.cue.setText("Walk normally — cues appear here")

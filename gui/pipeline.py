@@ -28,7 +28,16 @@ from .ring import TimedRing
 
 PLOT_WINDOW_S = 12.0          # what the ring buffers hold (the plots show up to this)
 MAX_MARKERS = 400
-FINDINGS_EVERY_S = 3.0        # re-run the session rules at most this often (signal time)
+FINDINGS_EVERY_S = 10.0       # re-run the session rules at most this often (signal time; ~60 ms each)
+
+
+def steps_frame_of(steps: list[dict]) -> pd.DataFrame:
+    """Final step rows as a DataFrame in DESIGN.md column order, sorted by contact time."""
+    cols = STEP_COLUMNS + ["impact_rate_hz", "event_sensor", "flags"]
+    df = pd.DataFrame.from_records([{c: s.get(c) for c in cols} for s in steps], columns=cols)
+    for c in STEP_COLUMNS[4:] + ["impact_rate_hz"]:
+        df[c] = pd.to_numeric(df[c], errors="coerce")
+    return df.sort_values(["ic_s", "side"], kind="stable").reset_index(drop=True)
 
 
 @dataclass
@@ -201,11 +210,7 @@ class Pipeline:
         return min(rates) if rates else None
 
     def steps_frame_locked(self) -> pd.DataFrame:
-        cols = STEP_COLUMNS + ["impact_rate_hz", "event_sensor", "flags"]
-        df = pd.DataFrame.from_records([{c: s.get(c) for c in cols} for s in self.steps], columns=cols)
-        for c in STEP_COLUMNS[4:] + ["impact_rate_hz"]:
-            df[c] = pd.to_numeric(df[c], errors="coerce")
-        return df.sort_values(["ic_s", "side"], kind="stable").reset_index(drop=True)
+        return steps_frame_of(self.steps)
 
     def steps_frame(self) -> pd.DataFrame:
         with self.lock:
@@ -215,6 +220,22 @@ class Pipeline:
         with self.lock:
             out = self._pending
             self._pending = Updates(self.generation)
+            return out
+
+    def delta(self, counts: dict) -> dict:
+        """New ring rows since ``counts`` (updated in place), for a process mirroring this one."""
+        with self.lock:
+            if counts.get("generation") != self.generation:   # a restarted session: rings start again
+                counts.clear()
+                counts["generation"] = self.generation
+            out = {"generation": self.generation, "latest_t_s": self.latest_t_s, "acc": {}, "sag": {},
+                   "status": {n: SensorStatus(**vars(s)) for n, s in self.status.items()},
+                   "active_cues": list(self.coach.active_cues()), "finished": self.finished}
+            for kind in ("acc", "sag"):
+                for n, ring in getattr(self, kind).items():
+                    key = (kind, n)
+                    out[kind][n] = ring.read_since(counts.get(key, 0))
+                    counts[key] = ring.t.count
             return out
 
     def snapshot(self) -> dict:

@@ -8,6 +8,7 @@ per step (engine rows).
 
 from __future__ import annotations
 
+import time
 from collections import deque
 
 import numpy as np
@@ -37,11 +38,16 @@ class SessionPlots(pg.GraphicsLayoutWidget):
             p.hideButtons()
             p.setClipToView(True)
             p.setDownsampling(auto=True, mode="peak")
+            p.disableAutoRange()
             p.setTitle(f"{name} ({unit})", size="10pt")
             p.getAxis("left").setLabel(unit)
-            if p is not self.sag_plot:
+            if p is self.acc_plot:
                 p.setXLink(self.sag_plot)
+            if p is self.sag_plot or p is self.knee_plot:
+                p.hideAxis("bottom")   # fewer axes to repaint each frame
         self.frontal_plot.setLabel("bottom", "time", units="s")
+        self.knee_plot.setXLink(self.frontal_plot)
+        self.acc_plot.getAxis("bottom").setStyle(showValues=True)
         self.sag_curves = {}
         self.acc_curves = {}
         self.markers_ic = {}
@@ -51,9 +57,9 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         self.knee_min = {}
         self.frontal = {}
         for side, colour in SIDE_COLOURS.items():
-            pen = pg.mkPen(colour, width=2)
+            pen = pg.mkPen(colour, width=1)
             self.sag_curves[side] = self.sag_plot.plot([], [], pen=pen)
-            self.acc_curves[side] = self.acc_plot.plot([], [], pen=pg.mkPen(colour, width=1.5))
+            self.acc_curves[side] = self.acc_plot.plot([], [], pen=pg.mkPen(colour, width=1))
             self.markers_ic[side] = pg.ScatterPlotItem(symbol="t", size=13, brush=colour,
                                                        pen=pg.mkPen("k", width=0.5))
             self.markers_to[side] = pg.ScatterPlotItem(symbol="t1", size=11, brush=None,
@@ -97,6 +103,8 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         for c in list(self.sag_curves.values()) + list(self.acc_curves.values()):
             c.setData([], [])
         self._steps_dirty = True
+        self._yr = {}
+        self._last_fit = 0.0
 
     def set_sensors(self, names) -> None:
         for side in SIDE_COLOURS:
@@ -124,7 +132,7 @@ class SessionPlots(pg.GraphicsLayoutWidget):
                 a = p.getAxis(ax)
                 a.setPen(pg.mkPen(theme.muted))
                 a.setTextPen(pg.mkPen(theme.text))
-            p.showGrid(x=True, y=True, alpha=theme.grid_alpha)
+            p.showGrid(x=False, y=False)   # grid lines cost 3x the frame time
             p.titleLabel.setText(p.titleLabel.text, color=theme.text)
         self.band.setBrush(pg.mkBrush(*theme.band))
         for item in (self.knee_note, self.frontal_note):
@@ -132,23 +140,48 @@ class SessionPlots(pg.GraphicsLayoutWidget):
 
     # ------------------------------------------------------------------ drawing
 
+    def _fit_y(self, plot, key: str, values: list, floor: float, step: float, lo_zero: bool) -> None:
+        """Nice, steady y limits: recomputed at most twice a second, in whole ``step``s."""
+        vals = [v for v in values if len(v)]
+        if not vals:
+            return
+        allv = np.concatenate(vals)
+        hi = max(floor, float(np.nanmax(allv)))
+        hi = step * np.ceil(hi / step)
+        lo = 0.0 if lo_zero else min(-step, step * np.floor(float(np.nanmin(allv)) / step))
+        if self._yr.get(key) != (lo, hi):
+            self._yr[key] = (lo, hi)
+            plot.setYRange(lo, hi, padding=0.02)
+
     def refresh(self, snap: dict) -> None:
         latest = snap["latest_t_s"]
         if not np.isfinite(latest):
             return
+        now = time.monotonic()
+        fit = now - self._last_fit > 0.5
+        if fit:
+            self._last_fit = now
         x0, x1 = latest - self.window_s, latest
+        sag_vals, acc_vals = [], []
         for side in SIDE_COLOURS:
             name = f"{side}_shank"
             t, v = snap["sag"].get(name, (np.empty(0), np.empty(0)))
             keep = t >= x0
             self.sag_curves[side].setData(t[keep], v[keep])
+            sag_vals.append(v[keep])
             t, g = snap["acc"].get(name, (np.empty(0), np.empty(0)))
             keep = t >= x0
             self.acc_curves[side].setData(t[keep], g[keep])
+            acc_vals.append(g[keep])
+        if fit:
+            self._fit_y(self.sag_plot, "sag", sag_vals, 200.0, 100.0, False)
+            self._fit_y(self.acc_plot, "acc", acc_vals, 3.0, 1.0, True)
         if self._steps_dirty:
             self._draw_steps()
             self._steps_dirty = False
         self.sag_plot.setXRange(x0, x1, padding=0)
+        if fit:   # the per-step plots move with the steps, twice a second is enough
+            self.frontal_plot.setXRange(x0, x1, padding=0)
         ymid = 0.5 * (x0 + x1)
         self.knee_note.setPos(ymid, 0.5)
         self.frontal_note.setPos(ymid, 0.5)
@@ -189,8 +222,19 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         if not any_knee:
             self.knee_note.setText("knee angle needs a thigh sensor" if not any(self.has_thigh.values())
                                    else "knee angle: not measured yet")
+            self.knee_plot.setYRange(0, 60)
         else:
             self.knee_note.setText("")
+            vals = [np.array([s.get(k) for s in self.steps[side] for k in
+                              ("knee_flexion_ic_deg", "knee_min_flexion_stance_deg") if _finite(s.get(k))])
+                    for side in SIDE_COLOURS]
+            self._fit_y(self.knee_plot, "knee", vals, 30.0, 10.0, False)
+        if not any_frontal:
+            self.frontal_plot.setYRange(0, 10)
+        else:
+            vals = [np.array([s["frontal_range_deg"] for s in self.steps[side] if _finite(s.get("frontal_range_deg"))])
+                    for side in SIDE_COLOURS]
+            self._fit_y(self.frontal_plot, "frontal", vals, 6.0, 2.0, True)
         self.frontal_note.setText("" if any_frontal else "frontal-plane angle: not measured yet")
 
 

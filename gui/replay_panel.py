@@ -25,6 +25,7 @@ class ReplayPanel(QWidget):
         bl.addWidget(self.open_btn)
         hint = QLabel("or drop a recording (.csv) on the window")
         hint.setObjectName("muted")
+        hint.setWordWrap(True)
         bl.addWidget(hint)
         self.file_label = QLabel("no recording open")
         self.file_label.setWordWrap(True)
@@ -55,6 +56,10 @@ class ReplayPanel(QWidget):
         self.time_label = QLabel("0.0 / 0.0 s")
         bl.addWidget(self.time_label)
         lay.addWidget(box)
+        keys = QLabel("<b>Keys</b><br>space: play / pause<br>Ctrl+O: open a recording<br>"
+                      "R: record (live mode)")
+        keys.setObjectName("muted")
+        lay.addWidget(keys)
         lay.addStretch(1)
         self.set_enabled(False)
 

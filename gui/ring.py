@@ -53,6 +53,13 @@ class Ring:
         self._next = 0
         self.count = 0
 
+    def read_since(self, count: int) -> np.ndarray:
+        """The rows written after the first ``count`` (as many as are still stored)."""
+        k = min(self.count - count, len(self))
+        if k <= 0:
+            return self._data[:0].copy()
+        return self.read()[-k:]
+
 
 class TimedRing:
     """A time column and a value column (or columns) kept in step."""
@@ -67,6 +74,9 @@ class TimedRing:
 
     def read(self) -> tuple[np.ndarray, np.ndarray]:
         return self.t.read(), self.v.read()
+
+    def read_since(self, count: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.t.read_since(count), self.v.read_since(count)
 
     def clear(self) -> None:
         self.t.clear()

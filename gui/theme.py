@@ -65,6 +65,6 @@ class Theme:
         """
 
 
-LIGHT = Theme("light", "#F4F4F2", "#FFFFFF", "#1A1A1A", "#666666", 0.25, (0, 114, 178, 40))
-DARK = Theme("dark", "#1E1F22", "#2A2C30", "#EDEDED", "#A0A0A0", 0.2, (86, 180, 233, 45))
+LIGHT = Theme("light", "#F4F4F2", "#FFFFFF", "#1A1A1A", "#666666", 0.25, (0, 114, 178, 60))
+DARK = Theme("dark", "#1E1F22", "#2A2C30", "#EDEDED", "#A0A0A0", 0.2, (86, 180, 233, 60))
 THEMES = {"light": LIGHT, "dark": DARK}

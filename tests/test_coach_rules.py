@@ -223,3 +223,16 @@ def test_implausible_knee_angles_are_not_believed():
     result = run(df)
     assert "incomplete_extension" not in [f.pattern for f in result.findings]
     assert {n.side for n in result.not_assessed if n.pattern == "incomplete_extension"} == {"left", "right"}
+
+
+def test_both_knees_wobbling_found_by_the_level_limit_unless_that_is_usual():
+    def both_wobbly(seed):
+        return synthetic_steps(SessionSpec(seed=seed, injections=[
+            Injection("knee_wobble", "left", 3), Injection("knee_wobble", "right", 3)]))
+    (finding,) = run(both_wobbly(18)).findings
+    assert (finding.pattern, finding.side) == ("knee_wobble", "both")
+    assert finding.confidence < 0.6  # only the generous limit speaks: low confidence
+    assert "generous limit" in finding.evidence
+    # If earlier sessions looked the same, this is the person's usual walking: no finding.
+    history = Baselines.from_step_tables([both_wobbly(400 + k) for k in range(3)])
+    assert run(both_wobbly(18), baselines=history).findings == []

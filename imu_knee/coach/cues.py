@@ -127,11 +127,11 @@ class LiveCoach:
                 continue
             if (ref := hist(metric, side, act)) is not None:
                 wob.append(_score(v, ref, th[f"{short}_ratio_vs_history"], th[diff], True))
-            elif (ref := self._running(metric, other, act)) is not None:
+                continue
+            if (ref := self._running(metric, other, act)) is not None:
                 wob.append(_score(v, ref, th[f"{short}_ratio_vs_other_side"], th[diff], True))
-            elif (metric == "frontal_range_deg" and act == "level"
-                  and th["fallback_range_limit_deg"] > 0):
-                wob.append(_score(v, 0.0, None, th["fallback_range_limit_deg"], True))
+            if metric == "frontal_range_deg" and act == "level" and th["level_range_limit_deg"] > 0:
+                wob.append(_score(v, 0.0, None, th["level_range_limit_deg"], True))
         if wob:
             out["knee_wobble"] = max(wob)
 

@@ -156,16 +156,17 @@ def rule_knee_wobble(ctx: Context) -> RuleOutput:
                         pattern, side, act, metric, "other_side", other,
                         f"on your {_other(side)} leg", "high",
                         th[f"{short}_ratio_vs_other_side"], th[diff_key])))
-        if not comps:
-            limit = th["fallback_range_limit_deg"]
-            rows = ctx.rows(side, "level")
-            metric = "frontal_range_deg"
-            if (limit > 0 and metric in present
-                    and np.isfinite(ctx.values(rows, metric)).sum() >= n_min):
-                comps.append(_test(ctx, rows, Comparison(
-                    pattern, side, "level", metric, "fallback", limit,
-                    "(a generous upper limit; no earlier sessions or other leg to compare with)",
-                    "high", 1.0, 0.0)))
+        # Without earlier sessions, both legs could be affected alike: then only a generous
+        # limit on level ground can tell (low confidence).
+        limit = th["level_range_limit_deg"]
+        rows = ctx.rows(side, "level")
+        metric = "frontal_range_deg"
+        if (limit > 0 and metric in present and ctx.baselines.get(metric, side, "level") is None
+                and np.isfinite(ctx.values(rows, metric)).sum() >= n_min):
+            comps.append(_test(ctx, rows, Comparison(
+                pattern, side, "level", metric, "fallback", limit,
+                "(a generous limit, about twice what healthy level walking shows; no earlier "
+                "sessions to compare with)", "high", 1.0, 0.0)))
         if not comps:
             skipped.append(NotAssessed(pattern, side, "too few steps with side-to-side shin "
                                        "movement, or nothing to compare them with"))

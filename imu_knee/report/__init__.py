@@ -19,7 +19,6 @@ from ..errors import InputError
 from ..recording import Recording, read_recording
 from .content import ReportContent, build_content
 from .html import render_html
-from .pdf import render_pdf
 from .session import EarlierSession, SessionData, analyse_session
 
 
@@ -53,6 +52,13 @@ def history_for(rec: Recording, db=None, subject: str | None = None) -> HistoryI
         return HistoryInput(note=f"The session history could not be read ({exc}).")
     return HistoryInput(earlier, [p.message() for p in persisting],
                         [p.message() for p in persisting if p.advise_therapist])
+
+
+def render_pdf(content: ReportContent) -> tuple[bytes, int]:
+    """The PDF bytes and page count (reportlab is imported only when a PDF is asked for)."""
+    from .pdf import render_pdf as _render
+
+    return _render(content)
 
 
 def make_report(recording_path, *, name: str = "", notes: str = "", leg_length_m: float | None = None,

@@ -152,3 +152,14 @@ def test_bent_other_knee_does_not_cue_heel_down_on_the_straight_leg():
     history = Baselines.from_step_tables([synthetic_steps(SessionSpec(seed=50 + k)) for k in range(2)])
     said, _ = push_all(LiveCoach(baselines=history, leg_length_m=LEG_M), df)
     assert ("heel_lift", "right") in {(c.pattern, c.side) for c in said}
+
+
+def test_harder_landings_everywhere_do_not_cue_softer_landing_against_history():
+    history = Baselines.from_step_tables([synthetic_steps(SessionSpec(seed=60 + k)) for k in range(2)])
+    df = synthetic_steps(SessionSpec(seed=10, repeats=2))
+    df["impact_g"] *= 1.8  # a tighter strap today: every landing reads harder
+    said, _ = push_all(LiveCoach(baselines=history, leg_length_m=LEG_M), df)
+    assert "hard_landing" not in {c.pattern for c in said}
+    df.loc[(df.side == "left") & (df.activity == "stairs_down"), "impact_g"] *= 1.7
+    said, _ = push_all(LiveCoach(baselines=history, leg_length_m=LEG_M), df)
+    assert {(c.pattern, c.side) for c in said if c.pattern == "hard_landing"} == {("hard_landing", "left")}

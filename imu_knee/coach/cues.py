@@ -112,6 +112,9 @@ class LiveCoach:
         if act == "stairs_down" and math.isfinite(impact):
             ref = hist("impact_g", side, act)
             if ref is not None:
+                lvl, hist_lvl = self._running("impact_g", side, "level"), hist("impact_g", side, "level")
+                if lvl is not None and hist_lvl is not None and lvl > hist_lvl > 0:
+                    ref *= lvl / hist_lvl  # landing harder everywhere today is no stair problem
                 out["hard_landing"] = _score(impact, ref, th["ratio_vs_history"], th["min_difference_g"], True)
             elif (ref := self._running("impact_g", side, "level")) is not None:
                 out["hard_landing"] = _score(impact, ref, th["ratio_vs_level"], th["min_difference_g"], True)

@@ -10,15 +10,17 @@ The program is built as C++11 (g++) and as C99 (gcc); both must print the same b
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from imu_knee.ble.profiles import get_profile, stack_samples
+from imu_knee.ble.profiles import get_profile, imuknee, stack_samples
 from imu_knee.ble.profiles.imuknee import (
     ACC_RANGES_G, BATCH_HEADER_BYTES, CONTROL_UUID, DATA_UUID, GYR_RANGES_DPS, HEADER_BATCH,
     HEADER_SINGLE, RATES_HZ, SAMPLE_BYTES, SINGLE_BYTES,
@@ -320,7 +322,6 @@ def test_malformed_control_writes_are_refused_and_change_nothing(cpp_program, he
 
 def test_header_constants_match_the_python_profile():
     text = (HEADER_DIR / "imu_knee_packet.h").read_text(encoding="utf-8")
-    from imu_knee.ble.profiles import imuknee
 
     def define(name: str) -> str:
         for line in text.splitlines():
@@ -341,3 +342,35 @@ def test_header_constants_match_the_python_profile():
                              ("IKP_N_GYR_RANGES", len(imuknee.GYR_RANGES_DPS)),
                              ("IKP_N_RATES", len(imuknee.RATES_HZ))]:
         assert int(define(c_name).rstrip("u"), 0) == py_value, c_name
+
+
+# ---------------------------------------------------------------- the Arduino sketch (not built in CI)
+SKETCH_DIR = HEADER_DIR / "imu_knee_ble"
+SKETCH = SKETCH_DIR / "imu_knee_ble.ino"
+
+
+def test_sketch_carries_an_identical_copy_of_the_header():
+    """Arduino builds only see the sketch folder, so it holds a copy; it must not drift."""
+    assert (SKETCH_DIR / "imu_knee_packet.h").read_bytes() == (HEADER_DIR / "imu_knee_packet.h").read_bytes(), \
+        "copy firmware_config/firmware/imu_knee_packet.h into imu_knee_ble/ after editing it"
+
+
+@pytest.mark.parametrize("array, uuid_name", [("kServiceUuid", "SERVICE_UUID"), ("kDataUuid", "DATA_UUID"),
+                                              ("kControlUuid", "CONTROL_UUID")])
+def test_sketch_uuid_bytes_are_the_protocol_uuids(array, uuid_name):
+    text = SKETCH.read_text(encoding="utf-8")
+    match = re.search(rf"{array}\[16\]\s*=\s*\{{([^}}]*)\}}", text)
+    assert match, f"{array} not found in the sketch"
+    values = bytes(int(v, 16) for v in match.group(1).replace("\n", " ").split(","))
+    assert values == uuid.UUID(getattr(imuknee, uuid_name)).bytes[::-1], "Bluefruit wants the UUID LSB first"
+
+
+def test_sketch_is_well_formed_cpp_against_stub_core_headers(build_dir):
+    """A syntax and type check only: the stubs declare the core's API as the sketch uses it."""
+    if shutil.which("g++") is None:
+        pytest.skip("g++ is not installed")
+    stubs = REPO / "tests" / "firmware" / "sketch_stubs"
+    cmd = ["g++", "-std=gnu++11", "-fsyntax-only", "-Wall", "-Wextra", "-Werror", "-x", "c++",
+           f"-I{stubs}", f"-I{SKETCH_DIR}", str(SKETCH)]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

@@ -247,7 +247,9 @@ def main() -> int:
         labels = {"contact_to_row": "arrival of the contact sample → final row",
                   "completing_block_to_row": "arrival of the completing block → final row",
                   "notice_signal": "contact in the signal → early notice (signal time)",
-                  "contact_to_notice": "arrival of the contact sample → early notice"}
+                  "contact_to_notice": "arrival of the contact sample → early notice",
+                  "contact_time_to_notice": "contact (session clock) → early notice, end to end",
+                  "contact_time_to_row": "contact (session clock) → final row, end to end"}
         for title, lat in ((f"contacts after the analysis calibrated ({r['calibrated_at_s']:.1f} s):", r["latency"]),
                            ("all contacts (the first ones wait for calibration; end-of-session rows left out):",
                             r["latency_all"])):
@@ -255,7 +257,7 @@ def main() -> int:
             for key, label in labels.items():
                 v = lat[key]
                 text = f"median {v['median_ms']:6.1f} ms, p90 {v['p90_ms']:6.1f} ms (n={v['n']})" if v["n"] else "no data"
-                print(f"     {label:<52s} {text}")
+                print(f"     {label:<53s} {text}")
         all_ok &= r["ok_pipeline"]
         print(f"   target (median <= 150 ms): pipeline {'OK' if r['ok_pipeline'] else 'BAD'}; "
               f"contact sample → final row {'OK' if r['ok_contact_to_row'] else 'over (waits for the stance to end)'}")

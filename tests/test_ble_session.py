@@ -321,7 +321,7 @@ def test_mapped_times_are_evenly_spaced_from_the_first_notification_on(seed, pro
     dt = np.diff(t)
     assert np.all(np.abs(dt * rate - 1.0) <= 0.10)  # within ±10 % of the period, first samples too
     delay = t - t_true  # the mapping may be late by the least latency seen, never early
-    assert delay.min() >= 0.0 and delay.max() <= 0.035 + 0.0005
+    assert delay.min() >= 0.0 and delay.max() <= 0.035 + 0.002  # latency 5-35 ms, device stamps to 1 ms
     assert not session.notes
 
 

@@ -89,8 +89,9 @@ class LiveAnalysis:
 
     def __init__(self, declare: Callable[[], dict[str, float] | None], leg_length_m: float | None = None,
                  on_row: Callable[[RowEvent], None] | None = None, coach: object | None = None,
-                 use_coach: bool = True) -> None:
+                 use_coach: bool = True, clock_origin: Callable[[], float] | None = None) -> None:
         self.declare = declare
+        self.clock_origin = clock_origin  # monotonic time of session time 0 (for end-to-end latency)
         self.leg_length_m = leg_length_m
         self.on_row = on_row
         self.coach = coach
@@ -216,7 +217,10 @@ class LiveAnalysis:
         - `completing_block_to_row`: arrival of the block that completed the row → row out;
         - `notice_signal`: contact → newest signal time when the early notice came (the
           signal the detector needs after the contact);
-        - `contact_to_notice`: arrival of the sample at the contact → early notice out."""
+        - `contact_to_notice`: arrival of the sample at the contact → early notice out;
+        - `contact_time_to_notice` / `contact_time_to_row`: the contact's own time on the session
+          clock (mapped from the device clock, so including the least link delay) → notice /
+          final row out: end to end, batching in the sensor included (needs `clock_origin`)."""
         out: dict[str, dict] = {}
 
         def put(name: str, values: list[float]) -> None:
@@ -234,4 +238,9 @@ class LiveAnalysis:
         put("notice_signal", [e.row.emitted_t_s - e.row.ic_s for e in notices if e.row.emitted_t_s is not None])
         put("contact_to_notice", [e.emitted_mono_s - e.contact_arrival_mono_s for e in notices
                                   if e.contact_arrival_mono_s is not None and e.trigger_arrival_mono_s is not None])
+        if self.clock_origin is not None:
+            t0 = self.clock_origin()
+            put("contact_time_to_notice", [e.emitted_mono_s - t0 - e.row.ic_s for e in notices
+                                           if e.trigger_arrival_mono_s is not None])
+            put("contact_time_to_row", [e.emitted_mono_s - t0 - e.row.ic_s for e in finals])
         return out

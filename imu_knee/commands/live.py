@@ -275,7 +275,8 @@ async def run_live_session(specs, out, console: Console, *, client_kwargs: dict 
         if event.final:
             console.line(step_line(event))
 
-    live = LiveAnalysis(declare, leg_length_m=leg_length_m, on_row=show) if analyse else None
+    live = LiveAnalysis(declare, leg_length_m=leg_length_m, on_row=show,
+                        clock_origin=lambda: holder["session"].t0_monotonic) if analyse else None
     session = RecordingSession(specs, out, client_kwargs=client_kwargs, meta=meta,
                                on_block=live.push if live else None, on_note=console.note)
     holder["session"] = session

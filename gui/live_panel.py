@@ -16,6 +16,7 @@ from imu_knee.recording import SENSOR_NAMES
 from .live_source import ble_available, stream_rate_hz
 
 RECORDINGS_DIR = Path.home() / "imu-knee" / "recordings"
+LIVE_DEMO_RATE_HZ = 100.0   # four virtual BLE sensors at 200 Hz outrun the virtual radio on a busy machine
 
 
 def profile_names() -> list[str]:
@@ -55,10 +56,14 @@ class LivePanel(QWidget):
         self.scan_note.setObjectName("muted")
         bl.addWidget(self.scan_note)
         self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["device", "placement", "rate Hz", "lost", "battery"])
+        self.table.setHorizontalHeaderLabels(["sensor", "placement", "Hz", "lost", "battery"])
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
+        for i, w in enumerate((52, 104, 34, 40)):
+            self.table.setColumnWidth(i, w)
+        self.table.setToolTip("rate: samples per second arriving; lost: packets lost and gaps; "
+                              "battery: when the device reports it")
         self.table.setMinimumHeight(150)
         bl.addWidget(self.table)
         row = QHBoxLayout()
@@ -130,7 +135,7 @@ class LivePanel(QWidget):
         self.virtual_btn.setEnabled(False)
         self.scan_note.setText("preparing virtual sensors…")
         from .demo import demo_recording
-        fut = self.win.pool.submit(demo_recording)
+        fut = self.win.pool.submit(demo_recording, LIVE_DEMO_RATE_HZ)
         self._poll(fut, self._virtual_ready)
 
     def _virtual_ready(self, fut) -> None:
@@ -152,7 +157,7 @@ class LivePanel(QWidget):
                                f"streamed {how}. Check where each one sits, then Start.")
         self.table.setRowCount(len(names))
         for i, n in enumerate(names):
-            self.table.setItem(i, 0, QTableWidgetItem(f"virtual {i + 1}"))
+            self.table.setItem(i, 0, QTableWidgetItem(f"V{i + 1}"))
             combo = QComboBox()
             combo.addItems(list(SENSOR_NAMES))
             combo.setCurrentText(self.assignment[n])
@@ -160,7 +165,7 @@ class LivePanel(QWidget):
             self.table.setCellWidget(i, 1, combo)
             for c in (2, 3):
                 self.table.setItem(i, c, QTableWidgetItem("—"))
-            self.table.setItem(i, 4, QTableWidgetItem("not reported"))
+            self.table.setItem(i, 4, QTableWidgetItem("n/a"))
         self.start_btn.setEnabled(True)
 
     def _assign(self, name: str, placement: str) -> None:
@@ -252,12 +257,13 @@ class LivePanel(QWidget):
             self.table.item(i, 2).setText(f"{st.measured_rate_hz:.0f}" if st.samples else "—")
             link = stats.get(placement, {})
             lost = link.get("lost_packets")
-            lost_txt = f"{lost} pkts" if lost is not None else ""
+            lost_txt = f"{lost}" if lost is not None else "0"
             if st.gaps:
-                lost_txt += f" {st.gaps} gaps ({st.lost_s:.1f} s)"
-            self.table.item(i, 3).setText(lost_txt.strip() or "0")
+                lost_txt += f" +{st.gaps} gaps"
+            self.table.item(i, 3).setText(lost_txt)
+            self.table.item(i, 3).setToolTip(f"{lost or 0} packets lost; {st.gaps} gaps, {st.lost_s:.1f} s without data")
             bat = link.get("battery")
-            self.table.item(i, 4).setText(f"{bat:.0f} %" if bat is not None else "not reported")
+            self.table.item(i, 4).setText(f"{bat:.0f} %" if bat is not None else "n/a")
         self.cal_steps.setText(_cal_text(status))
         if src is not None and src.source_finished and self.start_btn.text().startswith("■"):
             self.start_btn.setText("▶ Start")

@@ -118,7 +118,7 @@ class MainWindow(QMainWindow):
         sl = QHBoxLayout(session)
         sl.setContentsMargins(0, 0, 0, 0)
         self.side_stack = QStackedWidget()
-        self.side_stack.setFixedWidth(300)
+        self.side_stack.setFixedWidth(290)
         from .live_panel import LivePanel
         self.live_panel = LivePanel(self)
         self.replay_panel = ReplayPanel()
@@ -139,6 +139,7 @@ class MainWindow(QMainWindow):
             f"● impact peak &nbsp; <span style='color:{themes.VERMILLION}'>◯</span> impact above your "
             f"threshold &nbsp; ○ knee at contact &nbsp; □ best knee extension in stance")
         legend.setTextFormat(Qt.RichText)
+        legend.setWordWrap(True)
         pl.addWidget(legend)
         self.plots = SessionPlots(self.theme)
         pl.addWidget(self.plots, 1)
@@ -149,7 +150,7 @@ class MainWindow(QMainWindow):
         centre.addWidget(split, 1)
         sl.addLayout(centre, 1)
         self.coach_panel = CoachPanel()
-        self.coach_panel.setFixedWidth(340)
+        self.coach_panel.setFixedWidth(300)
         sl.addWidget(self.coach_panel)
         self.pages.addWidget(session)
         self.review = ReviewPage(self.units)
@@ -366,7 +367,7 @@ class MainWindow(QMainWindow):
                 self.plots.add_step(s)
             self.figures.show_step(u.steps[-1], len(self.table.model_.rows))
         for cue in u.cues:
-            self.coach_panel.show_cue(cue.text, cue.side, cue.t_s)
+            self.coach_panel.show_cue(cue.text, cue.side, cue.t_s, cue.pattern)
         if u.coach_result is not None:
             self.coach_panel.show_finding(u.coach_result)
         snap = pipe.snapshot()

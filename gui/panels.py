@@ -33,9 +33,10 @@ class FigureCard(QFrame):
         self.detail.setWordWrap(True)
         self.status = QLabel("")
         self.status.setStyleSheet("font-weight: bold;")
+        self.status.setWordWrap(True)
         for w in (self.title, self.value, self.detail, self.status):
             lay.addWidget(w)
-        self.setMinimumWidth(150)
+        self.setMinimumWidth(120)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
         self._stripe = "#888888"
 
@@ -70,6 +71,8 @@ class LastStepFigures(QWidget):
         self.count.setObjectName("muted")
         for w in (t, self.activity, self.side, self.count):
             al.addWidget(w)
+        self.side.setWordWrap(True)
+        act.setMaximumWidth(190)
         lay.addWidget(act)
         self.impact = FigureCard("impact", "hard_landing")
         self.stride = FigureCard("stride length", "long_strides")
@@ -92,7 +95,7 @@ class LastStepFigures(QWidget):
         self.n_steps = n_steps
         scores = step.get("_scores", {})
         self.activity.setText(ACTIVITY_TEXT.get(step.get("activity"), str(step.get("activity"))))
-        self.side.setText(f"{step['side']} leg, contact at {step['ic_s']:.2f} s")
+        self.side.setText(f"{step['side']} leg, contact at {step['ic_s']:.1f} s")
         self.count.setText(f"{n_steps} steps so far")
         imp = _f(step.get("impact_g"))
         rate = _f(step.get("impact_rate_hz"))
@@ -145,9 +148,13 @@ class CoachPanel(QFrame):
             lay.addWidget(w)
         lay.addStretch(1)
         lay.addWidget(self.safety)
-        self.setMinimumWidth(300)
+        self.setMinimumWidth(280)
+        self._result = None
+        self.cue_pattern: str | None = None
 
     def clear(self) -> None:
+        self._result = None
+        self.cue_pattern = None
         self.cue.setText("Walk normally — cues appear here")
         self.cue_detail.setText("")
         self.finding_title.setText("")
@@ -155,9 +162,12 @@ class CoachPanel(QFrame):
         self.exercise.setText("")
         self.safety.setText("")
 
-    def show_cue(self, text: str, side: str, t_s: float) -> None:
+    def show_cue(self, text: str, side: str, t_s: float, pattern: str | None = None) -> None:
         self.cue.setText(text)
-        self.cue_detail.setText(f"{side} leg, since {t_s:.1f} s")
+        self.cue_detail.setText(f"{side} leg, at {t_s:.1f} s")
+        self.cue_pattern = pattern
+        if self._result is not None:
+            self.show_finding(self._result)
 
     def show_active(self, active: list) -> None:
         if active:
@@ -165,15 +175,20 @@ class CoachPanel(QFrame):
             self.show_cue(a.text, a.side, a.since_s)
 
     def show_finding(self, result) -> None:
+        self._result = result
         if result is None or not result.findings:
-            self.finding_title.setText("No pattern worth flagging so far")
+            self.finding_title.setText("No session finding so far" if result is None or not result.findings
+                                   else "")
             self.evidence.setText("")
             self.exercise.setText("")
             self.safety.setText("" if result is None else result.safety)
             return
-        f = result.findings[0]
+        # the finding behind the cue on screen, else the most confident one
+        f = next((x for x in result.findings if x.pattern == self.cue_pattern), result.findings[0])
         title = f.title or f.pattern.replace("_", " ")
-        self.finding_title.setText(f"{title} — {f.side} (confidence {f.confidence_label})")
+        more = len(result.findings) - 1
+        self.finding_title.setText(f"{title} — {f.side} (confidence {f.confidence_label})"
+                                   + (f"  · {more} more in Review" if more else ""))
         self.evidence.setText(f.evidence)
         self.exercise.setText(exercise_html(f.exercises[0]) if f.exercises else "")
         self.safety.setText(f.safety)

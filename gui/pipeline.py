@@ -28,7 +28,7 @@ from .ring import TimedRing
 
 PLOT_WINDOW_S = 12.0          # what the ring buffers hold (the plots show up to this)
 MAX_MARKERS = 400
-FINDINGS_EVERY_S = 10.0       # re-run the session rules at most this often (signal time; ~60 ms each)
+FINDINGS_EVERY_S = 5.0        # re-run the session rules at most this often (signal time; ~60 ms each)
 
 
 def steps_frame_of(steps: list[dict]) -> pd.DataFrame:
@@ -169,6 +169,8 @@ class Pipeline:
             rec["_scores"] = dict(self.last_scores)
             self.cues.extend(cues)
             self._pending.cues.extend(cues)
+            if cues:
+                self._findings_at_s = -math.inf   # a new cue: show the finding behind it soon
 
     def _update_status(self, name: str, chain, t_s: np.ndarray) -> None:
         st = self.status[name]

@@ -80,7 +80,7 @@ class SessionPlots(pg.GraphicsLayoutWidget):
                                                pen=pg.mkPen(VERMILLION, width=3))
         self.acc_plot.addItem(self.high_impacts)
         self.band = pg.LinearRegionItem(orientation="horizontal", movable=False)
-        self.band.setZValue(-10)
+        self.band.setZValue(-1)
         for line in self.band.lines:
             line.setPen(pg.mkPen(None))
         self.band.hide()
@@ -110,6 +110,13 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         for side in SIDE_COLOURS:
             self.has_thigh[side] = f"{side}_thigh" in names
         any_thigh = any(self.has_thigh.values())
+        shown = self.knee_plot in self.ci.items
+        if any_thigh and not shown:          # the knee row only when a thigh sensor is there
+            self.ci.removeItem(self.frontal_plot)
+            self.addItem(self.knee_plot, row=2, col=0)
+            self.addItem(self.frontal_plot, row=3, col=0)
+        elif not any_thigh and shown:
+            self.ci.removeItem(self.knee_plot)
         self.knee_note.setText("" if any_thigh else "knee angle needs a thigh sensor")
 
     def add_notice(self, side: str, ic_s: float) -> None:

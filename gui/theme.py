@@ -17,7 +17,7 @@ SIDE_COLOURS = {"left": BLUE, "right": ORANGE}
 
 # (symbol, word, colour) for a coach score: 0 = at the person's reference, 1 = at the threshold
 LEVELS = {
-    "none": ("–", "no reference yet", "#888888"),
+    "none": ("–", "no baseline yet", "#888888"),
     "ok": ("✓", "usual", GREEN),
     "watch": ("!", "watch", ORANGE),
     "high": ("▲", "high", VERMILLION),
@@ -52,8 +52,8 @@ class Theme:
         QGroupBox {{ margin-top: 18px; padding: 8px; font-weight: bold; }}
         QGroupBox::title {{ subcontrol-origin: margin; left: 8px; padding: 0 4px; }}
         QLabel#muted {{ color: {self.muted}; }}
-        QLabel#cue {{ font-size: 26px; font-weight: bold; }}
-        QLabel#bigvalue {{ font-size: 34px; font-weight: bold; }}
+        QLabel#cue {{ font-size: 24px; font-weight: bold; }}
+        QLabel#bigvalue {{ font-size: 27px; font-weight: bold; }}
         QLabel#activity {{ font-size: 20px; font-weight: bold; }}
         QTableView {{ background: {self.panel}; gridline-color: {self.muted}; }}
         QHeaderView::section {{ background: {self.background}; color: {self.text}; padding: 3px;
@@ -65,6 +65,6 @@ class Theme:
         """
 
 
-LIGHT = Theme("light", "#F4F4F2", "#FFFFFF", "#1A1A1A", "#666666", 0.25, (0, 114, 178, 60))
-DARK = Theme("dark", "#1E1F22", "#2A2C30", "#EDEDED", "#A0A0A0", 0.2, (86, 180, 233, 60))
+LIGHT = Theme("light", "#F4F4F2", "#FFFFFF", "#1A1A1A", "#666666", 0.25, (0, 114, 178, 90))
+DARK = Theme("dark", "#1E1F22", "#2A2C30", "#EDEDED", "#A0A0A0", 0.2, (86, 180, 233, 90))
 THEMES = {"light": LIGHT, "dark": DARK}

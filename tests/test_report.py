@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import io
 import re
-from html import unescape
+from html import escape, unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pypdf = pytest.importorskip("pypdf")
 
@@ -23,6 +25,9 @@ from imu_knee.simulate import simulate, write_outputs  # noqa: E402
 EVIL_NAME = "<script>alert(1)</script>"
 EVIL_NOTES = 'sore "knee" & <img src=x onerror=alert(2)>'
 HARD_LANDING_TITLE = "Hard landings going down stairs"
+ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "dl", "dt",
+                "dd", "div", "b", "i", "span", "br", "ul", "li", "details", "summary", "table",
+                "caption", "tr", "th", "td", "figure", "img", "figcaption", "footer"}
 
 
 @pytest.fixture(scope="module")
@@ -243,3 +248,19 @@ def test_trend_and_persisting_pattern_from_the_session_history(session, hard_lan
     assert main(["report", str(hard_landing_csv), "-o", str(html_path), "--db", str(db),
                  "--no-history", "--force", "--quiet"]) == 0
     assert "No earlier sessions stored" in html_path.read_text(encoding="utf-8")
+
+
+@settings(max_examples=12, deadline=None)
+@given(name=st.text(max_size=40), notes=st.text(max_size=120))
+def test_any_user_text_is_escaped_and_renders(session, name, notes):
+    content = build_content(session, name=name, notes=notes)
+    html = render_html(content)
+    parser = _Resources()
+    parser.feed(html)  # no event-handler attributes, whatever the text
+    assert {t for t in parser.tags} <= ALLOWED_TAGS
+    assert all(v.startswith("data:image/png;base64,") for _, _, v in parser.refs)
+    for text in (content.name, content.notes):
+        if text:
+            assert escape(text, quote=True) in html
+    pdf, pages = render_pdf(content)
+    assert pdf.startswith(b"%PDF-") and pages >= 3

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -74,6 +75,13 @@ TREND_METRICS = [
     ("frontal_wobble_dps", "level", "Side-to-side wobble on level ground", "°/s", 0),
     ("knee_min_flexion_stance_deg", "level", "Knee bend at its straightest (level)", "°", 1),
 ]
+
+
+def clean_user_text(text: str) -> str:
+    """User text without control characters (kept: line breaks and tabs), trimmed."""
+    text = str(text).replace("\r\n", "\n")
+    return "".join(ch if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs") else " "
+                   for ch in text).strip()
 
 
 def fmt_num(value, digits: int = 2, unit: str = "") -> str:
@@ -562,6 +570,9 @@ def _figures(data: SessionData, findings: list[FindingItem]) -> list[Figure]:
 
 
 def build_content(data: SessionData, name: str = "", notes: str = "") -> ReportContent:
+    """Everything the report says. ``name``/``notes``: user text, shown as typed (the renderers
+    escape it); control characters are replaced by spaces."""
+    name, notes = clean_user_text(name), clean_user_text(notes)
     findings = _findings(data)
     flagged = {round(t, 4) for f in findings for t in f.steps_s}
     quick, plan = _plan(findings)

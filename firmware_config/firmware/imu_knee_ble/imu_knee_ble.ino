@@ -193,6 +193,9 @@ extern "C" void TIMER3_IRQHandler(void)
 }
 
 /* ------------------------------------------------------------------ IMU over Wire1 */
+/* Wire1 is used by the sampler task while streaming and by loop() only while the sample
+ * timer is off (start/stop): the sampler runs at a higher priority, so any tick still queued
+ * is read before loop() touches the bus again. */
 static bool imuWrite(uint8_t reg, uint8_t value)
 {
     Wire1.beginTransmission(IMU_ADDR);

@@ -6,8 +6,18 @@
     rows += engine.finish()
 
 ``push`` returns new rows: an early notice (``final=False``: side and contact time) as soon as a
-contact is detected, and the complete row (``final=True``) once its stance is over.
+contact is detected, and the complete row (``final=True``) once its stance is over (about one
+stride later). The final row may refine the notice's contact time (stairs: by a few tens of ms;
+a swing found to be split in two: the notice of its first part is superseded). Consumers keep
+final rows; notices are for showing a step at once. Rows come per side in contact order.
+Sensors' blocks may arrive in any sizes and interleaving; the result is the same (tested).
 :func:`analyze_recording` pushes a whole recording and returns the final rows and a summary.
+
+Stages per sensor (:mod:`.sensor_chain`): low-pass (sosfilt, carried state) -> orientation
+(vqf) -> segment calibration (:mod:`.calibration`, decided at 1 s checkpoints) -> swings
+(:mod:`.events`). Per leg (:class:`SideBuilder`): knee and frontal series (:mod:`.knee_stage`),
+then per contact: stride integration (:mod:`.stride`), activity, impact (:mod:`.impact`).
+History is kept in memory (about 50 MB per sensor-hour at 100 Hz).
 """
 
 from __future__ import annotations

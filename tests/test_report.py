@@ -188,6 +188,10 @@ def test_impact_figure_shows_the_sample_rate_and_knee_curves_need_a_thigh(sessio
     assert "200" in figs["impact"].title and "samples per second" in figs["impact"].caption
     assert figs["knee"].png is None and "thigh" in figs["knee"].note
     assert figs["impact"].png.startswith(b"\x89PNG")
+    # the therapist's per-step table has every step, in order
+    assert len(content.step_table.rows) == len(session.steps)
+    assert [float(r[1]) for r in content.step_table.rows] == [
+        round(t, 2) for t in session.steps["ic_s"].astype(float)]
 
 
 def test_trend_from_earlier_sessions(session):

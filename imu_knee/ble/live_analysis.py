@@ -60,7 +60,8 @@ def step_line(event: RowEvent) -> str:
     rate = f" @{r.impact_rate_hz:g} Hz" if r.impact_rate_hz else ""
     impact = "impact " + (_fmt(r.impact_g, ".2f", " g", 6) + rate if r.impact_g is not None else "     -")
     stride = "stride " + _fmt(r.stride_length_m, ".2f", " m", 6)
-    cue = "  " + "; ".join(c.text for c in event.cues) if event.cues else ""
+    cue = "  " + "; ".join(c.text if c.side == r.side else f"{c.text} ({c.side} leg)" for c in event.cues) \
+        if event.cues else ""
     return f"{r.ic_s:8.2f} s  {r.side:<5s}  {(r.activity or '-'):<11s}  {impact:<22s}  {stride}{cue}"
 
 

@@ -242,11 +242,13 @@ def test_trend_and_persisting_pattern_from_the_session_history(session, hard_lan
     for day in ("2026-09-01T10:00:00Z", "2026-10-01T10:00:00Z"):
         store_session(session.steps, session.summary, db=db, findings=[finding], recorded_at=day,
                       source=f"walk-{day[:10]}.csv", source_sha256=day)
+    store_session(session.steps, session.summary, db=db, subject="someone else",
+                  recorded_at="2026-08-01T10:00:00Z", source_sha256="other")
     html_path = tmp_path / "r.html"
     assert main(["report", str(hard_landing_csv), "-o", str(html_path), "--db", str(db), "--quiet"]) == 0
     html = unescape(html_path.read_text(encoding="utf-8"))
     assert "Compared with 2 earlier sessions" in html
-    assert "2026-09-01" in html and "2026-10-01" in html
+    assert "2026-09-01" in html and "2026-10-01" in html and "2026-08-01" not in html
     assert "see a physical therapist" in html.split("What stood out")[0]  # advice at the top
     # without the history: no trend
     assert main(["report", str(hard_landing_csv), "-o", str(html_path), "--db", str(db),

@@ -34,7 +34,7 @@ def add_arguments(parser) -> None:
                         help="session history for the trend (default: as `imu-knee history`)")
     parser.add_argument("--subject", default=None, metavar="S",
                         help="compare with this subject's stored sessions (default: the"
-                             " recording's subject, else all)")
+                             " recording's subject, as `imu-knee analyze` stores it)")
     parser.add_argument("--no-history", action="store_true",
                         help="do not read the session history (no trend)")
     parser.add_argument("--earlier", type=Path, default=None, metavar="SESSIONS.json",

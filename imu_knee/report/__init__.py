@@ -40,11 +40,11 @@ def history_for(rec: Recording, db=None, subject: str | None = None) -> HistoryI
     is returned in ``note`` and shown in the report.
     """
     try:
-        from ..history import persistent_findings, session_identity, trend_for_report
+        from ..history import DEFAULT_SUBJECT, persistent_findings, session_identity, trend_for_report
     except ImportError:
         return HistoryInput()
     meta_subject, recorded_at = session_identity(rec.meta, rec.path)
-    who = subject if subject is not None else meta_subject
+    who = subject or meta_subject or DEFAULT_SUBJECT  # as `imu-knee analyze` stores it
     try:
         earlier = [EarlierSession.from_dict(d) for d in trend_for_report(db, subject=who, before=recorded_at)]
         persisting = persistent_findings(db, who, now=recorded_at) if earlier else []

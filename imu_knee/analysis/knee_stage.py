@@ -124,16 +124,22 @@ class KneeStage:
         self._next_i = stop
 
     def at_contact(self, ic_s: float) -> float | None:
-        if self.t.n == 0:
+        """Flexion at the contact (linear interpolation, as knee_angle.knee_flexion_at_ic)."""
+        t = self.t.view()
+        if len(t) == 0 or not t[0] <= ic_s <= t[-1]:
             return None
-        v = ka.knee_flexion_at_ic(self.t.view(), self.flexion.view(), ic_s)
-        return None if not np.isfinite(v) else float(v)
+        return float(np.interp(ic_s, t, self.flexion.view()))
 
     def min_in_stance(self, ic_s: float, to_s: float | None) -> float | None:
-        if self.t.n == 0 or to_s is None:
+        """Smallest flexion over [ic, to] incl. interpolated ends (as knee_min_flexion_in_stance)."""
+        t = self.t.view()
+        if len(t) == 0 or to_s is None or not (t[0] <= ic_s <= to_s <= t[-1]):
             return None
-        v = ka.knee_min_flexion_in_stance(self.t.view(), self.flexion.view(), ic_s, to_s)
-        return None if not np.isfinite(v) else float(v)
+        f = self.flexion.view()
+        i0, i1 = int(t.searchsorted(ic_s, "left")), int(t.searchsorted(to_s, "right"))
+        ends = np.interp([ic_s, to_s], t, f)
+        inner = f[i0:i1]
+        return float(min(ends.min(), inner.min())) if len(inner) else float(ends.min())
 
     def report(self) -> dict:
         c = self.calibration

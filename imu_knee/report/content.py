@@ -348,7 +348,7 @@ def _step_tables(data: SessionData, flagged: set[float]) -> tuple[Table, Table]:
         row = [_step_cell(d.get(c), dg) for c, _, dg in STEP_TABLE]
         row.append("●" if round(float(d["ic_s"]), 4) in flagged else "")
         rows.append(row)
-    note = ("One row per foot contact (DESIGN.md section 2 columns). ● = a step behind a finding. "
+    note = ("One row per foot contact (the columns of `imu-knee analyze --steps`). ● = a step behind a finding. "
             "Knee angles are relative to quiet standing (+ = more bent); “–” = not measurable.")
     full = Table(cols, rows, "Every step", note)
     if len(rows) <= PDF_STEP_ROWS:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from imu_knee.ble.profiles import get_profile, imuknee, stack_samples
 from imu_knee.ble.profiles.imuknee import (
@@ -374,3 +375,77 @@ def test_sketch_is_well_formed_cpp_against_stub_core_headers(build_dir):
            f"-I{stubs}", f"-I{SKETCH_DIR}", str(SKETCH)]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+# ---------------------------------------------------------------- property test: any stream
+_f32 = st.floats(width=32, allow_nan=True, allow_infinity=True)
+
+
+@st.composite
+def streams(draw):
+    mtu = draw(st.integers(23, 300))
+    max_batch = draw(st.integers(1, 19))
+    acc_code = draw(st.integers(0, 3))
+    gyr_code = draw(st.integers(0, 4))
+    rate = int(draw(st.sampled_from(RATES_HZ)))
+    seq_start = draw(st.integers(0, 65535))
+    t0 = draw(st.integers(0, (1 << 32) - 1))
+    n = draw(st.integers(1, 60))
+    # a sample is skipped (never taken) now and then; times wrap modulo 2^32
+    taken = draw(st.lists(st.integers(0, 9).map(lambda v: v != 0), min_size=n, max_size=n))
+    if not any(taken):
+        taken[0] = True
+    values = draw(st.lists(st.tuples(*[_f32] * 6), min_size=n, max_size=n))
+    period = round(1e6 / rate)
+    rows = [((t0 + k * period) % (1 << 32), values[k]) for k in range(n) if taken[k]]
+    return mtu, max_batch, acc_code, gyr_code, rate, seq_start, rows
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(stream=streams())
+def test_any_stream_decodes_to_what_was_packed(cpp_program, stream):
+    mtu, max_batch, acc_code, gyr_code, rate, seq_start, rows = stream
+    text = "".join(f"{t} " + " ".join(repr(float(v)) for v in vals) + "\n" for t, vals in rows)
+    result = subprocess.run([str(cpp_program), "pack", str(mtu), str(max_batch), str(acc_code), str(gyr_code),
+                             str(rate), str(seq_start)], input=text, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    packets = [bytes.fromhex(line.split()[1]) for line in result.stdout.splitlines()]
+
+    profile = get_profile("imu-knee", {"max_batch": max_batch})
+    decoder = profile.new_decoder(rate_hz=rate, acc_range_g=ACC_RANGES_G[acc_code],
+                                  gyr_range_dps=GYR_RANGES_DPS[gyr_code])
+    decoder.strict = True
+    items = []
+    for payload in packets:
+        assert len(payload) <= mtu - 3
+        items.extend(decoder.feed(DATA_UUID, payload, 0.0))
+    arrays = stack_samples(items)
+    assert decoder.lost_packets == 0
+    assert len(arrays) == len(rows)
+    np.testing.assert_allclose(arrays.device_t_s * 1e6, unwrap_us([t for t, _ in rows]), rtol=0, atol=1e-3)
+
+    acc_lsb = ACC_RANGES_G[acc_code] / 32768 * GRAVITY_MPS2
+    gyr_lsb = GYR_RANGES_DPS[gyr_code] / 32768
+    vals = np.array([v for _, v in rows], dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        assert np.all(np.abs(arrays.acc_mps2 - expected_physical(vals[:, :3] * GRAVITY_MPS2, acc_lsb)) <= 0.5001 * acc_lsb)
+        assert np.all(np.abs(arrays.gyr_dps - expected_physical(vals[:, 3:], gyr_lsb)) <= 0.5001 * gyr_lsb)
+
+    raw_seq = [int.from_bytes(p[2:4], "little") for p in packets]
+    assert raw_seq == [(seq_start + i) % 65536 for i in range(len(packets))]
+    per_packet = 1 if packets[0][0] == HEADER_SINGLE else None
+    if per_packet is None:
+        fit = (mtu - 3 - BATCH_HEADER_BYTES) // SAMPLE_BYTES
+        n_max = min(max_batch, fit, 19)
+        # a packet is short only at the end or right before a skipped sample
+        starts = np.cumsum([0] + [p[10] for p in packets])
+        times = [t for t, _ in rows]
+        period = round(1e6 / rate)
+        for i, payload in enumerate(packets[:-1]):
+            assert payload[0] == HEADER_BATCH and 1 <= payload[10] <= n_max
+            if payload[10] < n_max:
+                last, nxt = times[starts[i + 1] - 1], times[starts[i + 1]]
+                assert (nxt - last) % (1 << 32) != period, "a short packet must end at a gap"
+    else:
+        assert all(len(p) == SINGLE_BYTES and p[0] == HEADER_SINGLE for p in packets)
+        assert min(max_batch, max(0, (mtu - 15) // 12)) < 2

@@ -13,6 +13,11 @@
  *
  * With arguments `control HEX...` it parses each HEX as a control-characteristic write and
  * prints `CTRL kind rate_hz period_us acc_code gyr_code max_batch` (kind 255 = invalid).
+ *
+ * With arguments `pack mtu max_batch acc_code gyr_code rate_hz seq_start` it reads samples
+ * from stdin, one per line `t_us ax_g ay_g az_g gx_dps gy_dps gz_dps`, sends them through
+ * the ring and the packet builder like the firmware, and prints one `PKT hex` per packet
+ * (the partial last packet included). The property tests drive this mode.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,6 +206,54 @@ static int parse_controls(int argc, char **argv)
     return 0;
 }
 
+static int pack_stdin(int argc, char **argv)
+{
+    static ikp_ring_t ring;
+    ikp_batch_t batch;
+    char line[512];
+    unsigned long v[6];
+    int i;
+    uint8_t acc_code;
+    uint8_t gyr_code;
+    uint8_t cap;
+    if (argc != 8) {
+        fprintf(stderr, "usage: pack mtu max_batch acc_code gyr_code rate_hz seq_start\n");
+        return 2;
+    }
+    for (i = 0; i < 6; ++i) {
+        v[i] = strtoul(argv[2 + i], NULL, 10);
+    }
+    acc_code = (uint8_t)v[2];
+    gyr_code = (uint8_t)v[3];
+    cap = ikp_samples_per_packet((uint16_t)v[0], (uint8_t)v[1]);
+    ikp_ring_init(&ring);
+    ikp_batch_init(&batch, ikp_ranges_byte(acc_code, gyr_code), ikp_period_us((uint16_t)v[4]), cap);
+    batch.seq = (uint16_t)v[5];
+    while (fgets(line, (int)sizeof line, stdin) != NULL) {
+        unsigned long t_us;
+        float acc_g[3];
+        float gyr_dps[3];
+        ikp_sample_t s;
+        if (sscanf(line, "%lu %f %f %f %f %f %f", &t_us, &acc_g[0], &acc_g[1], &acc_g[2],
+                   &gyr_dps[0], &gyr_dps[1], &gyr_dps[2]) != 7) {
+            fprintf(stderr, "bad sample line: %s", line);
+            return 2;
+        }
+        s.t_us = (uint32_t)t_us;
+        for (i = 0; i < 3; ++i) {
+            s.acc[i] = ikp_acc_counts(acc_g[i], acc_code);
+            s.gyr[i] = ikp_gyr_counts(gyr_dps[i], gyr_code);
+        }
+        if (!ikp_ring_push(&ring, &s)) {
+            fprintf(stderr, "ring overflow\n");
+            return 3;
+        }
+        send_ready(&batch, &ring, 0u, 0);
+    }
+    send_ready(&batch, &ring, 0u, 1);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     /* name, mtu, max_batch, acc, gyr, rate, t_start, seq_start, n, gap_at, stall_until, amp */
@@ -227,6 +280,9 @@ int main(int argc, char **argv)
     size_t i;
     if (argc >= 2 && strcmp(argv[1], "control") == 0) {
         return parse_controls(argc, argv);
+    }
+    if (argc >= 2 && strcmp(argv[1], "pack") == 0) {
+        return pack_stdin(argc, argv);
     }
     for (i = 0u; i < sizeof scenarios / sizeof scenarios[0]; ++i) {
         run_scenario(&scenarios[i]);

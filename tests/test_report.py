@@ -30,6 +30,15 @@ ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h
                 "caption", "tr", "th", "td", "figure", "img", "figcaption", "footer"}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def private_history(tmp_path_factory):
+    """Never read (or write) the user's own session history."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("IMU_KNEE_HOME", str(tmp_path_factory.mktemp("home")))
+        mp.delenv("XDG_DATA_HOME", raising=False)
+        yield
+
+
 @pytest.fixture(scope="module")
 def hard_landing_csv(tmp_path_factory) -> Path:
     """Two shins at 200 Hz, level walking then stairs down with +6 g landings on the right."""
@@ -256,7 +265,7 @@ def test_trend_and_persisting_pattern_from_the_session_history(session, hard_lan
     assert "No earlier sessions stored" in html_path.read_text(encoding="utf-8")
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(name=st.text(max_size=40), notes=st.text(max_size=120))
 def test_any_user_text_is_escaped_and_renders(session, name, notes):
     content = build_content(session, name=name, notes=notes)

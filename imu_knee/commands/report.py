@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -100,6 +101,16 @@ def _load_earlier(path: Path | None):
         raise InputError(f"{path}: not a list of earlier sessions ({exc})") from None
 
 
+def _import_renderers(pdf: bool) -> None:
+    try:
+        from ..report import plots  # noqa: F401
+        if pdf:
+            from ..report import pdf as _pdf
+            _pdf._register_fonts()
+    except Exception:  # a real problem shows again (with its message) when rendering
+        pass
+
+
 def run(args) -> int:
     from ..recording import read_recording
     from ..report import HistoryInput, analyse_session, build_content, history_for, render_html, render_pdf
@@ -115,6 +126,8 @@ def run(args) -> int:
     say = (lambda m: None) if args.quiet else (lambda m: print(f"imu-knee: {m}", file=sys.stderr))
     started = time.perf_counter()
     earlier = _load_earlier(args.earlier)
+    warm = threading.Thread(target=_import_renderers, args=(bool(args.pdf),), daemon=True)
+    warm.start()  # matplotlib / reportlab load while the recording is read and analysed
     say(f"reading {args.recording}")
     rec = read_recording(args.recording)
     if earlier is not None:
@@ -127,6 +140,7 @@ def run(args) -> int:
     data = analyse_session(rec, leg_length_m=args.leg_length, earlier=history.earlier)
     data.persisting, data.see_therapist = history.persisting, history.see_therapist
     data.history_note = history.note
+    warm.join()
     say("drawing figures")
     content = build_content(data, name=args.name.strip(), notes=args.notes.strip())
     write_atomic(args.output, render_html(content).encode("utf-8"))

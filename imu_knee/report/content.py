@@ -21,7 +21,6 @@ import pandas as pd
 
 from .. import __version__
 from ..coach.step_columns import ACTIVITY_WORDS
-from . import plots
 from .session import SessionData
 
 DISCLAIMER = (
@@ -498,6 +497,8 @@ def _trend(data: SessionData) -> Trend:
         return Trend(n, f"{n} earlier session{'s' if n > 1 else ''} stored, but none measured the "
                         "same things as this one.", persisting=list(data.persisting))
     labels = [label for label, _ in series]
+    from . import plots
+
     fig = Figure("trend", "Your measurements over sessions",
                  "Each point is the typical (median) value of one session; the last point is this session.",
                  plots.trend_png(labels, plotted))
@@ -515,6 +516,8 @@ RING_PATTERNS = {"impact": ("hard_landing", "long_strides"), "stride": ("long_st
 
 
 def _figures(data: SessionData, findings: list[FindingItem]) -> list[Figure]:
+    from . import plots  # matplotlib loads only when figures are drawn
+
     steps = data.steps
     rates = {side: _rate_of_side(data, side) for side in ("left", "right")}
     rtext = rate_text(data)

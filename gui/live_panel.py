@@ -56,11 +56,11 @@ class LivePanel(QWidget):
         self.scan_note.setObjectName("muted")
         bl.addWidget(self.scan_note)
         self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["sensor", "placement", "Hz", "lost", "battery"])
+        self.table.setHorizontalHeaderLabels(["#", "placement", "Hz", "lost", "battery"])
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
-        for i, w in enumerate((52, 104, 34, 40)):
+        for i, w in enumerate((30, 112, 34, 34)):
             self.table.setColumnWidth(i, w)
         self.table.setToolTip("rate: samples per second arriving; lost: packets lost and gaps; "
                               "battery: when the device reports it")

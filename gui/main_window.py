@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("imu-knee dashboard")
         self.settings = load_settings()
+        self._saved_theme = self.settings.theme     # a --theme option is for this run only
         if theme_name:
             self.settings.theme = theme_name
         self.theme = themes.THEMES[self.settings.theme]
@@ -194,6 +195,7 @@ class MainWindow(QMainWindow):
 
     def toggle_theme(self) -> None:
         self.apply_theme("light" if self.settings.theme == "dark" else "dark")
+        self._saved_theme = self.settings.theme
         save_settings(self.settings)
 
     def edit_settings(self) -> None:
@@ -201,6 +203,7 @@ class MainWindow(QMainWindow):
         dlg = SettingsDialog(self.settings, profile_names(), self)
         if dlg.exec():
             self.settings = dlg.result_settings()
+            self._saved_theme = self.settings.theme
             save_settings(self.settings)
             self.units.system = self.settings.units
             self.table.model_.refresh_units()
@@ -400,6 +403,7 @@ class MainWindow(QMainWindow):
         self.live_panel.shutdown()
         if self.pipeline is not None:
             self.pipeline.stop(2.0)
+        self.settings.theme = self._saved_theme
         save_settings(self.settings)
         self.pool.shutdown(wait=False, cancel_futures=True)
         super().closeEvent(event)

@@ -65,7 +65,7 @@ def _replay_to_end(qtbot, win, path, speed=16.0):
                     timeout=30000)
 
 
-def test_replay_shows_the_engines_steps_cues_and_findings(qtbot, window, offline):
+def test_replay_shows_the_engines_steps_cues_and_findings(qtbot, window, offline, tmp_path):
     rec, steps, result, cues = offline
     assert result.findings and cues, "the fixture is made to have a hard-landing finding and cue"
     _replay_to_end(qtbot, window, FIXTURE)
@@ -93,12 +93,7 @@ def test_replay_shows_the_engines_steps_cues_and_findings(qtbot, window, offline
     assert window.review.export_steps.isEnabled()
     assert not window.review.export_report.isEnabled()
     assert window.review.export_report.toolTip() == "not available yet"
-
-
-def test_export_steps_csv_matches_the_analysis(qtbot, window, offline, tmp_path):
-    _rec, steps, _result, _cues = offline
-    _replay_to_end(qtbot, window, FIXTURE)
-    window.set_mode("review")
+    # export steps (CSV): the analysis' per-step table
     out = tmp_path / "steps.csv"
     window.review.export_steps_to(str(out))
     got = pd.read_csv(out)
@@ -109,10 +104,13 @@ def test_export_steps_csv_matches_the_analysis(qtbot, window, offline, tmp_path)
 
 
 def test_seek_pause_and_speed(qtbot, window):
-    window.open_recording(str(FIXTURE), speed=16)
+    _drop(window, FIXTURE)                     # drag-and-drop opens the recording
+    qtbot.waitUntil(lambda: window.source is not None, timeout=10000)
+    window.set_speed(16)
     qtbot.waitUntil(lambda: window.source is not None and window.source.position_s > 15, timeout=20000)
     src = window.source
-    window.toggle_play()                       # pause (space)
+    from PySide6.QtCore import Qt
+    qtbot.keyClick(window, Qt.Key_Space)       # pause
     qtbot.wait(150)
     pos = src.position_s
     qtbot.wait(300)
@@ -129,21 +127,25 @@ def test_seek_pause_and_speed(qtbot, window):
     assert 0.1 < rate < 0.5                    # 0.25 x real time
 
 
-@pytest.mark.parametrize("content, words", [
+BAD_FILES = [
     ("timestamp_s,sensor,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n0.0,left_shank,0,9.8,0,0,0,0\n"
      "0.01,left_shank,nan,9.8,0,0,0,0\n", "line"),
     ("this is not a recording\n", "header"),
     ("\x00\x01\x02binary", ""),
-])
-def test_corrupt_file_gives_a_clear_message(qtbot, window, tmp_path, content, words):
-    bad = tmp_path / "bad.csv"
-    bad.write_text(content, errors="surrogateescape")
-    window.open_recording(str(bad))
-    qtbot.waitUntil(lambda: bool(window.last_error), timeout=10000)
-    assert window.replay_panel.error.isVisible()
-    assert "\n" not in window.last_error and "Traceback" not in window.last_error
-    assert words.lower() in window.last_error.lower()
-    assert window.pipeline is None            # nothing started, window still alive
+]
+
+
+def test_corrupt_files_give_a_clear_message(qtbot, window, tmp_path):
+    for i, (content, words) in enumerate(BAD_FILES):
+        bad = tmp_path / f"bad{i}.csv"
+        bad.write_text(content, errors="surrogateescape")
+        window.show_error("")
+        window.open_recording(str(bad))
+        qtbot.waitUntil(lambda: bool(window.last_error), timeout=10000)
+        assert window.replay_panel.error.isVisible()
+        assert "\n" not in window.last_error and "Traceback" not in window.last_error
+        assert words.lower() in window.last_error.lower()
+        assert window.pipeline is None            # nothing started, the window is still alive
     window.open_recording(str(FIXTURE), speed=16)   # and it recovers with a good file
     qtbot.waitUntil(lambda: window.pipeline is not None and len(window.table.model_.rows) > 0, timeout=20000)
     assert not window.replay_panel.error.isVisible()
@@ -152,7 +154,7 @@ def test_corrupt_file_gives_a_clear_message(qtbot, window, tmp_path, content, wo
 def test_live_mode_with_virtual_sensors_and_recording(qtbot, window, tmp_path):
     from imu_knee.simulate import simulate
 
-    rec = simulate("level:6", sensors=("left_shank", "right_shank"), rate_hz=100, seed=5).recording
+    rec = simulate("level:5", sensors=("left_shank", "right_shank"), rate_hz=100, seed=5).recording
     window.set_mode("live")
     panel = window.live_panel
     panel.set_virtual_recording(rec)
@@ -168,7 +170,8 @@ def test_live_mode_with_virtual_sensors_and_recording(qtbot, window, tmp_path):
                     timeout=5000)
     qtbot.waitUntil(lambda: panel.table.item(0, 2).text() not in ("", "—"), timeout=5000)
     assert 80 < float(panel.table.item(0, 2).text()) < 120
-    window.toggle_record()                     # R
+    from PySide6.QtCore import Qt
+    qtbot.keyClick(window, Qt.Key_R)           # R: record
     assert panel.recording_to is not None
     qtbot.wait(1200)
     window.toggle_record()
@@ -177,6 +180,10 @@ def test_live_mode_with_virtual_sensors_and_recording(qtbot, window, tmp_path):
     assert set(saved.streams) == {"left_shank", "right_shank"}
     assert saved.duration_s > 0.5
     n_before = len(window.table.model_.rows)
+    # scanning for real sensors finds none here: the panel says so and points to the virtual ones
+    panel.scan()
+    qtbot.waitUntil(lambda: "try the virtual sensors" in panel.scan_note.text().lower(),
+                    timeout=15000)
     panel.stop()
     qtbot.waitUntil(lambda: window.pipeline.finished, timeout=10000)
     assert len(window.table.model_.rows) >= n_before
@@ -198,6 +205,16 @@ def test_settings_persist_and_change_the_view(qtbot, tmp_path):
     assert "ft" in win.table.model_.headerData(5, pg_horizontal())
     win.toggle_theme()
     assert load_settings().theme == "light"
+
+
+def _drop(window, path):
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    window.dropEvent(event)
 
 
 def pg_horizontal():

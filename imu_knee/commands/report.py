@@ -7,6 +7,7 @@ no browser) for a person and their therapist. Existing files are never overwritt
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -103,7 +104,7 @@ def _load_earlier(path: Path | None):
 
 def _import_renderers(pdf: bool) -> None:
     try:
-        from ..report import plots  # noqa: F401
+        importlib.import_module("imu_knee.report.plots")
         if pdf:
             from ..report import pdf as _pdf
             _pdf._register_fonts()

@@ -195,12 +195,20 @@ def evaluate_dir(directory, source, rate_hz):
             injected.add(("long_strides", "both"))
         if source == "truth":
             steps = truth_to_steps(pd.read_csv(truth_path))
+            # Keep what the worn sensors could measure (truth covers both legs and knees).
+            steps = steps[steps.side.map(lambda s: f"{s}_shank" in rec.streams)].copy()
+            for s in ("left", "right"):
+                if f"{s}_thigh" not in rec.streams:
+                    steps.loc[steps.side == s, ["knee_flexion_ic_deg",
+                                                "knee_min_flexion_stance_deg"]] = float("nan")
         else:
             from imu_knee.analysis.engine import analyze_recording
             steps, _ = analyze_recording(rec)
         rate = min(s.rate_hz for s in rec.streams.values())
         res = coach_steps(steps, shank_rate_hz=rate, leg_length_m=rec.leg_length_m)
-        pattern, side = next(iter(injected)) if injected else (None, None)
+        pattern, side = sorted(injected)[0] if injected else (None, None)
+        if pattern and {(pattern, "left"), (pattern, "right")} <= injected:
+            side = "both"
         case = Case(os.path.basename(rec_path), pattern, side, 0.0, 0, {}, {})
         outcome, extra = classify(case, res.findings)
         rows.append({"case": case.name, "pattern": pattern or "clean", "side": side or "-",
@@ -230,9 +238,10 @@ def report(rows) -> str:
         wrong = g.outcome.str.startswith("wrong").sum()
         missed = (g.outcome == "missed").sum()
         extra = sum(len(e) for e in g.extra)
-        if case == "clean":
+        if (g.pattern == "clean").all():
             fa = (g.outcome == "false alarm").sum()
-            out.append(f"| clean control | - | {n} | - | - | - | {fa} with findings |")
+            label = "clean control" if case == "clean" else f"{case} (clean)"
+            out.append(f"| {label} | - | {n} | - | - | - | {fa} with findings |")
             continue
         out.append(f"| {case} | {side} | {n} | {found} | {wrong} | {missed} | {extra} |")
     # Confusion matrix: injected pattern x found pattern (counts of cases).

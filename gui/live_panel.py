@@ -124,11 +124,35 @@ class LivePanel(QWidget):
                                          "through the same code as real ones.")
             self.virtual_btn.setStyleSheet("font-weight: bold;")
             return
-        self.scan_note.setText(f"found {len(devices)} sensor(s); recording from real sensors uses "
-                               "`imu-knee record` in this version.")
+        self.show_devices(devices)
+
+    def show_devices(self, devices: list[dict]) -> None:
+        """Real sensors from a scan: the user gives each a placement, then Start."""
+        self.virtual_rec = None
+        self.devices = devices
+        saved = self.win.settings.placements
+        order = list(SENSOR_NAMES)
+        self.assignment = {d["address"]: saved.get(d["address"], order[i % len(order)])
+                           for i, d in enumerate(devices)}
+        self.scan_note.setText(f"found {len(devices)} sensor(s). Give each its placement, then Start.")
         self.table.setRowCount(len(devices))
         for i, d in enumerate(devices):
-            self.table.setItem(i, 0, QTableWidgetItem(f"{d['name']} ({d['profile']})"))
+            item = QTableWidgetItem(f"{i + 1}")
+            item.setToolTip(f"{d['name']} ({d['profile']}, {d['address']})")
+            self.table.setItem(i, 0, item)
+            combo = QComboBox()
+            combo.addItems(order)
+            combo.setCurrentText(self.assignment[d["address"]])
+            combo.currentTextChanged.connect(lambda text, a=d["address"]: self._assign_device(a, text))
+            self.table.setCellWidget(i, 1, combo)
+            for c in (2, 3):
+                self.table.setItem(i, c, QTableWidgetItem("—"))
+            self.table.setItem(i, 4, QTableWidgetItem("n/a"))
+        self.start_btn.setEnabled(bool(devices))
+
+    def _assign_device(self, address: str, placement: str) -> None:
+        self.assignment[address] = placement
+        self.win.settings.placements[address] = placement
 
     def use_virtual(self) -> None:
         """Make the demo walk (simulator, off the GUI thread) and list one virtual sensor per placement."""
@@ -149,6 +173,7 @@ class LivePanel(QWidget):
 
     def set_virtual_recording(self, rec) -> None:
         self.virtual_rec = rec
+        self.devices = []
         names = list(rec.streams)
         saved = self.win.settings.placements
         self.assignment = {n: saved.get(f"virtual:{n}", n) for n in names}
@@ -187,6 +212,8 @@ class LivePanel(QWidget):
     def start(self) -> None:
         rec = self.virtual_rec
         if rec is None:
+            if getattr(self, "devices", None):
+                self._start_real()
             return
         placements = list(self.assignment.values())
         if len(set(placements)) != len(placements):
@@ -212,6 +239,26 @@ class LivePanel(QWidget):
         self.start_btn.setText("■ Stop")
         self.record_btn.setEnabled(True)
         self._rows = {self.assignment[n]: i for i, n in enumerate(rec.streams)}
+
+    def _start_real(self) -> None:
+        placements = list(self.assignment.values())
+        if len(set(placements)) != len(placements):
+            self.scan_note.setText("Each placement may be used once: check the placements.")
+            return
+        w = self.win
+        w.show_error("")
+        devices = [dict(d, placement=self.assignment[d["address"]]) for d in self.devices]
+        rates = {d["placement"]: stream_rate_hz(d["profile"], None) for d in devices}
+        session = w.start_session({"kind": "ble", "devices": devices, "rates_hz": rates,
+                                   "leg_length_m": w.leg_length_for(None)})
+        if session is None:
+            return
+        self._rates = rates
+        w.session_kind = "live"
+        w.recording = None
+        self.start_btn.setText("■ Stop")
+        self.record_btn.setEnabled(True)
+        self._rows = {d["placement"]: i for i, d in enumerate(devices)}
 
     def stop(self) -> None:
         self.stop_recording()

@@ -28,7 +28,7 @@ SCAN_S = 0.3
 TAIL_S = 0.3
 
 
-def stream_rate_hz(profile_name: str, wanted_hz: float) -> float:
+def stream_rate_hz(profile_name: str, wanted_hz: float | None) -> float:
     """The rate a profile's sensor will stream at: ``wanted_hz`` if the device can, else its default."""
     from imu_knee.ble.profiles import get_profile
 
@@ -184,3 +184,39 @@ class PacedSource(ReplaySource):
 
     def sensor_stats(self) -> dict:
         return {}
+
+
+class BleSource(VirtualBleSource):
+    """Real Bluetooth sensors (found by a scan), recorded live over bleak as `imu-knee record` does."""
+
+    kind = "BLE"
+
+    def __init__(self, devices: list[dict], push: Callable, on_finish: Callable | None = None):
+        """``devices``: dicts with ``placement``, ``profile`` (name) and ``address``."""
+        self.devices = list(devices)
+        self._push = push
+        self._on_finish = on_finish
+        self.error = None
+        self.finished = False
+        self.found = list(devices)
+        self._thread = None
+        self._loop = None
+        self._stop_event = None
+        self._session = None
+        self._out = os.path.join(tempfile.mkdtemp(prefix="imu-knee-live-"), "session.csv")
+
+    async def _main(self) -> None:
+        from imu_knee.ble.profiles import get_profile
+        from imu_knee.ble.session import RecordingSession, SensorSpec
+
+        self._loop = asyncio.get_running_loop()
+        self._stop_event = asyncio.Event()
+        specs = [SensorSpec(d["placement"], get_profile(d["profile"]), d["address"], None)
+                 for d in self.devices]
+        session = RecordingSession(specs, self._out, on_samples=self._push)
+        self._session = session
+        try:
+            await session.run(stop=self._stop_event)
+        except Exception as exc:  # say what failed in words a user can act on
+            raise RuntimeError(f"could not stream from the sensors over Bluetooth "
+                               f"({type(exc).__name__}: {exc}); is Bluetooth on and the sensor awake?") from exc

@@ -25,9 +25,10 @@ class RemoteSession:
         self.out = ctx.Queue()
         self.kind = spec["kind"]
         self.rates_hz = dict(spec["rates_hz"])
-        rec = spec["recording"]
-        starts = [float(s.t_s[0]) for s in rec.streams.values() if len(s)]
-        ends = [float(s.t_s[-1]) for s in rec.streams.values() if len(s)]
+        rec = spec.get("recording")
+        streams = rec.streams.values() if rec is not None else []
+        starts = [float(s.t_s[0]) for s in streams if len(s)]
+        ends = [float(s.t_s[-1]) for s in streams if len(s)]
         self.t_start_s = min(starts) if starts else 0.0
         self.duration_s = (max(ends) - self.t_start_s) if ends else 0.0
         self.window_s = window_s

@@ -35,7 +35,7 @@ def run_worker(spec: dict, commands, out) -> None:
     try:
         thresholds = load_thresholds(spec["thresholds_file"]) if spec.get("thresholds_file") else None
         pipe = Pipeline(spec["rates_hz"], leg_length_m=spec.get("leg_length_m"), thresholds=thresholds)
-        rec = spec["recording"]
+        rec = spec.get("recording")
 
         def push(name, t, acc, gyr):
             pipe.push(name, t, acc, gyr)
@@ -50,6 +50,9 @@ def run_worker(spec: dict, commands, out) -> None:
                                speed=spec.get("speed", 1.0))
             if not spec.get("autoplay", True):
                 src.pause()
+        elif kind == "ble":
+            from .live_source import BleSource
+            src = BleSource(spec["devices"], push, on_finish=pipe.finish)
         elif kind == "virtual":
             from .live_source import VirtualBleSource
             src = VirtualBleSource(rec, push, on_finish=pipe.finish, profile=spec["profile"],

@@ -235,3 +235,18 @@ def test_screenshot_command(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "imu_knee", "dashboard", "--speed", "100"],
                          env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "speed" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_real_sensor_that_cannot_connect_gives_a_message(qtbot, window):
+    """A scanned sensor gets a placement and Start; without Bluetooth here the session fails
+    with a one-line message on screen instead of a crash."""
+    window.set_mode("live")
+    panel = window.live_panel
+    panel.show_devices([{"name": "Movesense 1", "address": "00:11:22:33:44:55", "profile": "movesense"}])
+    combo = panel.table.cellWidget(0, 1)
+    combo.setCurrentText("right_shank")
+    assert window.settings.placements["00:11:22:33:44:55"] == "right_shank"
+    panel.start()
+    assert window.pipeline is not None and window.pipeline.rates_hz == {"right_shank": 104.0}
+    qtbot.waitUntil(lambda: bool(window.last_error), timeout=30000)
+    assert "Bluetooth" in window.last_error and "\n" not in window.last_error

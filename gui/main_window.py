@@ -268,6 +268,10 @@ class MainWindow(QMainWindow):
     def start_session(self, spec: dict):
         """Start the analysis process for ``spec`` (see worker.run_worker); None if refused."""
         self.stop_session()
+        old = self.pipeline
+        if old is not None and old.proc.is_alive():
+            old.stop()
+            self.pool.submit(old.join, 5.0)   # drains its last messages so it can exit
         spec = dict(spec)
         spec["thresholds_file"] = self.settings.thresholds_file or None
         if spec["thresholds_file"]:

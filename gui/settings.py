@@ -71,12 +71,12 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("Settings")
         form = QFormLayout(self)
         self.leg = QDoubleSpinBox()
-        self.leg.setRange(0.0, 1.3)
+        self.leg.setRange(0.39, 1.3)     # the minimum shows as "unknown"
         self.leg.setDecimals(2)
         self.leg.setSingleStep(0.01)
         self.leg.setSpecialValueText("unknown (from the recording or 0.90 m)")
         self.leg.setSuffix(" m")
-        self.leg.setValue(settings.leg_length_m)
+        self.leg.setValue(settings.leg_length_m if settings.leg_length_m >= 0.4 else 0.39)
         form.addRow("Leg length (hip bone to ankle)", self.leg)
         row = QWidget()
         rl = QHBoxLayout(row)
@@ -113,7 +113,7 @@ class SettingsDialog(QDialog):
 
     def result_settings(self) -> Settings:
         s = Settings(**vars(self._base))
-        s.leg_length_m = float(self.leg.value())
+        s.leg_length_m = float(self.leg.value()) if self.leg.value() >= 0.4 else 0.0
         s.thresholds_file = self.thresholds.text().strip()
         s.units = self.units.currentText()
         s.theme = self.theme.currentText()

@@ -49,3 +49,29 @@ def test_usage_errors_are_one_line(tmp_path, capsys, monkeypatch, argv, message)
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err.splitlines()[-1] and "Traceback" not in err
+
+
+BAD_FILES = {
+    "empty.csv": b"",
+    "no_header.csv": b"0.0,left_shank,0,9.8,0,0,0,0\n",
+    "unknown_sensor.csv": b"timestamp_s,sensor,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n0.0,left_foot,0,9.8,0,0,0,0\n",
+    "text.csv": b"timestamp_s,sensor,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n0.0,left_shank,zero,9.8,0,0,0,0\n",
+    "nan.csv": b"timestamp_s,sensor,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n0.0,left_shank,NaN,9.8,0,0,0,0\n",
+    "backwards.csv": b"timestamp_s,sensor,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n"
+                     b"0.5,left_shank,0,9.8,0,0,0,0\n0.4,left_shank,0,9.8,0,0,0,0\n",
+    "in_g.csv": b"timestamp_s,sensor,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n"
+                + b"".join(b"%.2f,left_shank,0,1.0,0,0,0,0\n" % (i / 100) for i in range(100)),
+    "garbage.csv": bytes(range(256)) * 40000,
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_recordings_exit_2_with_one_line_and_no_traceback(tmp_path, capsys, name):
+    path = tmp_path / name
+    path.write_bytes(BAD_FILES[name])
+    code = main(["analyze", str(path), "--steps", str(tmp_path / "s.csv"),
+                 "--summary", str(tmp_path / "s.json"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("imu-knee: ") and "Traceback" not in err
+    assert not (tmp_path / "s.csv").exists()

@@ -69,12 +69,10 @@ def run(args) -> int:
     except ValueError:
         raise InputError(f"--size {args.size}: expected WIDTHxHEIGHT, e.g. 1600x1000") from None
     args.size_px = (w, h)
+    gui = load_gui()
     try:
-        import PySide6  # noqa: F401
+        app = importlib.import_module(gui.__name__ + ".app")   # imports Qt (never done in imu_knee/)
         import pyqtgraph  # noqa: F401
     except ImportError as exc:
         raise InputError(f"the dashboard needs the GUI extra (pip install 'imu-knee[gui]'): {exc}") from None
-    gui = load_gui()
-    from importlib import import_module
-    app = import_module(gui.__name__ + ".app")
     return app.main(args)

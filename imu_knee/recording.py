@@ -289,7 +289,8 @@ def check_acc_units(rec: Recording) -> None:
         if 0.5 < g < 2.0:
             raise InputError(
                 f"{rec.path}: {s.name}: gravity reads {g:.2f}, so the acceleration looks like"
-                " it is in g, not m/s²; re-import it with 'imu-knee import ... --acc-unit g'")
+                f" it is in g, not m/s²; convert it with 'imu-knee import {rec.path} --acc-unit g"
+                " -o FIXED.csv'")
         if not 4.0 < g < 30.0:
             raise InputError(
                 f"{rec.path}: {s.name}: gravity reads {g:.2f} instead of about 9.81 m/s²;"

@@ -638,3 +638,22 @@ def test_mutated_exports_never_raise_anything_but_input_error(src, mutations):
             (folder / sibling.name).write_bytes(sibling.read_bytes())
         (folder / src.name).write_text(text)
         _import_quietly(folder / src.name, rate_hz=204.8, sensor_column="left_sensor")
+
+
+def test_recording_in_g_is_refused_then_fixed_by_import(tmp_path, capsys):
+    """The reader's advice for acc in g works as written: import --acc-unit g fixes the file."""
+    from imu_knee.cli import main
+    from imu_knee.recording import read_recording
+
+    src = tmp_path / "in_g.csv"
+    src.write_text("timestamp_s,sensor,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n"
+                   + "".join(f"{i / 100:.2f},right_thigh,0.02,0.99,0.05,1,2,3\n" for i in range(200)))
+    fixed = tmp_path / "fixed.csv"
+    assert main(["analyze", str(src), "--steps", str(tmp_path / "s.csv"),
+                 "--summary", str(tmp_path / "s.json"), "--quiet"]) == 2
+    assert f"imu-knee import {src} --acc-unit g -o FIXED.csv" in capsys.readouterr().err
+    assert main(["import", str(src), "-o", str(fixed)]) == 2
+    assert main(["import", str(src), "--acc-unit", "g", "-o", str(fixed)]) == 0
+    stream = read_recording(fixed).streams["right_thigh"]
+    assert abs(float(np.median(np.linalg.norm(stream.acc_mps2, axis=1))) - 9.73) < 0.05
+    assert stream.gyr_dps[0].tolist() == [1, 2, 3]

@@ -177,14 +177,41 @@ class FrontalEstimator:
             self.travel_heading_deg_, self.roll_deg_ = np.zeros(0), np.zeros(0)
             return np.zeros(0), np.zeros(0)
         q, bias = self._tracker.update_quat(gyr, acc, t_s)
-        d = self._travel_direction(q, acc)
+        return self.update_oriented(gyr, acc, q, bias)
+
+    def update_oriented(self, shank_gyr_dps, shank_acc_mps2, quat, bias_dps) -> tuple[np.ndarray, np.ndarray]:
+        """Like :meth:`update`, from an orientation computed elsewhere (the engine's own
+        ``vqf``): ``quat`` (N,4) sensor → earth (z up, any heading), ``bias_dps`` (N,3).
+        Rows with an unknown (NaN) orientation give NaN and do not move the travel direction;
+        the travel average starts at the first known row. Use this or :meth:`update`, not both."""
+        gyr = np.asarray(shank_gyr_dps, dtype=float).reshape(-1, 3)
+        acc = np.asarray(shank_acc_mps2, dtype=float).reshape(-1, 3)
+        q = np.asarray(quat, dtype=float).reshape(-1, 4)
+        bias = np.asarray(bias_dps, dtype=float).reshape(-1, 3)
+        n = len(gyr)
+        known = np.isfinite(q).all(axis=1)
+        if n == 0 or (self._v_zi is None and not known.any()):
+            self.travel_heading_deg_, self.roll_deg_ = np.full(n, np.nan), np.full(n, np.nan)
+            return np.full(n, np.nan), np.full(n, np.nan)
+        all_known = bool(known.all())
+        first = 0 if self._v_zi is not None else int(np.argmax(known))
+        if not all_known:
+            q = np.where(known[:, None], q, np.array([1.0, 0.0, 0.0, 0.0]))
+            acc = np.where(known[:, None], acc, 0.0)   # unknown rows: no acceleration
+        d = np.full((n, 2), np.nan)
+        d[first:] = self._travel_direction(q[first:], acc[first:])
         long_earth = rotate_to_earth(q, self.frame.long_axis)
         angle = projected_frontal_angle_deg(long_earth, d)
         rate = dot_rows(gyr - bias, self.frame.forward_axis)
+        roll = -self._sign * np.rad2deg(np.arcsin(np.clip(up_from_quat(q) @ self.frame.flexion_axis,
+                                                          -1.0, 1.0)))
+        if not all_known:
+            angle[~known] = np.nan
+            rate[~known] = np.nan
+            roll[~known] = np.nan
         self.travel_heading_deg_ = np.rad2deg(np.arctan2(d[:, 1], d[:, 0]))
         # top of the shank to the right <=> the right end of the flexion axis goes down
-        self.roll_deg_ = -self._sign * np.rad2deg(np.arcsin(np.clip(up_from_quat(q) @ self.frame.flexion_axis,
-                                                                    -1.0, 1.0)))
+        self.roll_deg_ = roll
         return self._sign * angle, self._sign * rate
 
 

@@ -185,7 +185,8 @@ def _normal_part(v: np.ndarray, axis: np.ndarray) -> np.ndarray:
 def estimate_joint_axes(thigh_gyr_dps: np.ndarray, shank_gyr_dps: np.ndarray,
                         thigh_up: np.ndarray | None = None, shank_up: np.ndarray | None = None,
                         max_samples: int = 3000, gyr_sigma_dps: float = 30.0,
-                        up_sigma: float = 0.1) -> tuple[np.ndarray, np.ndarray, float, float]:
+                        up_sigma: float = 0.1, starts: list | None = None,
+                        ) -> tuple[np.ndarray, np.ndarray, float, float]:
     """Hinge axis in each sensor frame from walking data.
 
     Gyro term (Seel et al. 2012/2014): ``|g1 × j1| − |g2 × j2| = 0`` (a hinge adds rotation
@@ -195,8 +196,9 @@ def estimate_joint_axes(thigh_gyr_dps: np.ndarray, shank_gyr_dps: np.ndarray,
     axis, which the gyro term alone leaves loose, and it fixes the *relative* sign of j1, j2.
     Both residuals are scaled by their noise (``gyr_sigma_dps``, ``up_sigma``) and minimised
     with ``scipy.optimize.least_squares`` (Levenberg–Marquardt) from several starts.
-    Returns ``(j1, j2, gyro_residual_rms_dps, up_residual_rms)``; the common sign of (j1, j2)
-    is not fixed here (:func:`calibrate` does that).
+    Returns ``(j1, j2, gyro_residual_rms_dps, up_residual_rms)``; the signs of j1, j2 are not
+    fixed here (:func:`calibrate` does that). ``starts``: (j1, j2) pairs to start from instead
+    of the default ones (principal axes and sensor axes).
     """
     g1 = np.asarray(thigh_gyr_dps, dtype=float).reshape(-1, 3)
     g2 = np.asarray(shank_gyr_dps, dtype=float).reshape(-1, 3)
@@ -212,29 +214,33 @@ def estimate_joint_axes(thigh_gyr_dps: np.ndarray, shank_gyr_dps: np.ndarray,
     def split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return _axis_from_angles(x[0], x[1]), _axis_from_angles(x[2], x[3])
 
+    # |g × j|² = |g|² − (g·j)² (no cross products: this runs thousands of times per fit)
+    sq1, sq2 = np.sum(gm1 * gm1, axis=1), np.sum(gm2 * gm2, axis=1)
+
     def gyro_res(j1: np.ndarray, j2: np.ndarray) -> np.ndarray:
-        return np.linalg.norm(np.cross(gm1, j1), axis=1) - np.linalg.norm(np.cross(gm2, j2), axis=1)
+        c1 = sq1 - dot_rows(gm1, j1) ** 2
+        c2 = sq2 - dot_rows(gm2, j2) ** 2
+        return np.sqrt(np.maximum(c1, 0.0)) - np.sqrt(np.maximum(c2, 0.0))
 
     def residual(x: np.ndarray) -> np.ndarray:
         j1, j2 = split(x)
         r = gyro_res(j1, j2) / gyr_sigma_dps
         if use_up:
-            r = np.r_[r, (u1 @ j1 - u2 @ j2) / up_sigma]
+            r = np.r_[r, (dot_rows(u1, j1) - dot_rows(u2, j2)) / up_sigma]
         return r
 
-    p1, p2 = _principal_axis(gm1), _principal_axis(gm2)
-    starts = []
-    for a1 in [p1, *np.eye(3)]:
-        for sign in (1.0, -1.0):
-            starts.append(np.r_[_angles_from_axis(a1), _angles_from_axis(sign * p2)])
+    if starts is None:
+        p1, p2 = _principal_axis(gm1), _principal_axis(gm2)
+        starts = [(a1, sign * p2) for a1 in [p1, *np.eye(3)] for sign in (1.0, -1.0)]
     best = None
-    for x0 in starts:
+    for s1, s2 in starts:
+        x0 = np.r_[_angles_from_axis(s1), _angles_from_axis(s2)]
         sol = least_squares(residual, x0, method="trf", loss="soft_l1", f_scale=2.0)
         if best is None or sol.cost < best.cost:
             best = sol
     j1, j2 = split(best.x)
     gyr_rms = float(np.sqrt(np.mean(gyro_res(j1, j2) ** 2)))
-    up_rms = float(np.sqrt(np.mean((u1 @ j1 - u2 @ j2) ** 2))) if use_up else float("nan")
+    up_rms = float(np.sqrt(np.mean((dot_rows(u1, j1) - dot_rows(u2, j2)) ** 2))) if use_up else float("nan")
     return j1, j2, gyr_rms, up_rms
 
 
@@ -259,6 +265,31 @@ def _standing_up(acc_mps2: np.ndarray, gyr_dps: np.ndarray, which: str) -> np.nd
             f"the {which} accelerometer reads {np.linalg.norm(mean):.1f} m/s² while standing"
             " (expected about 9.81)")
     return _unit(mean)
+
+
+def _choose_axis_signs(up1: np.ndarray, up2: np.ndarray, thigh_up: np.ndarray,
+                       shank_up: np.ndarray, j1: np.ndarray, j2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Signs of the two hinge axes (both to the body's right) from the walk's inclinations.
+
+    The hinge fit cannot tell the signs: its gyro term ignores them, and its gravity term
+    ``up1·j1 = up2·j2`` only fixes the relative sign when the axis is clearly tilted — for a
+    horizontal knee axis (the usual case) both sides are about 0 whatever the signs, so the
+    relative sign the fit returns depends on the strap rotation and the start. Flipping j1
+    alone turns the flexion θ = p2 − p1 into p2 + p1 (the thigh's inclination about its axis
+    changes sign), a mix of the two segments' swings that goes well negative. A knee bends a
+    lot (swing) but hardly extends past its standing pose, so of the four sign choices the one
+    whose 2nd percentile of the angle over the walk is highest is kept.
+    """
+    p1 = _angle_about(up1, j1, _normal_part(thigh_up, j1))
+    p2 = _angle_about(up2, j2, _normal_part(shank_up, j2))
+    best, best_low = (1.0, 1.0), -np.inf
+    for s1, s2 in ((1.0, 1.0), (-1.0, -1.0), (-1.0, 1.0), (1.0, -1.0)):
+        # about −j the angle (from the same reference) is the negated angle about j
+        flex = (s2 * p2 - s1 * p1 + 180.0) % 360.0 - 180.0
+        low = float(np.percentile(flex, 2))
+        if low > best_low + 1e-9:
+            best, best_low = (s1, s2), low
+    return best[0] * j1, best[1] * j2
 
 
 def calibrate(standing: KneeBlock, walking: KneeBlock, rate_hz: float | None = None) -> KneeCalibration:
@@ -291,12 +322,14 @@ def calibrate(standing: KneeBlock, walking: KneeBlock, rate_hz: float | None = N
         ups.append(up[n_st:])
     up1, up2 = ups
     j1, j2, res, up_res = estimate_joint_axes(walking.thigh_gyr_dps, walking.shank_gyr_dps, up1, up2)
-    # common sign: the knee bends (flexion ≫ 0 in swing) but hardly over-extends past standing
-    p1 = _angle_about(up1, j1, _normal_part(thigh_up, j1))
-    p2 = _angle_about(up2, j2, _normal_part(shank_up, j2))
-    flex = (p2 - p1 + 180.0) % 360.0 - 180.0
-    if np.percentile(flex, 2) < np.percentile(-flex, 2):
-        j1, j2 = -j1, -j2
+    k1, k2 = _choose_axis_signs(up1, up2, thigh_up, shank_up, j1, j2)
+    if np.dot(k1, j1) * np.dot(k2, j2) < 0:
+        # the relative sign changed: fit again from there (the gravity term then settles the
+        # axes' tilt for this sign), keeping the signs chosen
+        j1, j2, res, up_res = estimate_joint_axes(walking.thigh_gyr_dps, walking.shank_gyr_dps,
+                                                  up1, up2, starts=[(k1, k2)])
+        k1, k2 = np.sign(np.dot(j1, k1)) * j1, np.sign(np.dot(j2, k2)) * j2
+    j1, j2 = k1, k2
     peaks = _swing_peaks(walking.shank_gyr_dps @ j2, rate_hz)
     if len(peaks) < MIN_SWINGS:
         raise KneeCalibrationError(
@@ -418,10 +451,27 @@ class KneeAngleEstimator:
         self._alpha = min(1.0, 1.0 / (calibration.rate_hz * self.tau_s)) if tau_s > 0 else 1.0
         self._last_t: float | None = None
         self._zi: np.ndarray | None = None
+        self._prev_unknown = False
         self.inclination_deg_ = np.zeros(0)
         self.rate_dps_ = np.zeros(0)
 
     def update(self, t_s, thigh_gyr_dps, thigh_acc_mps2, shank_gyr_dps, shank_acc_mps2) -> np.ndarray:
+        t = np.asarray(t_s, dtype=float).reshape(-1)
+        if len(t) == 0:
+            return np.zeros(0)
+        g1 = np.asarray(thigh_gyr_dps, dtype=float).reshape(-1, 3)
+        g2 = np.asarray(shank_gyr_dps, dtype=float).reshape(-1, 3)
+        up1, b1 = self._thigh.update(g1, thigh_acc_mps2, t)
+        up2, b2 = self._shank.update(g2, shank_acc_mps2, t)
+        return self.update_oriented(t, g1, b1, up1, g2, b2, up2)
+
+    def update_oriented(self, t_s, thigh_gyr_dps, thigh_bias_dps, thigh_up, shank_gyr_dps,
+                        shank_bias_dps, shank_up) -> np.ndarray:
+        """Like :meth:`update`, from orientations computed elsewhere (the engine's own ``vqf``
+        per sensor): ``*_up`` = up direction in the sensor frame (need not be unit length),
+        ``*_bias_dps`` = gyro bias. NaN rows (orientation unknown, e.g. after a gap) give NaN;
+        the angle restarts from the inclination at the next known row. The orientation
+        filters of :meth:`update` are not used (use one of the two per estimator)."""
         cal = self.calibration
         t = np.asarray(t_s, dtype=float).reshape(-1)
         n = len(t)
@@ -429,31 +479,37 @@ class KneeAngleEstimator:
             return np.zeros(0)
         g1 = np.asarray(thigh_gyr_dps, dtype=float).reshape(-1, 3)
         g2 = np.asarray(shank_gyr_dps, dtype=float).reshape(-1, 3)
-        up1, b1 = self._thigh.update(g1, thigh_acc_mps2, t)
-        up2, b2 = self._shank.update(g2, shank_acc_mps2, t)
-        incl = _angle_about(up2, cal.shank_axis, cal.shank_ref) - _angle_about(up1, cal.thigh_axis, cal.thigh_ref)
+        incl = (_angle_about(shank_up, cal.shank_axis, cal.shank_ref)
+                - _angle_about(thigh_up, cal.thigh_axis, cal.thigh_ref))
         incl = (incl + 180.0) % 360.0 - 180.0
-        rate = dot_rows(g1 - b1, cal.thigh_axis) - dot_rows(g2 - b2, cal.shank_axis)
+        rate = dot_rows(g1 - thigh_bias_dps, cal.thigh_axis) - dot_rows(g2 - shank_bias_dps, cal.shank_axis)
         prev_t = self._last_t if self._last_t is not None else t[0]
         dt = np.diff(np.r_[prev_t, t])
         a = self._alpha
-        # θ_k = (1−a)(θ_{k−1} + ω_k dt_k) + a·incl_k ; a gap (or the first sample) resets to incl
+        # θ_k = (1−a)(θ_{k−1} + ω_k dt_k) + a·incl_k ; a gap (or the first sample, or the first
+        # known one after unknown rows) resets to incl
         drive = (1.0 - a) * rate * dt + a * incl
+        unknown = ~(np.isfinite(incl) & np.isfinite(rate))
         reset = (dt > self.max_gap_s) | (dt < 0)
-        if self._zi is None:
+        reset[1:] |= unknown[:-1]
+        if self._zi is None or self._prev_unknown:
             reset[0] = True
         out = np.empty(n)
         start = 0
         zi = self._zi
-        for stop in list(np.flatnonzero(reset)) + [n]:
+        for stop in list(np.flatnonzero(reset | unknown)) + [n]:
             if stop > start:
                 seg, zi = lfilter([1.0], [1.0, -(1.0 - a)], drive[start:stop], zi=zi)
                 out[start:stop] = seg
             if stop < n:
-                out[stop] = incl[stop]
-                zi = np.array([(1.0 - a) * incl[stop]])
+                if unknown[stop]:
+                    out[stop] = np.nan
+                else:
+                    out[stop] = incl[stop]
+                    zi = np.array([(1.0 - a) * incl[stop]])
                 start = stop + 1
         self._zi = zi
+        self._prev_unknown = bool(unknown[-1])
         self._last_t = float(t[-1])
         self.inclination_deg_ = incl
         self.rate_dps_ = rate

@@ -4,13 +4,12 @@
 are calibrated — from the shank's quiet standing window and the walking up to the later of the
 two calibration checkpoints — then runs the streaming knee-flexion estimator over the shank's
 samples with the thigh interpolated onto them. :class:`FrontalStage` (any shank) runs the
-frontal-plane estimator in the shank frame of the segment calibration. Both advance only over
-samples every sensor has covered, so any split into blocks gives the same series.
+frontal-plane estimator in the shank frame of the segment calibration. Both take each sensor's
+orientation and gyro bias from its chain (one ``vqf`` per sensor for every stage). Both advance
+only over samples every sensor has covered, so any split into blocks gives the same series.
 """
 
 from __future__ import annotations
-
-import dataclasses
 
 import numpy as np
 
@@ -23,8 +22,6 @@ from .sensor_chain import SensorChain
 MIN_PLAUSIBLE_DEG = -20.0      # hyper-extension beyond standing
 MIN_SWING_FLEXION_DEG = 25.0   # the knee bends at least this much in a walking swing
 MAX_PLAUSIBLE_DEG = 150.0
-FLIP_MAX_RESIDUAL_REL = 0.4    # other axis signs are tried only for a clean hinge fit
-FLIP_MAX_RESIDUAL_UP = 0.08
 
 
 def _interp_rows(t: np.ndarray, t_src: np.ndarray, v_src: np.ndarray) -> np.ndarray:
@@ -39,7 +36,6 @@ class KneeStage:
         self.decided = False
         self.calibration: ka.KneeCalibration | None = None
         self.message: str | None = None
-        self.axis_signs_changed = False
         self._estimator: ka.KneeAngleEstimator | None = None
         self._next_i = 0
         self.t = GrowingArray()
@@ -71,42 +67,47 @@ class KneeStage:
             self.message = f"knee calibration failed: {exc}"
             return
         # plausibility: over the calibration walk the knee must bend (swing) and must not
-        # over-extend far past standing. knee_angle's hinge fit leaves the sign of each axis
-        # open; when its choice gives an implausible knee, the other sign choices are tried.
-        blk = self._block(i0, i2)
-        best = None
-        c0 = self.calibration
-        good_fit = c0.residual_rel < FLIP_MAX_RESIDUAL_REL and c0.residual_up < FLIP_MAX_RESIDUAL_UP
-        for f1, f2 in ((1, 1), (-1, 1), (1, -1), (-1, -1)) if good_fit else ((1, 1),):
-            cal = dataclasses.replace(self.calibration, thigh_axis=f1 * self.calibration.thigh_axis,
-                                      shank_axis=f2 * self.calibration.shank_axis)
-            flex = ka.KneeAngleEstimator(cal).update(blk.t_s, blk.thigh_gyr_dps, blk.thigh_acc_mps2,
-                                                     blk.shank_gyr_dps, blk.shank_acc_mps2)
-            lo, hi = np.percentile(flex, [2, 98])
-            ok = lo >= MIN_PLAUSIBLE_DEG and MIN_SWING_FLEXION_DEG <= hi <= MAX_PLAUSIBLE_DEG
-            if ok:
-                best = cal
-                if (f1, f2) != (1, 1):
-                    self.message = None
-                    self.axis_signs_changed = True
-                break
-            if best is None and (f1, f2) == (1, 1):
-                first = (lo, hi)
-        if best is None:
-            self.message = (f"knee calibration rejected: the walk gives knee angles from {first[0]:.0f}"
-                            f" to {first[1]:.0f} deg, not a knee's range; check the sensor straps")
-            self.calibration = None
-            return
-        self.calibration = best
+        # over-extend far past standing (the series from the standing window on is kept)
         self._estimator = ka.KneeAngleEstimator(self.calibration)
-        self._next_i = i0
+        flex = self._estimate(i0, i2)
+        finite = flex[np.isfinite(flex)]
+        lo, hi = np.percentile(finite, [2, 98]) if len(finite) else (np.nan, np.nan)
+        if not (lo >= MIN_PLAUSIBLE_DEG and MIN_SWING_FLEXION_DEG <= hi <= MAX_PLAUSIBLE_DEG):
+            self.message = (f"knee calibration rejected: the walk gives knee angles from {lo:.0f}"
+                            f" to {hi:.0f} deg, not a knee's range; check the sensor straps")
+            self.calibration = None
+            self._estimator = None
+            return
+        self.flexion.append(flex)
+        self.t.append(self.shank.t.view()[i0:i2])
+        self._next_i = i2
 
     def _block(self, i0: int, i1: int) -> ka.KneeBlock:
         t = self.shank.t.view()[i0:i1]
-        th_t = self.thigh.t.view()
-        th = _interp_rows(t, th_t, np.hstack([self.thigh.gyr.view(), self.thigh.acc.view()]))
+        th = self._thigh_at(t, [self.thigh.gyr, self.thigh.acc])
         return ka.KneeBlock(t, th[:, :3], th[:, 3:], self.shank.gyr.view()[i0:i1],
                             self.shank.acc.view()[i0:i1])
+
+    def _thigh_at(self, t: np.ndarray, arrays: list) -> np.ndarray:
+        """Thigh columns (GrowingArrays, side by side) at the shank's times ``t`` (linear
+        interpolation; the rows themselves when both sensors share these timestamps)."""
+        th_t = self.thigh.t.view()
+        if len(t):
+            j = int(np.searchsorted(th_t, t[0]))
+            if j + len(t) <= len(th_t) and th_t[j] == t[0] and th_t[j + len(t) - 1] == t[-1] \
+                    and np.array_equal(th_t[j:j + len(t)], t):
+                return np.hstack([a.view()[j:j + len(t)] for a in arrays])
+        return _interp_rows(t, th_t, np.hstack([a.view() for a in arrays]))
+
+    def _estimate(self, i0: int, i1: int) -> np.ndarray:
+        """Flexion over shank samples [i0, i1), from the chains' own orientations."""
+        sh = self.shank
+        t = sh.t.view()[i0:i1]
+        q_th = self._thigh_at(t, [self.thigh.quat, self.thigh.bias, self.thigh.gyr])
+        up_th = ka.up_from_quat(q_th[:, :4])
+        up_sh = ka.up_from_quat(sh.quat.view()[i0:i1])
+        return self._estimator.update_oriented(t, q_th[:, 7:10], q_th[:, 4:7], up_th,
+                                               sh.gyr.view()[i0:i1], sh.bias.view()[i0:i1], up_sh)
 
     def advance(self, final: bool = False) -> None:
         if not self.decided:
@@ -117,10 +118,8 @@ class KneeStage:
         stop = len(t) if final else int(np.searchsorted(t, self.thigh.last_t, side="right"))
         if stop <= self._next_i:
             return
-        blk = self._block(self._next_i, stop)
-        self.flexion.append(self._estimator.update(blk.t_s, blk.thigh_gyr_dps, blk.thigh_acc_mps2,
-                                                   blk.shank_gyr_dps, blk.shank_acc_mps2))
-        self.t.append(blk.t_s)
+        self.flexion.append(self._estimate(self._next_i, stop))
+        self.t.append(t[self._next_i:stop])
         self._next_i = stop
 
     def at_contact(self, ic_s: float) -> float | None:
@@ -149,7 +148,6 @@ class KneeStage:
             "residual_dps": None if c is None else round(c.residual_dps, 2),
             "residual_rel": None if c is None else round(c.residual_rel, 3),
             "residual_up": None if c is None else round(c.residual_up, 4),
-            "axis_signs_changed": self.axis_signs_changed,
         }
 
 
@@ -187,7 +185,8 @@ class FrontalStage:
         if n <= self._next_i:
             return
         sl = slice(self._next_i, n)
-        angle, rate = self._estimator.update(ch.t.view()[sl], ch.gyr.view()[sl], ch.acc.view()[sl])
+        angle, rate = self._estimator.update_oriented(ch.gyr.view()[sl], ch.acc.view()[sl],
+                                                      ch.quat.view()[sl], ch.bias.view()[sl])
         self.t.append(ch.t.view()[sl])
         self.angle.append(angle)
         self.rate.append(rate)

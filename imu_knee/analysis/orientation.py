@@ -21,8 +21,13 @@ class StreamingOrientation:
         self._vqf.resetState()
 
     def process(self, acc_mps2: np.ndarray, gyr_dps: np.ndarray) -> np.ndarray:
+        return self.process_with_bias(acc_mps2, gyr_dps)[0]
+
+    def process_with_bias(self, acc_mps2: np.ndarray, gyr_dps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(quaternions (N,4), VQF's gyro-bias estimate per sample (N,3) in deg/s)."""
         if len(acc_mps2) == 0:
-            return np.empty((0, 4))
+            return np.empty((0, 4)), np.empty((0, 3))
         gyr = np.ascontiguousarray(np.radians(gyr_dps), dtype=np.float64)
         acc = np.ascontiguousarray(acc_mps2, dtype=np.float64)
-        return self._vqf.updateBatch(gyr, acc)["quat6D"]
+        out = self._vqf.updateBatch(gyr, acc)
+        return out["quat6D"], np.degrees(out["bias"])

@@ -52,6 +52,7 @@ class SensorChain:
         self.gyr = GrowingArray(3)
         self.gyr_lp = GrowingArray(3)
         self.quat = GrowingArray(4)
+        self.bias = GrowingArray(3)                # VQF gyro-bias estimate, deg/s (NaN = unknown)
         self.acc_world = GrowingArray(3)           # gravity removed, world frame (z up)
         self.gap_after = GrowingArray(dtype=bool)  # True: a gap between sample i and i+1
         self.sag = GrowingArray()                  # sagittal rate (after calibration)
@@ -86,8 +87,9 @@ class SensorChain:
         self.gyr_lp.append(self._lowpass.process(gyr))
         dt = np.diff(t_s, prepend=t_s[0] if prev_t is None else prev_t)
         is_gap = dt > self.config.gap_factor / self.rate_hz
-        q = self._orientation_with_resets(acc, gyr, is_gap)
+        q, bias = self._orientation_with_resets(acc, gyr, is_gap)
         self.quat.append(q)
+        self.bias.append(bias)
         a_w = rotate(q, acc)
         a_w[:, 2] -= GRAVITY_MPS2
         self.acc_world.append(a_w)
@@ -101,10 +103,12 @@ class SensorChain:
         self.max_abs_acc = max(self.max_abs_acc, float(np.abs(acc).max()))
         return self._advance(final=False)
 
-    def _orientation_with_resets(self, acc, gyr, gap_before: np.ndarray) -> np.ndarray:
-        """Orientation; after a gap (the segment moved while no data came) it restarts at the
-        first quiet sample (slow rotation, |acc| near g); until then it is unknown (NaN)."""
+    def _orientation_with_resets(self, acc, gyr, gap_before: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Orientation and gyro bias; after a gap (the segment moved while no data came) it
+        restarts at the first quiet sample (slow rotation, |acc| near g); until then it is
+        unknown (NaN)."""
         out = np.full((len(acc), 4), np.nan)
+        bias = np.full((len(acc), 3), np.nan)
         cuts = np.flatnonzero(gap_before)
         for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(acc)]):
             if a in cuts:
@@ -119,8 +123,8 @@ class SensorChain:
                 self.restarts_s.append(float(self.t.view()[self.t.n - len(acc) + a]))
                 self._orientation.reset()
                 self._await_quiet = False
-            out[a:b] = self._orientation.process(acc[a:b], gyr[a:b])
-        return out
+            out[a:b], bias[a:b] = self._orientation.process_with_bias(acc[a:b], gyr[a:b])
+        return out, bias
 
     def finish(self) -> list[Swing]:
         self.finished = True

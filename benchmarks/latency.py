@@ -1,15 +1,19 @@
-"""Live latency: time from a foot contact in the signal to its step row being emitted.
+"""Live latency: time from a foot contact in the signal to its rows being emitted.
 
     python benchmarks/latency.py [--data ../shared/data/virtual_imu] [--block 1]
 
 Replays each recording through the live engine in blocks of ``--block`` samples per sensor,
-interleaved by time as they would arrive, and measures for every contact:
-- notice latency: signal time of the newest sample pushed when the early row (side, ic_s;
-  ``final=False``) is emitted, minus the true contact time (truth file) or, without truth, the
-  detected contact time;
-- full-row latency: the same for the complete row (after the stance ends).
-Contacts before the sensors' calibration (the first seconds of walking) are reported apart.
-Also prints the compute time per pushed block.
+interleaved by time as they would arrive, and measures for every contact (signal time of the
+newest sample pushed when the row is emitted, minus the true contact time from the truth file,
+or, without truth, the detected contact time):
+- notice: the early row with side and contact time only (``stage="notice"``);
+- contact row: impact, provisional activity and stride (``stage="contact"``), the row a
+  live display shows (target: median <= 150 ms at 100 Hz);
+- final row: every column, after the stance has ended.
+Contacts before the sensors' calibration (the first seconds of walking) wait for it and are
+reported apart. Also: how often the contact row's impact / activity equal the final row's, how
+often its impact window was closed early, the provisional stride's difference from the final
+one, and the compute time per pushed block.
 """
 
 from __future__ import annotations
@@ -77,14 +81,17 @@ def main() -> int:
         all_times.append(times)
         cal_t = max((c.calibration.calibrated_at_s for c in engine.chains.values()
                      if c.calibration is not None), default=np.inf)
-        notices = {(r.side, r.ic_s): r.emitted_t_s for r in rows if not r.final}
-        finals = [r for r in rows if r.final]
-        for r in finals:
-            # the early notice for this contact: same side, nearest contact time
-            cands = [(abs(ic - r.ic_s), et) for (side, ic), et in notices.items() if side == r.side]
-            if not cands:
+        early = {"notice": [r for r in rows if r.stage == "notice"],
+                 "contact": [r for r in rows if r.stage == "contact"]}
+        for r in (r for r in rows if r.final):
+            # the notice / contact row of this contact: same side, nearest contact time
+            match = {}
+            for stage, cands in early.items():
+                c = [e for e in cands if e.side == r.side]
+                if c:
+                    match[stage] = min(c, key=lambda e: abs(e.ic_s - r.ic_s))
+            if len(match) < 2:
                 continue
-            _, notice_t = min(cands)
             ref = r.ic_s
             if truth is not None:
                 tr = truth[truth.side == r.side]
@@ -94,16 +101,40 @@ def main() -> int:
                         ref = float(tr.ic_s.iloc[j])
                     else:
                         continue
+            c = match["contact"]
+            same_impact = (c.impact_g is None and r.impact_g is None) or (
+                c.impact_g is not None and r.impact_g is not None and abs(c.impact_g - r.impact_g) <= 0.01)
             out.append({"file": name, "after_calibration": r.ic_s > cal_t,
-                        "notice_ms": (notice_t - ref) * 1000, "row_ms": (r.emitted_t_s - ref) * 1000})
+                        "notice_ms": (match["notice"].emitted_t_s - ref) * 1000,
+                        "contact_ms": (c.emitted_t_s - ref) * 1000,
+                        "row_ms": (r.emitted_t_s - ref) * 1000,
+                        "same_impact": same_impact, "impact_diff_g": (np.nan if c.impact_g is None or r.impact_g is None
+                                                                      else c.impact_g - r.impact_g),
+                        "same_activity": c.activity == r.activity,
+                        "early_close": "impact_window_closed_early" in c.flags,
+                        "stride_diff_m": (np.nan if c.stride_length_m is None or r.stride_length_m is None
+                                          else c.stride_length_m - r.stride_length_m),
+                        "height_diff_m": (np.nan if c.step_height_m is None or r.step_height_m is None
+                                          else c.step_height_m - r.step_height_m)})
     df = pd.DataFrame(out)
     times = np.concatenate(all_times)
-    print(f"{len(df)} contacts in {len(recs)} recordings, blocks of {args.block} sample(s)")
+    print(f"{len(df)} contacts in {len(recs)} recordings, blocks of {args.block} sample(s); "
+          "latency = signal time at emission - true contact, ms: median (p90)")
+    print(f"{'':19s} {'n':>4s}  {'notice':>15s}  {'contact row':>15s}  {'final row':>15s}")
     for label, g in (("after calibration", df[df.after_calibration]),
                      ("during calibration", df[~df.after_calibration]), ("all", df)):
         if len(g):
-            print(f"{label:19s} n={len(g):4d}  notice latency median {g.notice_ms.median():6.1f} ms"
-                  f" (p90 {g.notice_ms.quantile(0.9):6.1f})   full row median {g.row_ms.median():6.1f} ms")
+            cells = "  ".join(f"{g[c].median():6.1f} ({g[c].quantile(0.9):6.1f})"
+                              for c in ("notice_ms", "contact_ms", "row_ms"))
+            print(f"{label:19s} {len(g):4d}  {cells}")
+    ok = df[df.after_calibration].contact_ms.median() <= 150 if df.after_calibration.any() else False
+    print(f"target contact row median <= 150 ms after calibration: {'OK' if ok else 'MISSED'}")
+    print(f"contact row vs final row: same impact (0.01 g) {100 * df.same_impact.mean():.0f} %"
+          f" (largest difference {np.nanmax(np.abs(df.impact_diff_g)) if df.impact_diff_g.notna().any() else 0:.2f} g),"
+          f" window closed early {100 * df.early_close.mean():.0f} %, same activity {100 * df.same_activity.mean():.0f} %")
+    print(f"provisional stride - final: stride length MAE {np.nanmean(np.abs(df.stride_diff_m)) * 100:.1f} cm, "
+          f"step height MAE {np.nanmean(np.abs(df.height_diff_m)) * 100:.1f} cm "
+          f"(n={int(df.stride_diff_m.notna().sum())})")
     print(f"compute per block: median {np.median(times) * 1e6:.0f} us, p99 {np.percentile(times, 99) * 1e6:.0f} us")
     return 0
 

@@ -21,7 +21,7 @@ from imu_knee.cli import main  # noqa: E402
 from imu_knee.recording import Recording, SensorStream, write_recording  # noqa: E402
 
 
-def push_in_random_blocks(rec: Recording, seed: int, max_block: int = 12):
+def push_in_random_blocks(rec: Recording, seed: int, max_block: int = 12, with_engine: bool = False):
     """Interleave the sensors' samples in time order, in random small blocks per sensor."""
     rng = np.random.default_rng(seed)
     engine = Engine({n: s.rate_hz for n, s in rec.streams.items()}, leg_length_m=rec.leg_length_m)
@@ -39,7 +39,7 @@ def push_in_random_blocks(rec: Recording, seed: int, max_block: int = 12):
         rows.extend(engine.push(name, s.t_s[sl], s.acc_mps2[sl], s.gyr_dps[sl]))
         pos[name] = sl.stop
     rows.extend(engine.finish())
-    return rows
+    return (rows, engine) if with_engine else rows
 
 
 def test_blocks_give_the_same_steps_as_the_whole_recording():
@@ -60,12 +60,50 @@ def test_blocks_give_the_same_steps_as_the_whole_recording():
         rows = push_in_random_blocks(rec, seed)
         live = rows_to_frame(rows)
         pd.testing.assert_frame_equal(live, whole, check_exact=False, rtol=1e-9, atol=1e-9)
-        # every contact was announced early (final=False) before its full row; on stairs the
-        # final contact time may be refined by up to a few tens of ms
-        early = sorted((r.side, r.ic_s) for r in rows if not r.final)
+        # every contact was announced early (notice, then contact row) before its full row; on
+        # stairs the final contact time may be refined by up to a few tens of ms
         final = sorted(zip(whole.side, whole.ic_s))
-        assert len(early) == len(final)
-        assert all(a[0] == b[0] and abs(a[1] - b[1]) < 0.06 for a, b in zip(early, final))
+        for stage in ("notice", "contact"):
+            early = sorted((r.side, r.ic_s) for r in rows if r.stage == stage and not r.final)
+            assert len(early) == len(final)
+            assert all(a[0] == b[0] and abs(a[1] - b[1]) < 0.06 for a, b in zip(early, final))
+
+
+def test_contact_rows_come_soon_after_the_contact_with_the_final_impact():
+    """Live: a contact row per contact within 160 ms (100 Hz, one-sample blocks) of the true
+    contact, before its final row, carrying the final row's impact; the same values for any
+    split into blocks."""
+    rec, truth = synth_recording(("left_shank", "right_shank"), strides=14)
+    rows, engine = push_in_random_blocks(rec, seed=4, max_block=1, with_engine=True)
+    contact = [r for r in rows if r.stage == "contact"]
+    final = {(r.side, r.ic_s): r for r in rows if r.final}
+    assert len(contact) == len(final) == sum(len(v) for v in truth.values())
+    # contacts before calibration wait for it (they come out together once it is decided)
+    cal_s = max(c.calibration.calibrated_at_s for c in engine.chains.values())
+    order = {id(r): i for i, r in enumerate(rows)}
+    delays = []
+    for r in contact:
+        f = final[(r.side, r.ic_s)]  # level walking: same contact time
+        assert order[id(r)] < order[id(f)]
+        assert r.impact_g == pytest.approx(f.impact_g, abs=1e-9)
+        assert r.loading_rate_gps == pytest.approx(f.loading_rate_gps, abs=1e-6)
+        assert r.activity == f.activity == "level"
+        assert "provisional_stride" in r.flags or r.stride_length_m is None
+        tr = truth[f"{r.side}_shank"]
+        true_ic = tr[np.argmin(np.abs(tr - r.ic_s))]
+        if true_ic > cal_s:
+            delays.append(r.emitted_t_s - true_ic)
+            assert r.emitted_t_s - true_ic <= 0.160
+            assert f.emitted_t_s - true_ic > 0.5  # the final row waits for the stance to end
+    assert len(delays) >= 10
+    assert np.median(delays) <= 0.150
+    # provisional stride: close to the final one once walking is steady
+    steady = [(r.stride_length_m, final[(r.side, r.ic_s)].stride_length_m) for r in contact[4:-2]]
+    assert all(p is not None and abs(p - q) < 0.1 for p, q in steady)
+    # contact rows do not depend on how the samples arrived
+    other = [r for r in push_in_random_blocks(rec, seed=9, max_block=25) if r.stage == "contact"]
+    key = lambda r: (r.side, r.ic_s, r.impact_g, r.loading_rate_gps, r.stride_length_m, r.activity)  # noqa: E731
+    assert sorted(map(key, other)) == sorted(map(key, contact))
 
 
 def test_contacts_found_for_any_mounting_within_20ms():

@@ -156,3 +156,19 @@ def test_live_analysis_in_its_thread_gives_the_offline_rows_and_times_them(short
         assert 0.0 <= e.contact_arrival_mono_s - e.row.ic_s - lag_s < 0.011
     counts = live.step_counts()
     assert sum(counts.values()) == len(want) and set(counts) <= {("left", "level"), ("right", "level")}
+    # each final row is linked to the contact row of its contact, which came before it and
+    # gives the step's terminal line; the final row adds a line only with something new
+    from imu_knee.ble.live_analysis import console_line
+
+    contacts = [e for e in live.events if e.stage == "contact"]
+    assert len(contacts) == len(finals)
+    for f in finals:
+        c = f.contact
+        assert c is not None and c.row.side == f.row.side and abs(c.row.ic_s - f.row.ic_s) < 0.06
+        assert c.emitted_mono_s <= f.emitted_mono_s and c.row.impact_rate_hz == f.row.impact_rate_hz
+        line = console_line(f)
+        assert line is None or line.startswith("    > ")
+    lines = [console_line(e) for e in live.events]
+    assert sum(1 for x in lines if x and re.match(r"^\s+\d+\.\d\d s\s+(left|right)\s", x)) == len(contacts)
+    rep = live.latency_report(after_calibration=False)
+    assert rep["contact_row_signal"]["n"] == len(contacts)  # this short walk is mostly calibration

@@ -5,12 +5,19 @@
         rows = engine.push(block.sensor, block.t_s, block.acc_mps2, block.gyr_dps)
     rows += engine.finish()
 
-``push`` returns new rows: an early notice (``final=False``: side and contact time) as soon as a
-contact is detected, and the complete row (``final=True``) once its stance is over (about one
-stride later). The final row may refine the notice's contact time (stairs: by a few tens of ms;
-a swing found to be split in two: the notice of its first part is superseded). Consumers keep
-final rows; notices are for showing a step at once. Rows come per side in contact order.
-Sensors' blocks may arrive in any sizes and interleaving; the result is the same (tested).
+``push`` returns new rows; live use sees each contact up to three times (``StepRow.stage``):
+``"notice"`` (side and contact time) as soon as the contact is detected; ``"contact"`` about
+0.1 s after it, with what is knowable at the contact: impact and loading rate (the window is
+closed early once the acceleration has settled after a clear peak), knee flexion at contact
+and a provisional stride length, step height and activity (integration ending at the contact);
+and ``"final"`` (``final=True``) once its stance is over (about one stride later), with every
+column. The final row may revise the contact row's values and refine its contact time (stairs:
+by a few tens of ms; a swing found to be split in two: the notice and contact row of its first
+part are superseded). Consumers keep final rows; notices and contact rows are for showing a
+step at once. Rows come per side in contact order (notice, contact row, final row). Contacts
+found before the sensors have calibrated (the first few seconds of walking) come out together
+once calibration is done. Sensors' blocks may arrive in any sizes and interleaving; the final
+rows are the same (tested), and so are the contact rows' values.
 :func:`analyze_recording` pushes a whole recording and returns the final rows and a summary.
 
 Stages per sensor (:mod:`.sensor_chain`): low-pass (sosfilt, carried state) -> orientation
@@ -30,11 +37,12 @@ import pandas as pd
 
 from ..recording import SENSOR_NAMES, Recording
 from .events import Swing, first_minimum_after
-from .impact import clip_level_mps2, impact_at
+from .impact import clip_level_mps2, impact_at, window_end
 from .knee_stage import FrontalStage, KneeStage
 from .sensor_chain import ChainConfig, SensorChain
 from .steps import STEP_COLUMNS, StepRow
 from .stride import ankle_displacement, midstance_index
+from .stride_at_contact import displacement_to, drift_rate_mps2
 
 MAX_STANCE_S = 2.0
 AFTER_GAP_S = 5.0            # orientation settles within this after a restart
@@ -51,6 +59,7 @@ CLEARLY_UP_M = 0.25
 DEFAULT_LEG_LENGTH_M = 0.90
 SHANK_PER_LEG = 0.47          # knee-to-ankle / (ASIS-to-ankle), anthropometric average
 SENSOR_ABOVE_ANKLE = 0.60     # shank sensors sit at about 60 % of the shank above the ankle
+PROVISIONAL_END_S = 0.05      # the contact row's stride integration ends this long after contact
 
 
 @dataclass
@@ -82,6 +91,8 @@ class SideBuilder:
         self.frontal = FrontalStage(self.shank, self.knee) if self.shank else None
         self.next_k = 0          # next swing whose row is not final yet
         self.noticed_k = 0       # next swing whose early notice is not sent yet
+        self.contact_k = 0       # next swing whose contact row is not sent yet
+        self._pending: StepRow | None = None  # contact row of swing contact_k, awaiting impact
 
     # -------------------------------------------------------------- rows
 
@@ -95,9 +106,16 @@ class SideBuilder:
         while self.noticed_k < len(swings):
             sw = swings[self.noticed_k]
             out.append(StepRow(self.side, round(sw.ic_s, 4), event_sensor=self.events.name,
-                               final=False, emitted_t_s=now_s))
+                               final=False, stage="notice", emitted_t_s=now_s))
             self.noticed_k += 1
-        while self.next_k < len(swings):
+        while self.contact_k < len(swings):
+            row = self._contact_row(self.contact_k, final)
+            if row is None:
+                break
+            row.emitted_t_s = now_s
+            out.append(row)
+            self.contact_k += 1
+        while self.next_k < self.contact_k:
             k = self.next_k
             nxt = swings[k + 1] if k + 1 < len(swings) else None
             if nxt is None and not self.events.finished:
@@ -165,6 +183,87 @@ class SideBuilder:
         row.flags = sorted(set(flags))
         return row
 
+    # -------------------------------------------------------------- contact rows (live)
+
+    def _contact_row(self, k: int, final: bool) -> StepRow | None:
+        """The contact row of swing k once its impact window has closed (None: not yet).
+
+        Columns knowable at the contact: impact (window possibly closed early, see
+        :func:`.impact.window_end`), knee flexion at contact, and a provisional stride length,
+        step height and activity (:mod:`.stride_at_contact`)."""
+        sw: Swing = self.events.swings[k]
+        ch = self.shank
+        done = final or self.events.finished
+        if ch is None:
+            return StepRow(self.side, round(sw.ic_s, 4), event_sensor=self.events.name,
+                           final=False, stage="contact", flags=["gap"] if sw.gap else [])
+        done = done or ch.finished
+        if self._pending is None:
+            if not done and ch.last_t < sw.ic_s + PROVISIONAL_END_S:
+                return None
+            row = StepRow(self.side, round(sw.ic_s, 4), event_sensor=self.events.name,
+                          final=False, stage="contact")
+            flags = ["gap"] if sw.gap else []
+            self._provisional_stride(k, row, flags)
+            if self.knee is not None:
+                row.knee_flexion_ic_deg = _r(self.knee.at_contact(row.ic_s), 2)
+            row.activity = self._activity(row, self._shank_inclination_deg(sw.ic_i))
+            row.flags = flags
+            self._pending = row
+        row = self._pending
+        t, acc = ch.t.view(), ch.acc.view()
+        end, early = window_end(t, acc, sw.ic_s, allow_early=row.activity != "stairs_down")
+        if end is None:
+            if not done:
+                return None
+            end = len(t)
+        impact, loading, f = impact_at(t[:end], acc[:end], sw.ic_s, ch.rate_hz,
+                                       clip_level_mps2(ch.max_abs_acc))
+        row.impact_g = None if impact is None else round(impact, 3)
+        row.loading_rate_gps = None if loading is None else round(loading, 2)
+        row.impact_rate_hz = round(ch.rate_hz, 1)
+        row.flags = sorted(set(row.flags + f + (["impact_window_closed_early"] if early else [])))
+        self._pending = None
+        return row
+
+    def _provisional_stride(self, k: int, row: StepRow, flags: list[str]) -> None:
+        ch = self.shank
+        t = ch.t.view()
+        if len(t) == 0:
+            return
+        i0 = self._anchor_before(k)
+        i_end = min(int(np.searchsorted(t, self.events.swings[k].ic_s + PROVISIONAL_END_S)), len(t) - 1)
+        if i0 is None or i_end <= i0:
+            flags.append("no_midstance")
+            return
+        problem = self._integration_problem(i0, i_end)
+        if problem:
+            flags.extend(problem)
+            return
+        lever = self.lever_m * ch.calibration.up_axis
+        drift = np.zeros(3)
+        j0 = self._anchor_before(k - 1) if k > 0 else None
+        if j0 is not None and j0 < i0 and not self._integration_problem(j0, i0):
+            drift = drift_rate_mps2(t, ch.acc_world.view(), ch.gyr.view(), ch.quat.view(), j0, i0, lever)
+        d = displacement_to(t, ch.acc_world.view(), ch.gyr.view(), ch.quat.view(), i0, i_end, lever, drift)
+        row.stride_length_m = round(float(np.hypot(d[0], d[1])), 4)
+        row.step_height_m = round(float(d[2]), 4)
+        flags.append("provisional_stride")
+
+    def _integration_problem(self, i0: int, i1: int) -> list[str]:
+        """Why the shank cannot be integrated from sample i0 to i1 (empty: it can)."""
+        ch = self.shank
+        t = ch.t.view()
+        if t[i1] - t[i0] > 3.0:
+            return ["stride_too_long"]
+        if np.any(ch.gap_after.view()[i0:i1]):
+            return ["gap"]
+        if np.isnan(ch.quat.view()[i0:i1 + 1, 0]).any() or any(
+                -0.5 < t[i0] - r < AFTER_GAP_S for r in ch.restarts_s):
+            # orientation unknown until the first quiet sample after a gap, then settling
+            return ["after_gap", "activity_unknown"]
+        return []
+
     def _knee_and_frontal(self, row: StepRow, flags: list[str]) -> None:
         if self.knee is not None:
             row.knee_flexion_ic_deg = _r(self.knee.at_contact(row.ic_s), 2)
@@ -202,16 +301,9 @@ class SideBuilder:
         if i0 is None or i1 is None or i1 <= i0:
             flags.append("no_midstance")
             return
-        if t[i1] - t[i0] > 3.0:
-            flags.append("stride_too_long")
-            return
-        if np.any(ch.gap_after.view()[i0:i1]):
-            flags.append("gap")
-            return
-        if np.isnan(ch.quat.view()[i0:i1 + 1, 0]).any() or any(
-                -0.5 < t[i0] - r < AFTER_GAP_S for r in ch.restarts_s):
-            # orientation unknown until the first quiet sample after a gap, then settling
-            flags.extend(["after_gap", "activity_unknown"])
+        problem = self._integration_problem(i0, i1)
+        if problem:
+            flags.extend(problem)
             return
         lever = self.lever_m * ch.calibration.up_axis
         d = ankle_displacement(t, ch.acc_world.view(), ch.gyr.view(), ch.quat.view(), i0, i1, lever)

@@ -1,5 +1,15 @@
 """Impact at initial contact: peak resultant acceleration in the 150 ms after contact (g) and
-the steepest rise before that peak (g/s). Band-limited by the sample rate (DESIGN.md 5)."""
+the steepest rise before that peak (g/s). Band-limited by the sample rate (DESIGN.md 5).
+
+Live, the contact row should not wait for the whole window: :func:`window_end` closes it early
+once a clear peak (at least ``EARLY_MIN_PEAK_G``) has passed and the resultant has stayed for
+``EARLY_SETTLED_SAMPLES`` samples below halfway between 1 g and that peak, no sooner than
+``EARLY_MIN_AFTER_IC_S`` after the contact. On the development recordings (simulator, level
+walking and stairs up) this gives the full-window value in every step; on stairs down the heel
+drops onto the step after the forefoot has landed, a second, larger peak that an early close
+would miss, so the engine does not close early when the stride is provisionally a descent.
+The final row always uses the full window.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +21,10 @@ IMPACT_WINDOW_S = 0.150
 # the detected contact can be a few tens of ms late (stairs): the window opens this much before
 CONTACT_TOLERANCE_S = 0.030
 MIN_IMPACT_RATE_HZ = 50.0
+EARLY_MIN_PEAK_G = 1.6
+EARLY_MIN_AFTER_IC_S = 0.05
+EARLY_SETTLED_FRACTION = 0.5
+EARLY_SETTLED_SAMPLES = 2
 STANDARD_RANGES_G = (2.0, 4.0, 8.0, 16.0)
 
 
@@ -49,3 +63,29 @@ def impact_at(t_s: np.ndarray, acc_mps2: np.ndarray, ic_s: float, rate_hz: float
     else:
         loading = 0.0
     return peak, loading, flags
+
+
+def window_end(t_s: np.ndarray, acc_mps2: np.ndarray, ic_s: float, allow_early: bool = True
+               ) -> tuple[int | None, bool]:
+    """(samples to use, closed early) for the impact window of the contact at ``ic_s``, from
+    the samples so far; (None, False) while the window is still open. The result depends on
+    the samples only, not on how they arrived."""
+    full = bool(len(t_s)) and t_s[-1] >= ic_s + IMPACT_WINDOW_S
+    n = int(np.searchsorted(t_s, ic_s + IMPACT_WINDOW_S, side="right"))  # window samples so far
+    if allow_early:
+        i0 = int(np.searchsorted(t_s, ic_s - CONTACT_TOLERANCE_S))
+        m = EARLY_SETTLED_SAMPLES
+        if n - i0 > m:
+            mag_g = np.linalg.norm(acc_mps2[i0:n], axis=1) / GRAVITY_MPS2
+            peak = np.maximum.accumulate(mag_g)
+            idx = np.arange(len(mag_g))
+            peak_at = np.maximum.accumulate(np.where(mag_g >= peak, idx, 0))
+            below = mag_g < 1.0 + EARLY_SETTLED_FRACTION * (peak - 1.0)
+            # the last m samples up to j below the threshold; they all come after the peak
+            # (peak_at), so they share the threshold of sample j
+            run = np.convolve(below.astype(np.int32), np.ones(m, dtype=np.int32))[:len(below)]
+            ok = np.flatnonzero((t_s[i0:n] >= ic_s + EARLY_MIN_AFTER_IC_S)
+                                & (peak >= EARLY_MIN_PEAK_G) & (idx - peak_at >= m) & (run >= m))
+            if len(ok):
+                return i0 + int(ok[0]) + 1, True
+    return (n, False) if full else (None, False)

@@ -17,8 +17,18 @@ METRIC_COLUMNS = STEP_COLUMNS[4:]
 class StepRow:
     """One initial contact of one leg. ``None`` = not measurable with these sensors.
 
-    ``final`` is False for the early notice sent as soon as the contact is detected (live use);
-    the same contact comes again with ``final=True`` once all its columns are known.
+    Live use sees each contact up to three times (``stage``):
+
+    - ``"notice"``: side and ``ic_s`` only, as soon as the contact is detected (~20 ms after it);
+    - ``"contact"``: what is knowable at the contact, about 0.1 s after it: ``impact_g``,
+      ``loading_rate_gps``, ``impact_rate_hz``, ``knee_flexion_ic_deg`` (thigh + shank, once
+      the knee is calibrated) and *provisional* ``activity``, ``stride_length_m`` and
+      ``step_height_m`` (flag ``provisional_stride``; the integration ends at the contact). The
+      impact window may have been closed early (flag ``impact_window_closed_early``);
+    - ``"final"``: every column, after the stance (about one stride later). It may revise the
+      contact row's values and, on stairs, its ``ic_s`` (by a few tens of ms).
+
+    ``final`` is True only for the final row; offline ``analyze`` keeps final rows only.
     """
 
     side: str
@@ -37,6 +47,7 @@ class StepRow:
     event_sensor: str = ""
     flags: list[str] = field(default_factory=list)
     final: bool = True
+    stage: str = "final"  # "notice", "contact" or "final" (final is True only for "final")
     shank_incl_ic_deg: float | None = None  # internal: shank inclination at contact
     emitted_t_s: float | None = None  # signal time (latest sample pushed) when this was emitted
 

@@ -11,6 +11,12 @@ The BLE event loop only puts blocks on a queue; a worker thread feeds them to th
 The engine is made once `declare()` names the sensors and the rates they really send (blocks
 wait until then); blocks of sensors it was not told about are recorded but not analysed.
 
+The engine gives each contact up to three rows (`StepRow.stage`): a notice at detection, a
+contact row about 0.1 s after the contact (impact, provisional activity and stride) and the
+final row after the stance. `console_line` turns the contact row into the step's terminal line
+and the final row into a follow-up line only when it adds something (a coach cue, a changed
+activity); the final row's event links to its contact row's event (`RowEvent.contact`).
+
 For every row the worker keeps the host times that matter for latency (all `time.monotonic`):
 when the sample at the contact arrived, when the block that completed the row arrived, and
 when the row came out of the engine. `latency_report()` sums them up.
@@ -40,10 +46,15 @@ class RowEvent:
     contact_arrival_mono_s: float | None
     trigger_arrival_mono_s: float | None
     cues: list = field(default_factory=list)  # LiveCue objects said with this step
+    contact: "RowEvent | None" = None  # a final row's event: the contact row of the same contact
 
     @property
     def final(self) -> bool:
         return bool(self.row.final)
+
+    @property
+    def stage(self) -> str:
+        return getattr(self.row, "stage", "final" if self.row.final else "notice")
 
 
 def _fmt(value, spec: str, unit: str, width: int) -> str:
@@ -53,9 +64,10 @@ def _fmt(value, spec: str, unit: str, width: int) -> str:
 
 
 def step_line(event: RowEvent) -> str:
-    """One terminal line per final step: time, side, activity, impact (with its sample rate),
+    """One terminal line per step: time, side, activity, impact (with its sample rate),
     stride length and the coach's cue, e.g.
-    ``  12.34 s  left   level        impact 2.31 g @100 Hz  stride 1.32 m  Softer landing``."""
+    ``  12.34 s  left   level        impact 2.31 g @100 Hz  stride 1.32 m  Softer landing``.
+    For a contact row, activity and stride are provisional (the final row may revise them)."""
     r = event.row
     rate = f" @{r.impact_rate_hz:g} Hz" if r.impact_rate_hz else ""
     impact = "impact " + (_fmt(r.impact_g, ".2f", " g", 6) + rate if r.impact_g is not None else "     -")
@@ -63,6 +75,28 @@ def step_line(event: RowEvent) -> str:
     cue = "  " + "; ".join(c.text if c.side == r.side else f"{c.text} ({c.side} leg)" for c in event.cues) \
         if event.cues else ""
     return f"{r.ic_s:8.2f} s  {r.side:<5s}  {(r.activity or '-'):<11s}  {impact:<22s}  {stride}{cue}"
+
+
+def console_line(event: RowEvent) -> str | None:
+    """The terminal line for a row event, or None: the contact row gives the step's line; the
+    final row adds a follow-up line (``    > 12.34 s  left  ...``) only for a coach cue, a changed
+    activity or a step that had no contact row; notices print nothing."""
+    if event.stage == "contact":
+        return step_line(event)
+    if event.stage != "final":
+        return None
+    if event.contact is None:
+        return step_line(event)
+    r, c = event.row, event.contact.row
+    parts = []
+    if r.activity != c.activity:
+        parts.append(f"activity {r.activity or '-'}")
+    if r.impact_g is not None and c.impact_g is not None and abs(r.impact_g - c.impact_g) >= 0.05:
+        parts.append(f"impact {r.impact_g:.2f} g")
+    parts += [cue.text if cue.side == r.side else f"{cue.text} ({cue.side} leg)" for cue in event.cues]
+    if not parts:
+        return None
+    return f"    > {r.ic_s:.2f} s  {r.side:<5s}  " + "; ".join(parts)
 
 
 class _Arrivals:
@@ -104,6 +138,7 @@ class LiveAnalysis:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._waiting: list[tuple] = []
         self._arrivals: dict[str, _Arrivals] = {}
+        self._contacts: dict[str, deque] = {}  # per side: contact-row events awaiting their final row
         self._thread = threading.Thread(target=self._work, name="live-analysis", daemon=True)
         self._finished = threading.Event()
 
@@ -186,6 +221,11 @@ class LiveAnalysis:
             arrivals = self._arrivals.get(sensor)
             contact = arrivals.at(row.ic_s) if arrivals is not None else None
             event = RowEvent(row, now, contact, trigger_arrival_s)
+            waiting = self._contacts.setdefault(row.side, deque())
+            if event.stage == "contact":
+                waiting.append(event)
+            elif row.final and waiting:
+                event.contact = waiting.popleft()  # rows of one side come in contact order
             if row.final and self.coach is not None:
                 try:
                     event.cues = list(self.coach.push_step(row.as_record()))
@@ -219,9 +259,12 @@ class LiveAnalysis:
         - `notice_signal`: contact → newest signal time when the early notice came (the
           signal the detector needs after the contact);
         - `contact_to_notice`: arrival of the sample at the contact → early notice out;
+        - `contact_row_signal` / `contact_to_contact_row`: the same for the contact row (impact,
+          provisional activity and stride: the row a display shows);
         - `contact_time_to_notice` / `contact_time_to_row`: the contact's own time on the session
           clock (mapped from the device clock, so including the least link delay) → notice /
-          final row out: end to end, batching in the sensor included (needs `clock_origin`)."""
+          final row out: end to end, batching in the sensor included (needs `clock_origin`);
+          `contact_time_to_contact_row` the same for the contact row."""
         out: dict[str, dict] = {}
 
         def put(name: str, values: list[float]) -> None:
@@ -232,16 +275,24 @@ class LiveAnalysis:
         start_s = self.calibrated_at_s() if after_calibration else -math.inf
         events = [e for e in self.events if e.row.ic_s > start_s]
         finals = [e for e in events if e.final and e.trigger_arrival_mono_s is not None]
-        notices = [e for e in events if not e.final]
+        notices = [e for e in events if e.stage == "notice"]
+        contacts = [e for e in events if e.stage == "contact"]
         put("contact_to_row", [e.emitted_mono_s - e.contact_arrival_mono_s for e in finals
                                if e.contact_arrival_mono_s is not None])
         put("completing_block_to_row", [e.emitted_mono_s - e.trigger_arrival_mono_s for e in finals])
         put("notice_signal", [e.row.emitted_t_s - e.row.ic_s for e in notices if e.row.emitted_t_s is not None])
         put("contact_to_notice", [e.emitted_mono_s - e.contact_arrival_mono_s for e in notices
                                   if e.contact_arrival_mono_s is not None and e.trigger_arrival_mono_s is not None])
+        put("contact_row_signal", [e.row.emitted_t_s - e.row.ic_s for e in contacts
+                                   if e.row.emitted_t_s is not None])
+        put("contact_to_contact_row", [e.emitted_mono_s - e.contact_arrival_mono_s for e in contacts
+                                       if e.contact_arrival_mono_s is not None
+                                       and e.trigger_arrival_mono_s is not None])
         if self.clock_origin is not None:
             t0 = self.clock_origin()
             put("contact_time_to_notice", [e.emitted_mono_s - t0 - e.row.ic_s for e in notices
                                            if e.trigger_arrival_mono_s is not None])
+            put("contact_time_to_contact_row", [e.emitted_mono_s - t0 - e.row.ic_s for e in contacts
+                                                if e.trigger_arrival_mono_s is not None])
             put("contact_time_to_row", [e.emitted_mono_s - t0 - e.row.ic_s for e in finals])
         return out

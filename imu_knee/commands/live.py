@@ -255,7 +255,7 @@ async def run_live_session(specs, out, console: Console, *, client_kwargs: dict 
                            status_every_s: float | None = None) -> dict:
     """Record `specs` into `out` with live analysis and terminal output until `duration_s`,
     `until(session)` or Ctrl-C; returns the session summary with `steps` and `latency`."""
-    from ..ble.live_analysis import LiveAnalysis, step_line
+    from ..ble.live_analysis import LiveAnalysis, console_line
     from ..ble.session import RecordingSession, stop_on_interrupt
 
     holder: dict = {}
@@ -272,8 +272,9 @@ async def run_live_session(specs, out, console: Console, *, client_kwargs: dict 
         return {link.spec.placement: link.rate_hz for link in ready}
 
     def show(event) -> None:
-        if event.final:
-            console.line(step_line(event))
+        line = console_line(event)  # the step at its contact row; a follow-up for a cue
+        if line:
+            console.line(line)
 
     live = LiveAnalysis(declare, leg_length_m=leg_length_m, on_row=show,
                         clock_origin=lambda: holder["session"].t0_monotonic) if analyse else None

@@ -104,7 +104,7 @@ def main() -> int:
             c = match["contact"]
             same_impact = (c.impact_g is None and r.impact_g is None) or (
                 c.impact_g is not None and r.impact_g is not None and abs(c.impact_g - r.impact_g) <= 0.01)
-            out.append({"file": name, "after_calibration": r.ic_s > cal_t,
+            out.append({"file": name, "after_calibration": r.ic_s > cal_t, "activity": r.activity,
                         "notice_ms": (match["notice"].emitted_t_s - ref) * 1000,
                         "contact_ms": (c.emitted_t_s - ref) * 1000,
                         "row_ms": (r.emitted_t_s - ref) * 1000,
@@ -132,6 +132,10 @@ def main() -> int:
     print(f"contact row vs final row: same impact (0.01 g) {100 * df.same_impact.mean():.0f} %"
           f" (largest difference {np.nanmax(np.abs(df.impact_diff_g)) if df.impact_diff_g.notna().any() else 0:.2f} g),"
           f" window closed early {100 * df.early_close.mean():.0f} %, same activity {100 * df.same_activity.mean():.0f} %")
+    for act, g in df[df.after_calibration].groupby("activity"):
+        print(f"  {act:<12s} n={len(g):3d}  contact row {g.contact_ms.median():6.1f} ms (p90 {g.contact_ms.quantile(0.9):6.1f}),"
+              f" same impact {100 * g.same_impact.mean():3.0f} %, closed early {100 * g.early_close.mean():3.0f} %,"
+              f" same activity {100 * g.same_activity.mean():3.0f} %  (after calibration)")
     print(f"provisional stride - final: stride length MAE {np.nanmean(np.abs(df.stride_diff_m)) * 100:.1f} cm, "
           f"step height MAE {np.nanmean(np.abs(df.height_diff_m)) * 100:.1f} cm "
           f"(n={int(df.stride_diff_m.notna().sum())})")

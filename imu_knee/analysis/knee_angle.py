@@ -54,6 +54,8 @@ from scipy.optimize import least_squares
 from scipy.signal import find_peaks, lfilter
 from vqf import VQF
 
+from .quaternion import rotate as _rotate
+
 __all__ = [
     "KneeBlock",
     "KneeCalibration",
@@ -419,11 +421,7 @@ def up_from_quat(q: np.ndarray) -> np.ndarray:
 
 def rotate_to_earth(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Rotate sensor-frame vectors ``v`` (N,3) or (3,) to the earth frame by quaternions q (N,4)."""
-    w, x, y, z = q[:, 0:1], q[:, 1:2], q[:, 2:3], q[:, 3:4]
-    v = np.broadcast_to(np.asarray(v, dtype=float), (len(q), 3))
-    u = np.hstack([x, y, z])
-    t = 2.0 * np.cross(u, v)
-    return v + w * t + np.cross(u, t)
+    return _rotate(q, v)
 
 
 def _angle_about(up: np.ndarray, axis: np.ndarray, ref: np.ndarray) -> np.ndarray:

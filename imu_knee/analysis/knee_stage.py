@@ -24,8 +24,42 @@ MIN_SWING_FLEXION_DEG = 25.0   # the knee bends at least this much in a walking 
 MAX_PLAUSIBLE_DEG = 150.0
 
 
+def _interp_one(t: np.ndarray, v: np.ndarray, x: float) -> float:
+    """np.interp(x, t, v) for one x inside [t[0], t[-1]], without the array call overhead."""
+    j = int(t.searchsorted(x, "right")) - 1
+    if j >= len(t) - 1:
+        return float(v[-1])
+    t0, t1 = float(t[j]), float(t[j + 1])
+    v0, v1 = float(v[j]), float(v[j + 1])
+    if x == t0 or t1 == t0:
+        return v0
+    return (v1 - v0) / (t1 - t0) * (x - t0) + v0
+
+
 def _interp_rows(t: np.ndarray, t_src: np.ndarray, v_src: np.ndarray) -> np.ndarray:
-    return np.column_stack([np.interp(t, t_src, v_src[:, k]) for k in range(v_src.shape[1])])
+    """Every column of ``v_src`` linearly interpolated at ``t`` (held at the ends), as
+    ``np.interp`` per column but with one bracket search for all columns."""
+    n_src = len(t_src)
+    if n_src == 1:
+        return np.repeat(v_src[:1], len(t), axis=0)
+    j = np.searchsorted(t_src, t, side="right") - 1
+    np.clip(j, 0, n_src - 2, out=j)
+    t0 = t_src[j]
+    span = t_src[j + 1] - t0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = (t - t0) / span
+    np.clip(w, 0.0, 1.0, out=w)
+    v0 = v_src[j]
+    out = v0 + w[:, None] * (v_src[j + 1] - v0)
+    # exactly on a source sample (or a repeated time): that sample, as np.interp, also when
+    # the neighbour is NaN; the last source time gives the last sample
+    exact = (w == 0.0) | ~(span > 0)
+    if not np.isfinite(out).all():
+        out[exact] = v0[exact]
+    last = w == 1.0
+    if last.any():
+        out[last] = v_src[j[last] + 1]
+    return out
 
 
 class KneeStage:
@@ -92,12 +126,15 @@ class KneeStage:
         """Thigh columns (GrowingArrays, side by side) at the shank's times ``t`` (linear
         interpolation; the rows themselves when both sensors share these timestamps)."""
         th_t = self.thigh.t.view()
-        if len(t):
-            j = int(np.searchsorted(th_t, t[0]))
-            if j + len(t) <= len(th_t) and th_t[j] == t[0] and th_t[j + len(t) - 1] == t[-1] \
-                    and np.array_equal(th_t[j:j + len(t)], t):
-                return np.hstack([a.view()[j:j + len(t)] for a in arrays])
-        return _interp_rows(t, th_t, np.hstack([a.view() for a in arrays]))
+        if len(t) == 0 or len(th_t) == 0:
+            return np.zeros((len(t), sum(a.view().shape[1] for a in arrays)))
+        j = int(np.searchsorted(th_t, t[0]))
+        if j + len(t) <= len(th_t) and th_t[j] == t[0] and np.array_equal(th_t[j:j + len(t)], t):
+            return np.hstack([a.view()[j:j + len(t)] for a in arrays])
+        # only the thigh samples around these times (the history is long)
+        lo = max(j - 1, 0)
+        hi = min(int(np.searchsorted(th_t, t[-1], side="right")) + 1, len(th_t))
+        return _interp_rows(t, th_t[lo:hi], np.hstack([a.view()[lo:hi] for a in arrays]))
 
     def _estimate(self, i0: int, i1: int) -> np.ndarray:
         """Flexion over shank samples [i0, i1), from the chains' own orientations."""
@@ -127,7 +164,7 @@ class KneeStage:
         t = self.t.view()
         if len(t) == 0 or not t[0] <= ic_s <= t[-1]:
             return None
-        return float(np.interp(ic_s, t, self.flexion.view()))
+        return _interp_one(t, self.flexion.view(), ic_s)
 
     def min_in_stance(self, ic_s: float, to_s: float | None) -> float | None:
         """Smallest flexion over [ic, to] incl. interpolated ends (as knee_min_flexion_in_stance)."""
@@ -136,9 +173,11 @@ class KneeStage:
             return None
         f = self.flexion.view()
         i0, i1 = int(t.searchsorted(ic_s, "left")), int(t.searchsorted(to_s, "right"))
-        ends = np.interp([ic_s, to_s], t, f)
-        inner = f[i0:i1]
-        return float(min(ends.min(), inner.min())) if len(inner) else float(ends.min())
+        ends = min(_interp_one(t, f, ic_s), _interp_one(t, f, to_s))
+        if i1 > i0:
+            inner = float(f[i0:i1].min())
+            return inner if inner < ends else ends
+        return ends
 
     def report(self) -> dict:
         c = self.calibration
@@ -198,7 +237,14 @@ class FrontalStage:
         t = self.t.view()
         if not (t[0] <= ic_s < to_s <= t[-1]):
             return None, None
-        sl = slice(int(t.searchsorted(ic_s, "left")), int(t.searchsorted(to_s, "right")))
-        rng = fr.frontal_range_deg(self.angle.view()[sl])
-        wob = fr.frontal_wobble_dps(self.rate.view()[sl])
+        i0, i1 = int(t.searchsorted(ic_s, "left")), int(t.searchsorted(to_s, "right"))
+        a = self.angle.view()[i0:i1]
+        r = self.rate.view()[i0:i1]
+        if i1 > i0:
+            rng = float(a.max() - a.min())
+            wob = float(np.sqrt(np.mean(r * r)))
+            if rng == rng and wob == wob:   # no NaN (orientation known all through)
+                return rng, wob
+        rng = fr.frontal_range_deg(a)
+        wob = fr.frontal_wobble_dps(r)
         return (None if not np.isfinite(rng) else rng), (None if not np.isfinite(wob) else wob)

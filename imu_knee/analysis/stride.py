@@ -11,16 +11,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from .quaternion import _cross, rotate
 
 
 def midstance_index(t_s: np.ndarray, gyr_lp_dps: np.ndarray, t_from: float, t_to: float) -> int | None:
     """The stillest sample (smallest low-passed angular rate) in [t_from, t_to]."""
-    i0 = int(np.searchsorted(t_s, t_from))
-    i1 = int(np.searchsorted(t_s, t_to, side="right"))
+    i0 = int(t_s.searchsorted(t_from))
+    i1 = int(t_s.searchsorted(t_to, side="right"))
     if i1 - i0 < 1:
         return None
-    return i0 + int(np.argmin(np.linalg.norm(gyr_lp_dps[i0:i1], axis=1)))
+    g = gyr_lp_dps[i0:i1]
+    return i0 + int(np.argmin(np.einsum("ij,ij->i", g, g)))
+
+
+def _rotate_one(q: np.ndarray, v) -> tuple[float, float, float]:
+    """One vector rotated by one quaternion (w, x, y, z), in plain floats (no array overhead)."""
+    w, x, y, z = (float(c) for c in q)
+    vx, vy, vz = (float(c) for c in v)
+    tx, ty, tz = 2.0 * (y * vz - z * vy), 2.0 * (z * vx - x * vz), 2.0 * (x * vy - y * vx)
+    return (vx + w * tx + (y * tz - z * ty), vy + w * ty + (z * tx - x * tz),
+            vz + w * tz + (x * ty - y * tx))
+
+
+def _cross3(a, b) -> np.ndarray:
+    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
 
 
 def ankle_displacement(t_s: np.ndarray, acc_world_mps2: np.ndarray, gyr_dps: np.ndarray,
@@ -38,17 +51,16 @@ def ankle_displacement(t_s: np.ndarray, acc_world_mps2: np.ndarray, gyr_dps: np.
     u = np.empty_like(a_w)
     u[0] = 0.0
     np.cumsum(0.5 * (a_w[1:] + a_w[:-1]) * dt, axis=0, out=u[1:])
-    # lever and angular rate at both ends, in the world frame (one rotation call)
-    q2 = quat[[i0, i0, i1, i1]]
-    vecs = np.vstack([lever_sensor, np.radians(gyr_dps[i0]), lever_sensor, np.radians(gyr_dps[i1])])
-    w = rotate(q2, vecs)
-    lever_w0, omega_w0, lever_w1, omega_w1 = w
-    v_ends = _cross(np.vstack([omega_w0, omega_w1]), np.vstack([lever_w0, lever_w1]))
-    v_start, v_end = v_ends[0], v_ends[1]
+    # lever and angular rate at both ends, in the world frame
+    rad = np.pi / 180.0
+    lever_w0 = _rotate_one(quat[i0], lever_sensor)
+    lever_w1 = _rotate_one(quat[i1], lever_sensor)
+    v_start = _cross3(_rotate_one(quat[i0], gyr_dps[i0] * rad), lever_w0)
+    v_end = _cross3(_rotate_one(quat[i1], gyr_dps[i1] * rad), lever_w1)
     # v = u + v_start - frac * drift with frac linear in time, drift so that v(end) = v_end;
     # the trapezoidal position integral of the linear terms is exact: T * (v_start - drift / 2)
     span = float(t[-1] - t[0])
     drift = u[-1] + v_start - v_end
     p_u = np.sum(0.5 * (u[1:] + u[:-1]) * dt, axis=0)
     p_end = p_u + span * (v_start - 0.5 * drift)
-    return p_end - (lever_w1 - lever_w0)
+    return p_end - (np.array(lever_w1) - np.array(lever_w0))

@@ -106,6 +106,41 @@ def test_contact_rows_come_soon_after_the_contact_with_the_final_impact():
     assert sorted(map(key, other)) == sorted(map(key, contact))
 
 
+def _landing(rate_hz: float, peaks: list[tuple[float, float]]):
+    """|acc| = 1 g plus Gaussian bumps (time after contact s, height g) along z; contact at 1 s."""
+    t = np.arange(0.0, 2.0, 1.0 / rate_hz)
+    mag = np.ones_like(t)
+    for at_s, h in peaks:
+        mag += h * np.exp(-0.5 * ((t - 1.0 - at_s) / 0.008) ** 2)
+    acc = np.zeros((len(t), 3))
+    acc[:, 2] = mag * 9.80665
+    return t, acc
+
+
+@pytest.mark.parametrize("rate_hz", [100.0, 200.0])
+def test_impact_window_closes_early_only_after_a_clear_settled_peak(rate_hz):
+    from imu_knee.analysis.impact import IMPACT_WINDOW_S, impact_at, window_end
+
+    ic = 1.0
+    t, acc = _landing(rate_hz, [(0.02, 2.0)])
+    full = impact_at(t, acc, ic, rate_hz, None)
+    # the samples arrive one by one: the window closes as soon as the peak has settled, well
+    # before its 150 ms, with the full window's values; later samples do not change the answer
+    closed = next(n for n in range(1, len(t)) if window_end(t[:n], acc[:n], ic)[0] is not None)
+    end, early = window_end(t[:closed], acc[:closed], ic)
+    assert early and t[closed - 1] < ic + 0.08
+    assert window_end(t, acc, ic) == (end, True)
+    assert impact_at(t[:end], acc[:end], ic, rate_hz, None)[:2] == pytest.approx(full[:2])
+    # a small bump is no clear peak and a descent may land twice: the whole window is waited for
+    for peaks, allow in (([(0.02, 0.4)], True), ([(0.02, 2.0), (0.11, 3.0)], False)):
+        t2, acc2 = _landing(rate_hz, peaks)
+        n_open = int(np.searchsorted(t2, ic + IMPACT_WINDOW_S)) - 1
+        assert window_end(t2[:n_open + 1], acc2[:n_open + 1], ic, allow) == (None, False)
+        end2, early2 = window_end(t2, acc2, ic, allow)
+        assert not early2 and t2[end2 - 1] <= ic + IMPACT_WINDOW_S < t2[end2]
+        assert impact_at(t2[:end2], acc2[:end2], ic, rate_hz, None)[0] == pytest.approx(1.0 + max(h for _, h in peaks), abs=0.05)
+
+
 def test_contacts_found_for_any_mounting_within_20ms():
     rec, truth = synth_recording(("left_shank", "right_shank", "left_thigh", "right_thigh"))
     steps, summary = analyze_recording(rec)

@@ -240,3 +240,31 @@ def test_aligner_matches_offline_resampling_for_any_split():
     assert np.array_equal(t_out, t_sh)
     assert np.allclose(np.vstack([b.thigh_gyr_dps for b in got]), expected, atol=1e-12)
     assert np.array_equal(np.vstack([b.shank_acc_mps2 for b in got]), sh_acc)
+
+
+def test_axis_signs_from_a_recording_where_the_fit_alone_flips_one():
+    # recordings/incomplete_extension_left.csv (simulator, seed 104): the knee axis is about
+    # horizontal in both sensors, so the hinge fit's gravity term hardly tells the relative
+    # sign of the two axes; a wrong one mixes the thigh's and the shank's swings into an
+    # "angle" from about -43 to 56 deg. calibrate must pick the signs that give a knee.
+    from pathlib import Path
+
+    from imu_knee.recording import read_recording
+
+    path = Path(__file__).resolve().parents[1] / "recordings" / "incomplete_extension_left.csv"
+    if not path.exists():
+        pytest.skip(f"{path} not bundled")
+    rec = read_recording(path)
+    sh, th = rec.streams["left_shank"], rec.streams["left_thigh"]
+    t = sh.t_s
+    blk = KneeBlock(t, resample_to(t, th.t_s, th.gyr_dps), resample_to(t, th.t_s, th.acc_mps2),
+                    sh.gyr_dps, sh.acc_mps2)
+    cal = calibrate(blk.select(t < 2.5), blk.select((t >= 2.5) & (t < 15.0)), rate_hz=sh.rate_hz)
+    flex = KneeAngleEstimator(cal).update(t, blk.thigh_gyr_dps, blk.thigh_acc_mps2,
+                                          blk.shank_gyr_dps, blk.shank_acc_mps2)
+    walking = (t > 4.0) & (t < 16.0)   # the stances of this leg: 4.1 s to 16.4 s
+    lo, hi = np.percentile(flex[walking], [2, 98])
+    # this leg does not straighten: 15-20 deg at its straightest, about 60 in swing
+    assert 10.0 < lo < 22.0
+    assert 50.0 < hi < 75.0
+    assert cal.residual_up < 0.08

@@ -151,8 +151,9 @@ class FrontalEstimator:
         self.travel_heading_deg_ = np.zeros(0)
         self.roll_deg_ = np.zeros(0)
 
-    def _travel_direction(self, q: np.ndarray, acc: np.ndarray) -> np.ndarray:
-        acc_earth = rotate_to_earth(q, acc)[:, :2]
+    def _travel_direction(self, q: np.ndarray, acc: np.ndarray,
+                          acc_earth_xy: np.ndarray | None = None) -> np.ndarray:
+        acc_earth = rotate_to_earth(q, acc)[:, :2] if acc_earth_xy is None else acc_earth_xy
         if self._v_zi is None:
             fwd = rotate_to_earth(q[:1], self.frame.forward_axis)[0, :2]
             fwd = fwd / max(np.linalg.norm(fwd), 1e-9)
@@ -179,9 +180,12 @@ class FrontalEstimator:
         q, bias = self._tracker.update_quat(gyr, acc, t_s)
         return self.update_oriented(gyr, acc, q, bias)
 
-    def update_oriented(self, shank_gyr_dps, shank_acc_mps2, quat, bias_dps) -> tuple[np.ndarray, np.ndarray]:
+    def update_oriented(self, shank_gyr_dps, shank_acc_mps2, quat, bias_dps,
+                        acc_earth_mps2: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Like :meth:`update`, from an orientation computed elsewhere (the engine's own
-        ``vqf``): ``quat`` (N,4) sensor → earth (z up, any heading), ``bias_dps`` (N,3).
+        ``vqf``): ``quat`` (N,4) sensor → earth (z up, any heading), ``bias_dps`` (N,3);
+        ``acc_earth_mps2``: the acceleration already rotated by ``quat`` (only its horizontal
+        x, y are used, so gravity may have been removed from z), else it is rotated here.
         Rows with an unknown (NaN) orientation give NaN and do not move the travel direction;
         the travel average starts at the first known row. Use this or :meth:`update`, not both."""
         gyr = np.asarray(shank_gyr_dps, dtype=float).reshape(-1, 3)
@@ -195,11 +199,15 @@ class FrontalEstimator:
             return np.full(n, np.nan), np.full(n, np.nan)
         all_known = bool(known.all())
         first = 0 if self._v_zi is not None else int(np.argmax(known))
+        acc_xy = None if acc_earth_mps2 is None else np.asarray(acc_earth_mps2, dtype=float)[:, :2]
         if not all_known:
             q = np.where(known[:, None], q, np.array([1.0, 0.0, 0.0, 0.0]))
             acc = np.where(known[:, None], acc, 0.0)   # unknown rows: no acceleration
+            if acc_xy is not None:
+                acc_xy = np.where(known[:, None], acc_xy, 0.0)
         d = np.full((n, 2), np.nan)
-        d[first:] = self._travel_direction(q[first:], acc[first:])
+        d[first:] = self._travel_direction(q[first:], acc[first:],
+                                           None if acc_xy is None else acc_xy[first:])
         long_earth = rotate_to_earth(q, self.frame.long_axis)
         angle = projected_frontal_angle_deg(long_earth, d)
         rate = dot_rows(gyr - bias, self.frame.forward_axis)

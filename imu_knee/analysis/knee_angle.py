@@ -470,17 +470,38 @@ class KneeAngleEstimator:
         ``*_bias_dps`` = gyro bias. NaN rows (orientation unknown, e.g. after a gap) give NaN;
         the angle restarts from the inclination at the next known row. The orientation
         filters of :meth:`update` are not used (use one of the two per estimator)."""
+        t = np.asarray(t_s, dtype=float).reshape(-1)
+        if len(t) == 0:
+            return np.zeros(0)
+        return self.update_terms(t, self.segment_terms("thigh", thigh_up, thigh_gyr_dps, thigh_bias_dps),
+                                 self.segment_terms("shank", shank_up, shank_gyr_dps, shank_bias_dps))
+
+    def segment_terms(self, segment: str, up, gyr_dps, bias_dps) -> np.ndarray:
+        """Per sample of one segment ("thigh" or "shank"): (up·ref, up·(axis × ref), rate about
+        the axis with the bias removed), shape (N, 3). All three are linear in the inputs, so
+        interpolating them in time equals computing them from interpolated inputs (how the
+        engine brings the thigh onto the shank's sample times cheaply)."""
         cal = self.calibration
+        axis, ref = ((cal.thigh_axis, cal.thigh_ref) if segment == "thigh"
+                     else (cal.shank_axis, cal.shank_ref))
+        up = np.asarray(up, dtype=float).reshape(-1, 3)
+        g = np.asarray(gyr_dps, dtype=float).reshape(-1, 3) - np.asarray(bias_dps, dtype=float).reshape(-1, 3)
+        out = np.empty((len(up), 3))
+        out[:, 0] = dot_rows(up, ref)
+        out[:, 1] = dot_rows(up, np.cross(axis, ref))
+        out[:, 2] = dot_rows(g, axis)
+        return out
+
+    def update_terms(self, t_s, thigh_terms: np.ndarray, shank_terms: np.ndarray) -> np.ndarray:
+        """Like :meth:`update_oriented`, from :meth:`segment_terms` of both segments."""
         t = np.asarray(t_s, dtype=float).reshape(-1)
         n = len(t)
         if n == 0:
             return np.zeros(0)
-        g1 = np.asarray(thigh_gyr_dps, dtype=float).reshape(-1, 3)
-        g2 = np.asarray(shank_gyr_dps, dtype=float).reshape(-1, 3)
-        incl = (_angle_about(shank_up, cal.shank_axis, cal.shank_ref)
-                - _angle_about(thigh_up, cal.thigh_axis, cal.thigh_ref))
-        incl = (incl + 180.0) % 360.0 - 180.0
-        rate = dot_rows(g1 - thigh_bias_dps, cal.thigh_axis) - dot_rows(g2 - shank_bias_dps, cal.shank_axis)
+        p1 = np.rad2deg(np.arctan2(thigh_terms[:, 1], thigh_terms[:, 0]))
+        p2 = np.rad2deg(np.arctan2(shank_terms[:, 1], shank_terms[:, 0]))
+        incl = (p2 - p1 + 180.0) % 360.0 - 180.0
+        rate = thigh_terms[:, 2] - shank_terms[:, 2]
         prev_t = self._last_t if self._last_t is not None else t[0]
         dt = np.diff(np.r_[prev_t, t])
         a = self._alpha

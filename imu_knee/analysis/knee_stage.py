@@ -122,29 +122,37 @@ class KneeStage:
         return ka.KneeBlock(t, th[:, :3], th[:, 3:], self.shank.gyr.view()[i0:i1],
                             self.shank.acc.view()[i0:i1])
 
-    def _thigh_at(self, t: np.ndarray, arrays: list) -> np.ndarray:
+    def _thigh_at(self, t: np.ndarray, arrays: list, terms: bool = False) -> np.ndarray:
         """Thigh columns (GrowingArrays, side by side) at the shank's times ``t`` (linear
-        interpolation; the rows themselves when both sensors share these timestamps)."""
+        interpolation; the rows themselves when both sensors share these timestamps).
+        ``terms``: instead, the knee estimator's thigh terms (from quat, bias, gyr)."""
         th_t = self.thigh.t.view()
         if len(t) == 0 or len(th_t) == 0:
-            return np.zeros((len(t), sum(a.view().shape[1] for a in arrays)))
+            return np.zeros((len(t), 3 if terms else sum(a.view().shape[1] for a in arrays)))
         j = int(np.searchsorted(th_t, t[0]))
         if j + len(t) <= len(th_t) and th_t[j] == t[0] and np.array_equal(th_t[j:j + len(t)], t):
-            return np.hstack([a.view()[j:j + len(t)] for a in arrays])
-        # only the thigh samples around these times (the history is long)
-        lo = max(j - 1, 0)
-        hi = min(int(np.searchsorted(th_t, t[-1], side="right")) + 1, len(th_t))
-        return _interp_rows(t, th_t[lo:hi], np.hstack([a.view()[lo:hi] for a in arrays]))
+            lo, hi, same = j, j + len(t), True
+        else:
+            # only the thigh samples around these times (the history is long)
+            lo = max(j - 1, 0)
+            hi = min(int(np.searchsorted(th_t, t[-1], side="right")) + 1, len(th_t))
+            same = False
+        if terms:
+            th = self.thigh
+            v = self._estimator.segment_terms("thigh", ka.up_from_quat(th.quat.view()[lo:hi]),
+                                              th.gyr.view()[lo:hi], th.bias.view()[lo:hi])
+        else:
+            v = np.hstack([a.view()[lo:hi] for a in arrays])
+        return v if same else _interp_rows(t, th_t[lo:hi], v)
 
     def _estimate(self, i0: int, i1: int) -> np.ndarray:
         """Flexion over shank samples [i0, i1), from the chains' own orientations."""
         sh = self.shank
         t = sh.t.view()[i0:i1]
-        q_th = self._thigh_at(t, [self.thigh.quat, self.thigh.bias, self.thigh.gyr])
-        up_th = ka.up_from_quat(q_th[:, :4])
-        up_sh = ka.up_from_quat(sh.quat.view()[i0:i1])
-        return self._estimator.update_oriented(t, q_th[:, 7:10], q_th[:, 4:7], up_th,
-                                               sh.gyr.view()[i0:i1], sh.bias.view()[i0:i1], up_sh)
+        thigh_terms = self._thigh_at(t, [], terms=True)
+        shank_terms = self._estimator.segment_terms("shank", ka.up_from_quat(sh.quat.view()[i0:i1]),
+                                                    sh.gyr.view()[i0:i1], sh.bias.view()[i0:i1])
+        return self._estimator.update_terms(t, thigh_terms, shank_terms)
 
     def advance(self, final: bool = False) -> None:
         if not self.decided:
@@ -225,7 +233,8 @@ class FrontalStage:
             return
         sl = slice(self._next_i, n)
         angle, rate = self._estimator.update_oriented(ch.gyr.view()[sl], ch.acc.view()[sl],
-                                                      ch.quat.view()[sl], ch.bias.view()[sl])
+                                                      ch.quat.view()[sl], ch.bias.view()[sl],
+                                                      ch.acc_world.view()[sl])
         self.t.append(ch.t.view()[sl])
         self.angle.append(angle)
         self.rate.append(rate)

@@ -37,7 +37,8 @@ DEFAULT_DATA = ROOT / ".." / "shared" / "data" / "virtual_imu"
 
 
 def replay(rec, block: int):
-    engine = Engine({n: s.rate_hz for n, s in rec.streams.items()}, leg_length_m=rec.leg_length_m)
+    engine = Engine({n: s.rate_hz for n, s in rec.streams.items()}, leg_length_m=rec.leg_length_m,
+                    contact_rows=True)
     pos = {n: 0 for n in rec.streams}
     rows, times = [], []
     while True:

@@ -21,10 +21,12 @@ from imu_knee.cli import main  # noqa: E402
 from imu_knee.recording import Recording, SensorStream, write_recording  # noqa: E402
 
 
-def push_in_random_blocks(rec: Recording, seed: int, max_block: int = 12, with_engine: bool = False):
+def push_in_random_blocks(rec: Recording, seed: int, max_block: int = 12, with_engine: bool = False,
+                          contact_rows: bool = True):
     """Interleave the sensors' samples in time order, in random small blocks per sensor."""
     rng = np.random.default_rng(seed)
-    engine = Engine({n: s.rate_hz for n, s in rec.streams.items()}, leg_length_m=rec.leg_length_m)
+    engine = Engine({n: s.rate_hz for n, s in rec.streams.items()}, leg_length_m=rec.leg_length_m,
+                    contact_rows=contact_rows)
     pos = {n: 0 for n in rec.streams}
     rows = []
     while True:
@@ -60,6 +62,10 @@ def test_blocks_give_the_same_steps_as_the_whole_recording():
         rows = push_in_random_blocks(rec, seed)
         live = rows_to_frame(rows)
         pd.testing.assert_frame_equal(live, whole, check_exact=False, rtol=1e-9, atol=1e-9)
+        # without contact rows (the default): the same final rows, notices, no contact rows
+        plain = push_in_random_blocks(rec, seed, contact_rows=False)
+        pd.testing.assert_frame_equal(rows_to_frame(plain), whole, check_exact=False, rtol=1e-9, atol=1e-9)
+        assert {r.stage for r in plain} == {"notice", "final"}
         # every contact was announced early (notice, then contact row) before its full row; on
         # stairs the final contact time may be refined by up to a few tens of ms
         final = sorted(zip(whole.side, whole.ic_s))

@@ -6,7 +6,8 @@
     rows += engine.finish()
 
 ``push`` returns new rows; live use sees each contact up to three times (``StepRow.stage``):
-``"notice"`` (side and contact time) as soon as the contact is detected; ``"contact"`` about
+``"notice"`` (side and contact time) as soon as the contact is detected; ``"contact"`` (only
+with ``Engine(..., contact_rows=True)``, as the live analysis uses it) about
 0.1 s after it, with what is knowable at the contact: impact and loading rate (the window is
 closed early once the acceleration has settled after a clear peak), knee flexion at contact
 and a provisional stride length, step height and activity (integration ending at the contact);
@@ -76,7 +77,7 @@ class SideBuilder:
     """Turns one leg's swings into step rows, using every sensor on that leg."""
 
     def __init__(self, side: str, chains: dict[str, SensorChain], leg_length_m: float,
-                 config: EngineConfig):
+                 config: EngineConfig, contact_rows: bool = False):
         self.side = side
         self.shank = chains.get(f"{side}_shank")
         self.thigh = chains.get(f"{side}_thigh")
@@ -91,6 +92,7 @@ class SideBuilder:
         self.frontal = FrontalStage(self.shank, self.knee) if self.shank else None
         self.next_k = 0          # next swing whose row is not final yet
         self.noticed_k = 0       # next swing whose early notice is not sent yet
+        self.contact_rows = contact_rows  # emit contact rows (live displays opt in)
         self.contact_k = 0       # next swing whose contact row is not sent yet
         self._pending: StepRow | None = None  # contact row of swing contact_k, awaiting impact
 
@@ -108,14 +110,14 @@ class SideBuilder:
             out.append(StepRow(self.side, round(sw.ic_s, 4), event_sensor=self.events.name,
                                final=False, stage="notice", emitted_t_s=now_s))
             self.noticed_k += 1
-        while self.contact_k < len(swings):
+        while self.contact_rows and self.contact_k < len(swings):
             row = self._contact_row(self.contact_k, final)
             if row is None:
                 break
             row.emitted_t_s = now_s
             out.append(row)
             self.contact_k += 1
-        while self.next_k < self.contact_k:
+        while self.next_k < (self.contact_k if self.contact_rows else len(swings)):
             k = self.next_k
             nxt = swings[k + 1] if k + 1 < len(swings) else None
             if nxt is None and not self.events.finished:
@@ -352,7 +354,9 @@ class Engine:
     """Block-wise gait analysis of up to four sensors (two per leg)."""
 
     def __init__(self, rates_hz: dict[str, float], leg_length_m: float | None = None,
-                 config: EngineConfig | None = None):
+                 config: EngineConfig | None = None, contact_rows: bool = False):
+        """``contact_rows``: also emit a contact row per contact (live displays; see the
+        module docstring). Off by default: notices and final rows only, as before."""
         self.config = config or EngineConfig()
         unknown = set(rates_hz) - set(SENSOR_NAMES)
         if unknown:
@@ -364,7 +368,8 @@ class Engine:
         for side in ("left", "right"):
             mine = {n: c for n, c in self.chains.items() if n.startswith(side)}
             if mine:
-                self.sides[side] = SideBuilder(side, mine, self.leg_length_m, self.config)
+                self.sides[side] = SideBuilder(side, mine, self.leg_length_m, self.config,
+                                               contact_rows=contact_rows)
         self._now_s = float("-inf")
 
     def push(self, sensor: str, t_s, acc_mps2, gyr_dps) -> list[StepRow]:

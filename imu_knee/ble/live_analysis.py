@@ -197,7 +197,7 @@ class LiveAnalysis:
         if not rates:
             return False
         self.rates_hz = dict(rates)
-        self.engine = Engine(self.rates_hz, leg_length_m=self.leg_length_m)
+        self.engine = Engine(self.rates_hz, leg_length_m=self.leg_length_m, contact_rows=True)
         if self.use_coach and self.coach is None:
             from imu_knee.coach.cues import LiveCoach
 

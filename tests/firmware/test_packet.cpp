@@ -1,5 +1,5 @@
 /*
- * Host test driver for firmware_config/firmware/imu_knee_packet.h.
+ * Host test driver for firmware_config/firmware/imu_knee_ble/imu_knee_packet.h.
  *
  * Written in the common subset of C99 and C++11 so tests/test_firmware_packet.py can build
  * it both with `g++ -std=c++11` and with `gcc -x c -std=c99`. It packs deterministic sample

@@ -29,7 +29,7 @@
 #include <Wire.h>
 #include <bluefruit.h>
 
-#include "imu_knee_packet.h" /* a copy of ../imu_knee_packet.h; CI checks they are identical */
+#include "imu_knee_packet.h" /* the protocol logic; CI compiles and tests it on the host */
 
 /* ------------------------------------------------------------------ build options */
 #ifndef IKB_USE_LEDS

@@ -200,6 +200,8 @@ class SideBuilder:
             return StepRow(self.side, round(sw.ic_s, 4), event_sensor=self.events.name,
                            final=False, stage="contact", flags=["gap"] if sw.gap else [])
         done = done or ch.finished
+        if self._pending is not None and self._pending.ic_s != round(sw.ic_s, 4):
+            self._pending = None  # the swing was merged with its second part: a new contact
         if self._pending is None:
             if not done and ch.last_t < sw.ic_s + PROVISIONAL_END_S:
                 return None

@@ -23,17 +23,17 @@ def midstance_index(t_s: np.ndarray, gyr_lp_dps: np.ndarray, t_from: float, t_to
     return i0 + int(np.argmin(np.einsum("ij,ij->i", g, g)))
 
 
-def _rotate_one(q: np.ndarray, v) -> tuple[float, float, float]:
+def _rotate_one(q, v) -> tuple[float, float, float]:
     """One vector rotated by one quaternion (w, x, y, z), in plain floats (no array overhead)."""
-    w, x, y, z = (float(c) for c in q)
-    vx, vy, vz = (float(c) for c in v)
+    w, x, y, z = q
+    vx, vy, vz = v
     tx, ty, tz = 2.0 * (y * vz - z * vy), 2.0 * (z * vx - x * vz), 2.0 * (x * vy - y * vx)
     return (vx + w * tx + (y * tz - z * ty), vy + w * ty + (z * tx - x * tz),
             vz + w * tz + (x * ty - y * tx))
 
 
-def _cross3(a, b) -> np.ndarray:
-    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
+def _cross3(a, b) -> tuple[float, float, float]:
+    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
 
 
 def ankle_displacement(t_s: np.ndarray, acc_world_mps2: np.ndarray, gyr_dps: np.ndarray,
@@ -51,16 +51,22 @@ def ankle_displacement(t_s: np.ndarray, acc_world_mps2: np.ndarray, gyr_dps: np.
     u = np.empty_like(a_w)
     u[0] = 0.0
     np.cumsum(0.5 * (a_w[1:] + a_w[:-1]) * dt, axis=0, out=u[1:])
-    # lever and angular rate at both ends, in the world frame
+    p_u = np.sum(0.5 * (u[1:] + u[:-1]) * dt, axis=0).tolist()
+    u_end = u[-1].tolist()
+    # lever and angular rate at both ends, in the world frame (plain floats: 3-vectors)
     rad = np.pi / 180.0
-    lever_w0 = _rotate_one(quat[i0], lever_sensor)
-    lever_w1 = _rotate_one(quat[i1], lever_sensor)
-    v_start = _cross3(_rotate_one(quat[i0], gyr_dps[i0] * rad), lever_w0)
-    v_end = _cross3(_rotate_one(quat[i1], gyr_dps[i1] * rad), lever_w1)
+    q0, q1 = quat[i0].tolist(), quat[i1].tolist()
+    lever = np.asarray(lever_sensor, dtype=float).tolist()
+    lever_w0 = _rotate_one(q0, lever)
+    lever_w1 = _rotate_one(q1, lever)
+    v_start = _cross3(_rotate_one(q0, (gyr_dps[i0] * rad).tolist()), lever_w0)
+    v_end = _cross3(_rotate_one(q1, (gyr_dps[i1] * rad).tolist()), lever_w1)
     # v = u + v_start - frac * drift with frac linear in time, drift so that v(end) = v_end;
     # the trapezoidal position integral of the linear terms is exact: T * (v_start - drift / 2)
     span = float(t[-1] - t[0])
-    drift = u[-1] + v_start - v_end
-    p_u = np.sum(0.5 * (u[1:] + u[:-1]) * dt, axis=0)
-    p_end = p_u + span * (v_start - 0.5 * drift)
-    return p_end - (np.array(lever_w1) - np.array(lever_w0))
+    out = []
+    for k in range(3):
+        drift = u_end[k] + v_start[k] - v_end[k]
+        p_end = p_u[k] + span * (v_start[k] - 0.5 * drift)
+        out.append(p_end - (lever_w1[k] - lever_w0[k]))
+    return np.array(out)

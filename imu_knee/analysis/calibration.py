@@ -82,6 +82,30 @@ def longest_still_run(windows: list[WindowStats]) -> tuple[int, int] | None:
     return best
 
 
+class WindowTally:
+    """Running totals over the windows seen so far (walking seconds, longest still run), so a
+    checkpoint costs the same after an hour of sitting as after a minute."""
+
+    def __init__(self):
+        self.walking_s = 0.0
+        self.best_run: tuple[int, int] | None = None
+        self._run_start: int | None = None
+        self.count = 0
+
+    def add(self, w: WindowStats) -> None:
+        k = self.count
+        self.count += 1
+        self.walking_s += w.walking_s
+        if not w.still:
+            self._run_start = None
+            return
+        if self._run_start is None:
+            self._run_start = k
+        # as longest_still_run: the earliest of the longest runs
+        if self.best_run is None or k + 1 - self._run_start > self.best_run[1] - self.best_run[0]:
+            self.best_run = (self._run_start, k + 1)
+
+
 def _unit(v: np.ndarray) -> np.ndarray:
     n = np.linalg.norm(v)
     return v / n if n > 0 else v
@@ -114,13 +138,18 @@ def _flexion_sign(acc, gyr, windows, up, flex, segment) -> float:
 
 
 def calibrate(t_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray, windows: list[WindowStats],
-              at_s: float, final: bool, segment: str = "shank") -> SegmentCalibration | None:
+              at_s: float, final: bool, segment: str = "shank",
+              tally: WindowTally | None = None) -> SegmentCalibration | None:
     """Calibrate from the windows seen so far, or return None when not possible yet.
 
-    ``final``: the recording has ended; accept less walking and no standing.
+    ``final``: the recording has ended; accept less walking and no standing. ``tally``: the
+    running totals of exactly these windows (saves going over them all at each checkpoint).
     """
-    walking_s = sum(w.walking_s for w in windows)
-    run = longest_still_run(windows)
+    if tally is not None and tally.count == len(windows):
+        walking_s, run = tally.walking_s, tally.best_run
+    else:
+        walking_s = sum(w.walking_s for w in windows)
+        run = longest_still_run(windows)
     standing_ok = run is not None and windows[run[1] - 1].t1_s - windows[run[0]].t0_s >= MIN_STANDING_S
     need_walk = 1.0 if final else MIN_WALKING_S
     if walking_s < need_walk:

@@ -61,6 +61,7 @@ class SensorChain:
         self._orientation = StreamingOrientation(self.rate_hz)
         self.calibration: cal.SegmentCalibration | None = None
         self.windows: list[cal.WindowStats] = []
+        self._tally = cal.WindowTally()
         self._next_window_i = 0
         self.detector: SwingDetector | None = None
         self.swings: list[Swing] = []
@@ -164,15 +165,16 @@ class SensorChain:
             i1 = int(np.searchsorted(t, w1, side="left"))
             self.windows.append(cal.window_stats(t, acc, gyr, self._next_window_i, i1, w0, w1,
                                                  self.rate_hz))
+            self._tally.add(self.windows[-1])
             self._next_window_i = i1
             result = cal.calibrate(t, acc, gyr, self.windows, at_s=w1, final=False,
-                                   segment=self.segment)
+                                   segment=self.segment, tally=self._tally)
             if result is not None:
                 self._set_calibration(result)
                 return
         if final:
             result = cal.calibrate(t, acc, gyr, self.windows, at_s=float(t[-1]), final=True,
-                                   segment=self.segment)
+                                   segment=self.segment, tally=self._tally)
             if result is not None:
                 self._set_calibration(result)
 

@@ -11,7 +11,8 @@ How the engine uses it
    standing pose. The fit (:func:`estimate_joint_axes`) combines Seel et al. 2012/2014's gyro
    condition ``|g_thigh × j1| = |g_shank × j2|`` with a gravity condition in the spirit of
    Olsson 2020, ``up_thigh·j1 = up_shank·j2`` (up directions from ``vqf``), which pins the axes'
-   rotation about the segments' long axes and their relative sign. Raises
+   rotation about the segments' long axes (and, when the axis is clearly tilted, their relative
+   sign; the signs themselves are chosen from the walk's angles, see Conventions). Raises
    :class:`KneeCalibrationError` (a ``ValueError``) with a readable message when the data cannot
    give an axis (too little walking, no quiet standing, not hinge-like). Quality figures:
    ``cal.residual_dps`` / ``cal.residual_rel`` (gyro condition), ``cal.residual_up`` (gravity
@@ -28,10 +29,17 @@ How the engine uses it
 Conventions
 -----------
 Both joint axes are returned pointing to the *body's right* (for either leg), so that a
-forward swing is a positive rotation and flexion rate = ``ω_thigh·j1 − ω_shank·j2``. The
-common sign is found from the data, without knowing the side: a knee bends a lot (swing) but
-hardly extends past its standing pose, so the sign that makes the 2nd percentile of the angle
-over the walking window the larger is kept. Zero is the standing pose of the calibration.
+forward swing is a positive rotation and flexion rate = ``ω_thigh·j1 − ω_shank·j2``. Both
+signs are found from the data, without knowing the side: a knee bends a lot (swing) but
+hardly extends past its standing pose, so of the four sign choices of (j1, j2) the one that
+makes the 2nd percentile of the angle over the walking window the largest is kept (a wrong
+*relative* sign mixes the two segments' swings into an angle that goes far below zero; the
+hinge fit alone cannot tell it for a horizontal axis). Zero is the standing pose of the
+calibration.
+
+In the engine each sensor's orientation comes from its own ``vqf`` run (the sensor chain):
+:meth:`KneeAngleEstimator.update_oriented` / :meth:`~KneeAngleEstimator.update_terms` take it
+instead of running ``vqf`` again.
 
 The angle fuses two estimates (complementary filter, time constant ``tau_s``, default 0.05 s):
 - the inclination angle: each segment's rotation about the hinge axis from its gravity

@@ -43,7 +43,8 @@ def child_cpu_pct(win, wall_s: float):
         with open(f"/proc/{proc.pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
         ticks = int(fields[11]) + int(fields[12])
-    except (OSError, IndexError, ValueError):
+    except (OSError, IndexError, ValueError) as exc:
+        print(f"analysis CPU not readable: {exc}", file=sys.stderr)
         return None
     return round(100 * ticks / os.sysconf("SC_CLK_TCK") / wall_s, 1)
 
@@ -116,8 +117,8 @@ def main() -> int:
                         "fps": round((win.frames - f0) / (now - w0), 1),
                         "steps": len(win.table.model_.rows)})
         state["last"] = (now, cpu, win.frames)
-        if now - t0_wall >= args.seconds:
-            state["analysis_cpu"] = child_cpu_pct(win, now - t0_wall)   # before quit() closes it
+        state["analysis_cpu"] = child_cpu_pct(win, now - t0_wall)   # before quit() closes it
+        if now - t0_wall >= args.seconds - 0.5:
             app.quit()
 
     timer = QTimer()
@@ -144,6 +145,7 @@ def main() -> int:
         "frames_per_s_min_5s": min((s["fps"] for s in steady), default=None),
         "cpu_pct_of_one_core": round(100 * cpu / wall, 1),
         "cpu_pct_max_5s": max((s["cpu_pct"] for s in steady), default=None),
+        "cpu_pct_steady": round(float(np.mean([s["cpu_pct"] for s in steady])), 1) if steady else None,
         "steps_on_screen": len(win.table.model_.rows),
         "step_latency_ms": None if not len(lat) else {
             "n": int(len(lat)), "median": round(1000 * float(np.median(lat)), 1),

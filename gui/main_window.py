@@ -377,17 +377,17 @@ class MainWindow(QMainWindow):
             self.coach_panel.show_cue(cue.text, cue.side, cue.t_s, cue.pattern)
         if u.coach_result is not None:
             self.coach_panel.show_finding(u.coach_result)
+        self._ticks = getattr(self, "_ticks", 0) + 1
         snap = pipe.snapshot()
         fresh = (snap["latest_t_s"] != self._drawn_t_s or u.steps or u.notices or u.reset)
         if fresh:            # paused or waiting: nothing new, nothing to redraw
             self.plots.refresh(snap)
             self._drawn_t_s = snap["latest_t_s"]
             self.frames += 1
-        if self.session_kind == "replay" and src is not None:
+        if self.session_kind == "replay" and src is not None and self._ticks % 6 == 0:
             self.replay_panel.show_position(src.position_s, src.t_start_s, src.duration_s, src.paused)
         if pipe.recorded:
             self.live_panel.show_recorded(pipe.recorded.pop())
-        self._ticks = getattr(self, "_ticks", 0) + 1
         if self.session_kind == "live" and self._ticks % 10 == 0:
             self.live_panel.show_status(snap["status"])
         if u.finished or (pipe.finished and not self._reviewed):

@@ -261,6 +261,15 @@ class Encoder:
         self.settings = settings
         self.mtu = mtu
         self.max_payload = mtu - 3
+        self._next_t_s = 0.0
+
+    def _device_times(self, n: int, t: np.ndarray | None) -> np.ndarray:
+        """The device times of ``n`` samples: as given, else continuing at the stream's rate."""
+        if t is None:
+            t = self._next_t_s + np.arange(n) / self.settings.rate_hz
+        if n:
+            self._next_t_s = float(t[-1]) + 1.0 / self.settings.rate_hz
+        return t
 
     def encode(
         self, acc_mps2: np.ndarray, gyr_dps: np.ndarray | None = None,

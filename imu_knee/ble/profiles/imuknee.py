@@ -125,15 +125,11 @@ class ImuKneeEncoder(Encoder):
         self.batch = min(fit, int(profile.config.get("max_batch", 8)), 255)
         self.period_us = int(round(1e6 / settings.rate_hz))
         self.seq = 0
-        self._next_t_s = 0.0
 
     def encode(self, acc_mps2, gyr_dps=None, device_t_s=None) -> list[Notification]:
         acc, gyr, t = as_sample_arrays(acc_mps2, gyr_dps, device_t_s)
         n = acc.shape[0]
-        if t is None:
-            t = self._next_t_s + np.arange(n) / self.settings.rate_hz
-        if n:
-            self._next_t_s = float(t[-1]) + 1.0 / self.settings.rate_hz
+        t = self._device_times(n, t)
         counts = np.empty((n, 6), dtype="<i2")
         counts[:, :3] = quantise(acc, self.acc_lsb)
         counts[:, 3:] = quantise(gyr, self.gyr_lsb)

@@ -108,15 +108,11 @@ class MovesenseEncoder(Encoder):
         super().__init__(profile, settings, mtu)
         self.ref = int(settings.options.get("reference", 1)) & 0xFF
         self.per_packet = samples_per_packet(settings.rate_hz, self.max_payload)
-        self._next_t_s = 0.0
 
     def encode(self, acc_mps2, gyr_dps=None, device_t_s=None) -> list[Notification]:
         acc, gyr, t = as_sample_arrays(acc_mps2, gyr_dps, device_t_s)
         n = acc.shape[0]
-        if t is None:
-            t = self._next_t_s + np.arange(n) / self.settings.rate_hz
-        if n:
-            self._next_t_s = float(t[-1]) + 1.0 / self.settings.rate_hz
+        t = self._device_times(n, t)
         out = []
         for i in range(0, n, self.per_packet):
             j = min(n, i + self.per_packet)

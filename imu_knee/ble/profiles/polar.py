@@ -316,7 +316,6 @@ class PolarEncoder(Encoder):
         self.factors = {TYPE_ACC: settings.acc_range_g / 32768.0,
                         TYPE_GYRO: settings.gyr_range_dps / 32768.0}
         self.max_samples = max(1, int(profile.config.get("samples_per_frame", 36)))
-        self._next_t_s = 0.0
 
     def reply(self, command: Command) -> list[Notification]:
         data = bytes(command.data)
@@ -344,10 +343,7 @@ class PolarEncoder(Encoder):
     def encode(self, acc_mps2, gyr_dps=None, device_t_s=None) -> list[Notification]:
         acc, gyr, t = as_sample_arrays(acc_mps2, gyr_dps, device_t_s)
         n = acc.shape[0]
-        if t is None:
-            t = self._next_t_s + np.arange(n) / self.settings.rate_hz
-        if n:
-            self._next_t_s = float(t[-1]) + 1.0 / self.settings.rate_hz
+        t = self._device_times(n, t)
         ts_ns = np.rint(t * 1e9).astype(np.int64)
         if self.raw_acc:
             acc_counts = quantise(acc / MG_TO_MPS2, 1.0)

@@ -41,6 +41,7 @@ from .events import Swing, first_minimum_after
 from .impact import clip_level_mps2, impact_at, window_end
 from .knee_stage import FrontalStage, KneeStage
 from .sensor_chain import ChainConfig, SensorChain
+from .shank_tilt import max_forward_tilt_deg, walking_direction
 from .steps import STEP_COLUMNS, StepRow
 from .stride import ankle_displacement, midstance_index
 from .stride_at_contact import displacement_to, drift_rate_mps2
@@ -173,8 +174,9 @@ class SideBuilder:
             flags.append("gap")
         if self.events.calibration and "no_standing" in self.events.calibration.flags:
             flags.append("no_standing")
+        d_world = None
         if self.shank is not None:
-            self._stride_metrics(k, row, flags)
+            d_world = self._stride_metrics(k, row, flags)
         self._knee_and_frontal(row, flags)
         row.activity = self._activity(row, self._shank_inclination_deg(sw.ic_i))
         if self.shank is not None:
@@ -182,8 +184,23 @@ class SideBuilder:
                 row.ic_s = round(self._stairs_contact(sw), 4)
                 self._knee_and_frontal(row, flags)  # at the refined contact time
             self._impact(row, flags)
+            if real_to and not sw.gap:
+                row.shank_tilt_max_stance_deg = _r(self._shank_tilt_max(sw, row, d_world), 2)
         row.flags = sorted(set(flags))
         return row
+
+    def _shank_tilt_max(self, sw: Swing, row: StepRow, d_world: np.ndarray | None) -> float | None:
+        """Largest forward lean of the shank over this stance (:mod:`.shank_tilt`)."""
+        ch = self.shank
+        t, quat = ch.t.view(), ch.quat.view()
+        i0 = int(np.searchsorted(t, row.ic_s))
+        i1 = int(np.searchsorted(t, row.to_s, side="right")) - 1
+        if i1 <= i0 or np.any(ch.gap_after.view()[i0:i1]):
+            return None
+        direction = walking_direction(d_world, quat, ch.calibration.up_axis, sw.ms_i)
+        if direction is None:
+            return None
+        return max_forward_tilt_deg(quat, ch.calibration.up_axis, direction, i0, i1)
 
     # -------------------------------------------------------------- contact rows (live)
 
@@ -297,22 +314,24 @@ class SideBuilder:
         row.impact_rate_hz = round(ch.rate_hz, 1)
         flags.extend(f)
 
-    def _stride_metrics(self, k: int, row: StepRow, flags: list[str]) -> None:
+    def _stride_metrics(self, k: int, row: StepRow, flags: list[str]) -> np.ndarray | None:
+        """Stride length and step height into ``row``; returns the world displacement."""
         ch = self.shank
         t = ch.t.view()
         i0 = self._anchor_before(k)
         i1 = self._anchor_after(k)
         if i0 is None or i1 is None or i1 <= i0:
             flags.append("no_midstance")
-            return
+            return None
         problem = self._integration_problem(i0, i1)
         if problem:
             flags.extend(problem)
-            return
+            return None
         lever = self.lever_m * ch.calibration.up_axis
         d = ankle_displacement(t, ch.acc_world.view(), ch.gyr.view(), ch.quat.view(), i0, i1, lever)
         row.stride_length_m = round(float(np.hypot(d[0], d[1])), 4)
         row.step_height_m = round(float(d[2]), 4)
+        return d
 
     def _shank_inclination_deg(self, i: int) -> float | None:
         """Sagittal inclination of the shank at sample i (+ = knee ahead of ankle), deg."""
@@ -425,7 +444,8 @@ class Engine:
 def rows_to_frame(rows: list[StepRow]) -> pd.DataFrame:
     """Final rows as a DataFrame in DESIGN.md column order, sorted by contact time."""
     recs = [r.as_record() for r in rows if r.final]
-    cols = STEP_COLUMNS + ["impact_rate_hz", "event_sensor", "flags", "shank_incl_ic_deg"]
+    cols = STEP_COLUMNS + ["impact_rate_hz", "event_sensor", "flags", "shank_incl_ic_deg",
+                           "shank_tilt_max_stance_deg"]
     df = pd.DataFrame.from_records(recs, columns=cols)
     if len(df):
         df = df.sort_values(["ic_s", "side"], kind="stable").reset_index(drop=True)

@@ -49,6 +49,8 @@ class StepRow:
     final: bool = True
     stage: str = "final"  # "notice", "contact" or "final" (final is True only for "final")
     shank_incl_ic_deg: float | None = None  # internal: shank inclination at contact
+    # largest forward lean of the shank in stance, vs standing (coach heel lift; final rows)
+    shank_tilt_max_stance_deg: float | None = None
     emitted_t_s: float | None = None  # signal time (latest sample pushed) when this was emitted
 
     def as_record(self) -> dict:
@@ -57,4 +59,5 @@ class StepRow:
         rec["event_sensor"] = self.event_sensor
         rec["flags"] = ";".join(self.flags)
         rec["shank_incl_ic_deg"] = self.shank_incl_ic_deg
+        rec["shank_tilt_max_stance_deg"] = self.shank_tilt_max_stance_deg
         return rec

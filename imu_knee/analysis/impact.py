@@ -1,6 +1,14 @@
 """Impact at initial contact: peak resultant acceleration in the 150 ms after contact (g) and
 the steepest rise before that peak (g/s). Band-limited by the sample rate (DESIGN.md 5).
 
+The window opens ``CONTACT_TOLERANCE_S`` before the detected contact. The shank's late-swing
+deceleration makes a resultant peak (up to ~3.5 g) 40-60 ms before contact, so the window often
+opens on that peak's falling flank; the search then starts where the fall ends and the landing
+rise begins (:func:`rise_start`), so neither the peak nor the rise is taken from the flank. A
+window in which the resultant only falls gives an empty loading rate (flag
+``no_rise_before_impact``), never 0. At 100 Hz the sampled rise is 5-10x slower than the
+true one (band limit), so loading rates compare between steps and sessions at the same rate.
+
 Live, the contact row should not wait for the whole window: :func:`window_end` closes it early
 once a clear peak (at least ``EARLY_MIN_PEAK_G``) has passed and the resultant has stayed for
 ``EARLY_SETTLED_SAMPLES`` samples below halfway between 1 g and that peak, no sooner than
@@ -50,19 +58,38 @@ def impact_at(t_s: np.ndarray, acc_mps2: np.ndarray, ic_s: float, rate_hz: float
     window = acc_mps2[i0:i1]
     if clip_mps2 is not None and np.any(np.abs(window) >= 0.995 * clip_mps2):
         return None, None, ["acc_saturated"]
-    mag_g = np.linalg.norm(window, axis=1) / GRAVITY_MPS2
-    k = int(np.argmax(mag_g))
+    start = rise_start(acc_mps2, i0, i1)
+    if start >= i1 - 1:
+        # the resultant only falls through the window (the flank of a late-swing peak): no
+        # landing peak with a rise before it; the impact is the window's largest value
+        mag_g = np.linalg.norm(window, axis=1) / GRAVITY_MPS2
+        return float(mag_g.max()), None, ["no_rise_before_impact"]
+    # steepest rise from the start of the rise (one sample before, if the window opened on
+    # a rising flank) up to the peak
+    j0 = start - 1 if start == i0 and start > 0 else start
+    mag_g = np.linalg.norm(acc_mps2[j0:i1], axis=1) / GRAVITY_MPS2
+    k = int(np.argmax(mag_g[start - j0:])) + start - j0
     peak = float(mag_g[k])
-    # steepest rise from the sample before contact up to the peak
-    j0 = max(i0 - 1, 0)
-    rise_g = np.linalg.norm(acc_mps2[j0:i0 + k + 1], axis=1) / GRAVITY_MPS2
-    rise_t = t_s[j0:i0 + k + 1]
-    if len(rise_g) >= 2:
-        slopes = np.diff(rise_g) / np.maximum(np.diff(rise_t), 1e-6)
-        loading = float(max(slopes.max(), 0.0))
-    else:
-        loading = 0.0
+    rise_t = t_s[j0:j0 + k + 1]
+    slopes = np.diff(mag_g[:k + 1]) / np.maximum(np.diff(rise_t), 1e-6)
+    loading = float(slopes.max()) if len(slopes) else None
+    if loading is None or loading <= 0.0:
+        return peak, None, ["no_rise_before_impact"]
     return peak, loading, flags
+
+
+def rise_start(acc_mps2: np.ndarray, i0: int, i1: int) -> int:
+    """First sample of the impact window to search from: ``i0``, unless the window opens on
+    the falling flank of an earlier peak (the shank's late-swing deceleration, 40-60 ms
+    before contact): then the end of that fall (the first sample after which the resultant
+    rises again), where the landing's rise starts. Depends on samples up to ``i1`` only."""
+    if i0 <= 0 or i1 - i0 < 2:
+        return i0
+    mag = np.linalg.norm(acc_mps2[i0 - 1:i1], axis=1)
+    if mag[1] >= mag[0]:
+        return i0
+    rising = np.flatnonzero(np.diff(mag[1:]) > 0)
+    return i0 + int(rising[0]) if len(rising) else i1 - 1
 
 
 def window_end(t_s: np.ndarray, acc_mps2: np.ndarray, ic_s: float, allow_early: bool = True
@@ -74,6 +101,7 @@ def window_end(t_s: np.ndarray, acc_mps2: np.ndarray, ic_s: float, allow_early: 
     n = int(np.searchsorted(t_s, ic_s + IMPACT_WINDOW_S, side="right"))  # window samples so far
     if allow_early:
         i0 = int(np.searchsorted(t_s, ic_s - CONTACT_TOLERANCE_S))
+        i0 = rise_start(acc_mps2, i0, n)
         m = EARLY_SETTLED_SAMPLES
         if n - i0 > m:
             mag_g = np.linalg.norm(acc_mps2[i0:n], axis=1) / GRAVITY_MPS2

@@ -99,6 +99,20 @@ def console_line(event: RowEvent) -> str | None:
     return f"    > {r.ic_s:.2f} s  {r.side:<5s}  " + "; ".join(parts)
 
 
+def step_summary_lines(counts: dict[tuple[str, str], int], analysis_error: str | None = None) -> list[str]:
+    """The end-of-session step lines from `LiveAnalysis.step_counts()`, e.g.
+    ``steps left: 12 (level 8, stairs_up 4)``, and a line if the analysis stopped early."""
+    lines = [] if counts else ["steps: none detected"]
+    for side in ("left", "right"):
+        mine = {act: n for (sd, act), n in counts.items() if sd == side}
+        if mine:
+            lines.append(f"steps {side}: {sum(mine.values())} (" +
+                         ", ".join(f"{act} {n}" for act, n in sorted(mine.items())) + ")")
+    if analysis_error:
+        lines.append(f"live analysis stopped: {analysis_error}")
+    return lines
+
+
 class _Arrivals:
     """Per sensor: sample times and their arrival times, for the last few seconds."""
 

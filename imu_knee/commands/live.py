@@ -350,16 +350,9 @@ def _print_summary(summary: dict, console: Console) -> None:
                      f"lost packets {s['lost_packets']}, decode errors {s['decode_errors']}, "
                      f"reconnects {s['reconnects']}, gaps {gaps}")
     if "steps" in summary:
-        counts = summary["steps"]
-        if not counts:
-            lines.append("steps: none detected")
-        for side in ("left", "right"):
-            mine = {act: n for (sd, act), n in counts.items() if sd == side}
-            if mine:
-                lines.append(f"steps {side}: {sum(mine.values())} (" +
-                             ", ".join(f"{act} {n}" for act, n in sorted(mine.items())) + ")")
-        if summary.get("analysis_error"):
-            lines.append(f"live analysis stopped: {summary['analysis_error']}")
+        from ..ble.live_analysis import step_summary_lines
+
+        lines += step_summary_lines(summary["steps"], summary.get("analysis_error"))
     if summary.get("out_path"):
         lines.append(f"wrote {summary['out_path']}")
     else:

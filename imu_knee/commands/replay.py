@@ -1,13 +1,112 @@
-"""`imu-knee replay`: not available yet."""
+"""`imu-knee replay`: replay a recording through the live engine.
 
-import argparse
+    imu-knee replay REC.csv [--speed X] [--leg-length M] [--block-s S]
 
-from ._unavailable import not_available
+The recording's samples go, interleaved across sensors in time order, in blocks of `--block-s`
+signal seconds (default 0.05) through the same live analysis as `imu-knee live` (engine and
+coach in their worker thread), paced at real time x `--speed` (0 = as fast as possible). The
+terminal shows what `live` shows: one line per step on stdout (time, side, activity, impact,
+stride, the coach's cue) and, at the end, the steps per side and activity. Ctrl-C stops
+cleanly: the steps so far are finished and the summary is printed. Nothing is written.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import InputError
+
+SPEED_MAX = 1000.0  # beyond this the pace is meaningless; use 0 for "as fast as possible"
+BLOCK_MIN_S = 0.001
+BLOCK_MAX_S = 5.0
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help="(not available yet)")
+    parser.add_argument("recording", type=Path, metavar="REC.csv", help="recording to replay")
+    parser.add_argument("--speed", type=float, default=1.0, metavar="X",
+                        help=f"times real time (default 1; 0 = as fast as possible; at most {SPEED_MAX:g})")
+    parser.add_argument("--leg-length", type=float, default=None, metavar="M",
+                        help="leg length in m (default: the recording's)")
+    parser.add_argument("--block-s", type=float, default=0.05, metavar="S",
+                        help="signal seconds per block pushed to the analysis (default 0.05)")
+    parser.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
+
+
+def check_args(args) -> None:
+    """InputError (exit 2) for options out of range."""
+    if not (math.isfinite(args.speed) and 0 <= args.speed <= SPEED_MAX):
+        raise InputError(f"--speed {args.speed}: expected 0 (as fast as possible) up to {SPEED_MAX:g} x real time")
+    if not (math.isfinite(args.block_s) and BLOCK_MIN_S <= args.block_s <= BLOCK_MAX_S):
+        raise InputError(f"--block-s {args.block_s}: expected seconds between {BLOCK_MIN_S:g} and {BLOCK_MAX_S:g}")
+    if args.leg_length is not None and not 0.4 <= args.leg_length <= 1.4:
+        raise InputError(f"--leg-length {args.leg_length}: expected metres between 0.4 and 1.4")
 
 
 def run(args) -> int:
-    raise not_available("replay")
+    from ..ble.live_analysis import LiveAnalysis, console_line, step_summary_lines
+    from ..recording import read_recording
+    from ..replay_source import play, recording_span_s
+    from .live import Console
+
+    check_args(args)
+    rec = read_recording(args.recording)  # its errors are one-line InputErrors
+    streams = {n: s for n, s in rec.streams.items() if len(s.t_s)}
+    if not streams:
+        raise InputError(f"{args.recording}: no sensor data")
+    t_start_s, t_end_s = recording_span_s(rec)
+    console = Console(quiet=args.quiet)
+    leg_length_m = args.leg_length or rec.leg_length_m
+
+    def show(event) -> None:
+        line = console_line(event)  # the step at its contact row; a follow-up for a cue
+        if line:
+            console.line(line)
+
+    live = LiveAnalysis(lambda: {n: s.rate_hz for n, s in streams.items()}, leg_length_m=leg_length_m,
+                        on_row=show).start()
+    pace = "as fast as possible" if args.speed == 0 else f"at {args.speed:g} x real time"
+    console.note(f"replaying {args.recording.name} ({', '.join(streams)}, {t_end_s - t_start_s:.1f} s) {pace}")
+    stop = threading.Event()
+    wall0 = time.monotonic()
+
+    def on_interrupt() -> None:
+        console.note("stopping (Ctrl-C again to abort)")
+
+    with _stop_on_interrupt(stop, on_interrupt):
+        reached_s = play(rec, live.push, speed=args.speed, block_s=args.block_s, stop=stop)
+    live.finish()
+    wall_s = time.monotonic() - wall0
+    how = " (stopped by Ctrl-C)" if stop.is_set() else ""
+    lines = [f"replayed: {reached_s - t_start_s:.1f} of {t_end_s - t_start_s:.1f} s in {wall_s:.1f} s{how}"]
+    error = None if live.error is None else f"{type(live.error).__name__}: {live.error}"
+    lines += step_summary_lines(live.step_counts(), error)
+    for line in lines:
+        console.line(line)
+    return 0
+
+
+@contextmanager
+def _stop_on_interrupt(stop: threading.Event, on_interrupt=None):
+    """The first Ctrl-C sets `stop` (the replay ends cleanly); a second one interrupts as usual.
+    Only in the main thread (elsewhere Ctrl-C is not delivered to us anyway)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def first(signum, frame) -> None:
+        stop.set()
+        signal.signal(signal.SIGINT, previous)
+        if on_interrupt is not None:
+            on_interrupt()
+
+    signal.signal(signal.SIGINT, first)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

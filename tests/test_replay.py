@@ -131,8 +131,12 @@ def _wall_s(out: str) -> tuple[float, float]:
 
 def test_speed_paces_the_replay(one_shank, capsys):
     duration_s = read_recording(one_shank).duration_s
-    assert main(["replay", str(one_shank), "--speed", "20"]) == 0
-    paced_signal_s, paced_s = _wall_s(capsys.readouterr().out)
+    assert main(["replay", str(one_shank), "--speed", "20", "--status-every", "0.2"]) == 0
+    captured = capsys.readouterr()
+    paced_signal_s, paced_s = _wall_s(captured.out)
+    # progress on stderr: the position in the recording grows by about 20 x 0.2 s a line
+    positions = [int(p) for p in re.findall(r"^imu-knee: +(\d+)/18 s \| steps \d+$", captured.err, re.M)]
+    assert len(positions) >= 2 and all(0 < b - a <= 6 for a, b in zip(positions, positions[1:]))
     assert paced_signal_s == pytest.approx(duration_s, abs=0.06)
     assert duration_s / 20 - 0.02 <= paced_s < duration_s / 20 + 1.5
     assert main(["replay", str(one_shank), "--speed", "0"]) == 0

@@ -161,6 +161,11 @@ class LiveAnalysis:
         """Hand a block over (cheap; safe from any thread)."""
         self._queue.put((sensor, t_s, acc_mps2, gyr_dps, arrival_s))
 
+    def backlog(self) -> int:
+        """Blocks handed over and not analysed yet (0 once the worker has stopped); a producer
+        faster than real time (a replay) can wait on it so the queue stays short."""
+        return 0 if self._finished.is_set() else self._queue.qsize()
+
     def start(self) -> "LiveAnalysis":
         self._thread.start()
         return self

@@ -6,7 +6,9 @@ The recording's samples go, interleaved across sensors in time order, in blocks 
 signal seconds (default 0.05) through the same live analysis as `imu-knee live` (engine and
 coach in their worker thread), paced at real time x `--speed` (0 = as fast as possible). The
 terminal shows what `live` shows: one line per step on stdout (time, side, activity, impact,
-stride, the coach's cue) and, at the end, the steps per side and activity. Ctrl-C stops
+stride, the coach's cue), a progress line on stderr (position, steps so far) and, at the end,
+the steps per side and activity. The analysis sets the pace when it is slower than asked
+(--speed 0 always). Ctrl-C stops
 cleanly: the steps so far are finished and the summary is printed. Nothing is written.
 """
 
@@ -24,6 +26,8 @@ from ..errors import InputError
 SPEED_MAX = 1000.0  # beyond this the pace is meaningless; use 0 for "as fast as possible"
 BLOCK_MIN_S = 0.001
 BLOCK_MAX_S = 5.0
+MAX_BACKLOG_BLOCKS = 40  # blocks queued ahead of the analysis before the replay waits for it
+FINISH_TIMEOUT_S = 120.0
 
 
 def add_arguments(parser) -> None:
@@ -34,6 +38,8 @@ def add_arguments(parser) -> None:
                         help="leg length in m (default: the recording's)")
     parser.add_argument("--block-s", type=float, default=0.05, metavar="S",
                         help="signal seconds per block pushed to the analysis (default 0.05)")
+    parser.add_argument("--status-every", type=float, default=None, metavar="S",
+                        help="progress line interval (default 1 s on a terminal, 5 s otherwise)")
     parser.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
 
 
@@ -43,6 +49,8 @@ def check_args(args) -> None:
         raise InputError(f"--speed {args.speed}: expected 0 (as fast as possible) up to {SPEED_MAX:g} x real time")
     if not (math.isfinite(args.block_s) and BLOCK_MIN_S <= args.block_s <= BLOCK_MAX_S):
         raise InputError(f"--block-s {args.block_s}: expected seconds between {BLOCK_MIN_S:g} and {BLOCK_MAX_S:g}")
+    if args.status_every is not None and not (math.isfinite(args.status_every) and args.status_every > 0):
+        raise InputError(f"--status-every {args.status_every}: must be more than 0 seconds")
     if args.leg_length is not None and not 0.4 <= args.leg_length <= 1.4:
         raise InputError(f"--leg-length {args.leg_length}: expected metres between 0.4 and 1.4")
 
@@ -77,9 +85,29 @@ def run(args) -> int:
     def on_interrupt() -> None:
         console.note("stopping (Ctrl-C again to abort)")
 
-    with _stop_on_interrupt(stop, on_interrupt):
-        reached_s = play(rec, live.push, speed=args.speed, block_s=args.block_s, stop=stop)
-    live.finish()
+    def push(sensor, t_s, acc_mps2, gyr_dps) -> None:
+        # faster than the analysis (--speed 0, a slow machine): wait, so the queue stays short,
+        # the position is what has been analysed and Ctrl-C stops promptly
+        while live.backlog() > MAX_BACKLOG_BLOCKS and not stop.is_set():
+            time.sleep(0.002)
+        live.push(sensor, t_s, acc_mps2, gyr_dps)
+
+    every_s = args.status_every or (1.0 if console.tty else 5.0)
+    next_status = [wall0 + every_s]
+
+    def progress(end_s: float) -> None:
+        now = time.monotonic()
+        if now >= next_status[0]:
+            next_status[0] = now + every_s
+            steps = sum(1 for e in list(live.events) if e.final)
+            console.status(f"{end_s - t_start_s:5.0f}/{t_end_s - t_start_s:.0f} s | steps {steps}")
+
+    try:
+        with _stop_on_interrupt(stop, on_interrupt):
+            reached_s = play(rec, push, speed=args.speed, block_s=args.block_s, stop=stop, on_block=progress)
+    finally:
+        console.end_status()
+        live.finish(timeout_s=FINISH_TIMEOUT_S)
     wall_s = time.monotonic() - wall0
     how = " (stopped by Ctrl-C)" if stop.is_set() else ""
     lines = [f"replayed: {reached_s - t_start_s:.1f} of {t_end_s - t_start_s:.1f} s in {wall_s:.1f} s{how}"]

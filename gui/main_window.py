@@ -64,6 +64,7 @@ class MainWindow(QMainWindow):
         self.mode = "live"
         self.session_kind = None          # "replay" or "live"
         self.recording = None
+        self.session_file: str | None = None   # the file the report/history analyse
         self._loading: Future | None = None
         self._reviewed = False
         self.frames = 0                   # redraws done (benchmarks)
@@ -256,6 +257,7 @@ class MainWindow(QMainWindow):
         if session is None:
             return
         self.session_kind = "replay"
+        self.session_file = getattr(rec, "path", None)
         self.replay_panel.set_speed(speed)
         self.replay_panel.set_enabled(True)
         names = ", ".join(rec.streams)
@@ -289,6 +291,7 @@ class MainWindow(QMainWindow):
         session = RemoteSession(spec)
         self.pipeline = session
         self.source = session
+        self.session_file = None          # set by start_replay, or when a live recording is saved
         self._reviewed = False
         self._clear_view()
         rates = spec["rates_hz"]
@@ -387,7 +390,12 @@ class MainWindow(QMainWindow):
         if self.session_kind == "replay" and src is not None and self._ticks % 6 == 0:
             self.replay_panel.show_position(src.position_s, src.t_start_s, src.duration_s, src.paused)
         if pipe.recorded:
-            self.live_panel.show_recorded(pipe.recorded.pop())
+            path = pipe.recorded.pop()
+            self.live_panel.show_recorded(path)
+            if self.session_kind == "live":
+                self.session_file = path          # the report/history analyse this file
+                if self._reviewed:
+                    self._fill_review()
         if self.session_kind == "live" and self._ticks % 10 == 0:
             self.live_panel.show_status(snap["status"])
         if u.finished or (pipe.finished and not self._reviewed):
@@ -400,10 +408,14 @@ class MainWindow(QMainWindow):
         if pipe is None:
             return
         dur = self.recording.duration_s if (self.recording is not None and self.session_kind == "replay") else None
-        self.review.show_session(pipe.steps_frame(), pipe.coach_result, dur)
+        rec = self.recording if self.session_kind == "replay" else None
+        self.review.show_session(pipe.steps_frame(), pipe.coach_result, dur,
+                                 recording_path=self.session_file,
+                                 meta=getattr(rec, "meta", None), leg_length_m=self.leg_length_for(rec))
 
     def closeEvent(self, event) -> None:
         self.timer.stop()
+        self.review.wait_jobs()              # a report being written finishes first
         self.live_panel.shutdown()
         if self.pipeline is not None:
             self.pipeline.stop(2.0)

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel, QMessageBox,
                                QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
+from . import review_jobs as jobs
 from .panels import exercise_html, _esc
 from .step_table import StepTable
 from .units import Units
 
 NOT_YET = "not available yet"
+NO_FILE = ("no recording file for this session: replay a file, or switch recording on in Live"
+           " (the report and the history analyse the recorded file)")
 
 
 def summary_html(steps: pd.DataFrame, units: Units, duration_s: float | None) -> str:
@@ -72,10 +76,9 @@ class ReviewPage(QWidget):
         left.addWidget(self.summary_box)
         hist = QGroupBox("History trend")
         hl = QVBoxLayout(hist)
-        self.history = QLabel("The trend over earlier sessions is not available yet.")
-        self.history.setObjectName("muted")
-        self.history.setToolTip(NOT_YET)
-        self.history.setEnabled(False)
+        self.history = QLabel("The trend over earlier sessions shows after a session.")
+        self.history.setWordWrap(True)
+        self.history.setTextFormat(Qt.RichText)
         hl.addWidget(self.history)
         left.addWidget(hist)
         buttons = QHBoxLayout()
@@ -83,11 +86,21 @@ class ReviewPage(QWidget):
         self.export_steps.clicked.connect(self._export_steps)
         self.export_report = QPushButton("Export report (HTML/PDF)…")
         self.export_report.setEnabled(False)
-        self.export_report.setToolTip(NOT_YET)
+        self.export_report.setToolTip(NO_FILE)
+        self.export_report.clicked.connect(self._ask_report)
+        self.save_history = QPushButton("Save to history")
+        self.save_history.setEnabled(False)
+        self.save_history.setToolTip(NO_FILE)
+        self.save_history.clicked.connect(self.save_to_history)
         buttons.addWidget(self.export_steps)
         buttons.addWidget(self.export_report)
+        buttons.addWidget(self.save_history)
         buttons.addStretch(1)
         left.addLayout(buttons)
+        self.job_note = QLabel("")
+        self.job_note.setObjectName("muted")
+        self.job_note.setWordWrap(True)
+        left.addWidget(self.job_note)
         self.table = StepTable(units)
         left.addWidget(self.table, 1)
         lay.addLayout(left, 3)
@@ -105,14 +118,115 @@ class ReviewPage(QWidget):
         fl.addWidget(scroll)
         lay.addWidget(fbox, 2)
         self.export_steps.setEnabled(False)
+        self.recording_path: str | None = None
+        self.meta = None
+        self.leg_length_m: float | None = None
+        self.db = None                      # history location: None = as `imu-knee analyze`
+        self.jobs: list[jobs.Job] = []       # running exports / trend / saves
+        self._trend_for = None
 
-    def show_session(self, steps: pd.DataFrame, result, duration_s: float | None) -> None:
+    def show_session(self, steps: pd.DataFrame, result, duration_s: float | None,
+                     recording_path: str | None = None, meta=None,
+                     leg_length_m: float | None = None) -> None:
+        """``recording_path``: the session's file (the replayed file, the live recording) or
+        None; the report and 'Save to history' need it."""
         self.steps = steps
+        self.recording_path = str(recording_path) if recording_path else None
+        self.meta, self.leg_length_m = meta, leg_length_m
+        has_file = self.recording_path is not None
+        for b, tip in ((self.export_report, "write the session report (HTML, or HTML and PDF)"),
+                       (self.save_history, "store this session in the history (as imu-knee analyze"
+                                           " does); the trend then includes it")):
+            b.setEnabled(has_file and not steps.empty)
+            b.setToolTip(tip if has_file else NO_FILE)
+        key = (self.recording_path, id(meta))
+        if key != self._trend_for:
+            self._trend_for = key
+            self.refresh_trend()
         self.summary.setText(summary_html(steps, self.units, duration_s))
         self.findings.setText(findings_html(result))
         self.table.model_.clear()
         self.table.model_.add(steps.to_dict("records"))
         self.export_steps.setEnabled(not steps.empty)
+
+    # ------------------------------------------------------------------ background jobs
+
+    def _run(self, fn, ok, what: str, after=None) -> jobs.Job:
+        job = jobs.Job(fn, ok, lambda msg: self._failed(what, msg), after)
+        self.jobs.append(job)
+        job.done.connect(self._job_done)        # a bound slot: runs in the GUI thread
+        job.start()
+        return job
+
+    def _job_done(self, job, ok: bool, payload) -> None:
+        job.wait()
+        if job in self.jobs:
+            self.jobs.remove(job)
+        (job.on_ok if ok else job.on_fail)(payload)
+        if job.after is not None:
+            job.after()
+
+    def _failed(self, what: str, msg: str) -> None:
+        self.job_note.setText(f"⚠ {what}: {msg}")
+        if what == "history trend":
+            self.history.setText(f"The history could not be read: {_esc(msg)}")
+
+    def busy(self) -> bool:
+        return bool(self.jobs)
+
+    def wait_jobs(self, timeout_ms: int = 60000) -> None:
+        """Let running jobs finish (before the window closes: a running QThread must not be
+        destroyed)."""
+        for job in list(self.jobs):
+            job.wait(timeout_ms)
+
+    def refresh_trend(self) -> None:
+        meta, path, db = self.meta, self.recording_path, self.db
+        self._run(lambda: jobs.load_trend(meta, path, db),
+                  lambda t: self.history.setText(jobs.trend_html(t)), "history trend")
+
+    def _ask_report(self) -> None:
+        start = str(Path(self.recording_path).with_suffix(".report.html")) if self.recording_path else "report.html"
+        path, _ = QFileDialog.getSaveFileName(self, "Export report", start,
+                                              "HTML report (*.html);;HTML and PDF report (*.pdf)",
+                                              options=QFileDialog.DontConfirmOverwrite)
+        if path:
+            self.export_report_to(path)
+
+    def export_report_to(self, chosen: str) -> jobs.Job | None:
+        """Write the report for ``chosen`` (x.html, or x.pdf: x.html and x.pdf) in a worker;
+        asks before overwriting any file. None when the user said no."""
+        html, pdf = jobs.report_outputs(chosen)
+        existing = [str(p) for p in (html, pdf) if p is not None and p.exists()]
+        if existing:
+            answer = QMessageBox.question(self, "Export report", "Overwrite " + " and ".join(existing) + "?",
+                                          QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+            if answer != QMessageBox.Yes:
+                return None
+        rec, leg, db = self.recording_path, self.leg_length_m, self.db
+        self.export_report.setEnabled(False)
+        self.job_note.setText(f"writing {html.name}{' and ' + pdf.name if pdf else ''}…")
+
+        def ok(files):
+            self.job_note.setText("report written: " + ", ".join(files))
+
+        return self._run(lambda: jobs.export_report(rec, html, pdf, leg, db), ok, "report",
+                         lambda: self.export_report.setEnabled(self.recording_path is not None))
+
+    def save_to_history(self) -> jobs.Job | None:
+        if self.recording_path is None:
+            return None
+        rec, leg, db = self.recording_path, self.leg_length_m, self.db
+        self.save_history.setEnabled(False)
+        self.job_note.setText("storing the session in the history…")
+
+        def ok(stored):
+            what = "replaced" if stored.replaced else "stored"
+            self.job_note.setText(f"session {stored.session_id} {what} in the history")
+            self.refresh_trend()
+
+        return self._run(lambda: jobs.save_to_history(rec, leg, db), ok, "history",
+                         lambda: self.save_history.setEnabled(self.recording_path is not None))
 
     def export_steps_to(self, path: str) -> None:
         self.steps.to_csv(path, index=False, float_format="%.4f")

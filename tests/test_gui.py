@@ -35,6 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 def _own_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("IMU_KNEE_GUI_SETTINGS", str(tmp_path / "settings.ini"))
     monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("IMU_KNEE_HOME", str(tmp_path / "history"))
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +56,7 @@ def window(qtbot):
     win.resize(1500, 950)
     win.show()
     yield win
+    win.review.wait_jobs()
     win.stop_session()
     win.live_panel.stop_recording()
 
@@ -91,8 +93,8 @@ def test_replay_shows_the_engines_steps_cues_and_findings(qtbot, window, offline
     assert all(x.title in window.review.findings.text() for x in result.findings)
     assert f"{len(steps)} steps" in window.review.summary.text()
     assert window.review.export_steps.isEnabled()
-    assert not window.review.export_report.isEnabled()
-    assert window.review.export_report.toolTip() == "not available yet"
+    assert window.review.export_report.isEnabled()      # the replayed file is the recording
+    assert window.review.save_history.isEnabled()
     # export steps (CSV): the analysis' per-step table
     out = tmp_path / "steps.csv"
     window.review.export_steps_to(str(out))
@@ -101,6 +103,46 @@ def test_replay_shows_the_engines_steps_cues_and_findings(qtbot, window, offline
     assert len(got) == len(steps)
     assert np.allclose(got["impact_g"].to_numpy(float), steps["impact_g"].to_numpy(float), equal_nan=True,
                        atol=1e-3)
+
+
+def test_review_report_and_history(qtbot, window, offline, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+    from imu_knee.history import list_sessions
+
+    rec, steps, _result, _cues = offline
+    _replay_to_end(qtbot, window, FIXTURE)
+    window.set_mode("review")
+    review = window.review
+    qtbot.waitUntil(lambda: not review.busy(), timeout=20000)
+    assert "No earlier sessions" in review.history.text()
+    # the report: written in a worker while the window keeps drawing
+    out = tmp_path / "r.pdf"
+    job = review.export_report_to(str(out))
+    assert job is not None
+    ticks = []
+    qtbot.waitUntil(lambda: ticks.append(1) or not review.busy(), timeout=60000)
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert out.read_bytes()[:5] == b"%PDF-" and "<html" in html.lower()
+    assert len(ticks) > 3, "the GUI thread kept running while the report was written"
+    # never overwrite without asking: "No" keeps the file, "Yes" replaces it
+    (tmp_path / "r.html").write_text("keep", encoding="utf-8")
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a) or QMessageBox.No)
+    assert review.export_report_to(str(out)) is None
+    assert asked and (tmp_path / "r.html").read_text(encoding="utf-8") == "keep"
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
+    review.export_report_to(str(tmp_path / "r.html"))
+    qtbot.waitUntil(lambda: not review.busy(), timeout=60000)
+    assert "<html" in (tmp_path / "r.html").read_text(encoding="utf-8").lower()
+    # nothing is stored until asked; then once, as `imu-knee analyze` stores it
+    db = tmp_path / "history" / "history.sqlite"
+    assert not db.exists()
+    review.save_to_history()
+    qtbot.waitUntil(lambda: not review.busy(), timeout=30000)
+    assert "in the history" in review.job_note.text()
+    sessions = list_sessions(db)
+    assert len(sessions) == 1 and int(sessions["n_steps"].iloc[0]) == len(steps)
+    assert "Weekly medians" in review.history.text() and "impact" in review.history.text()
 
 
 def test_seek_pause_and_speed(qtbot, window):
@@ -187,6 +229,26 @@ def test_live_mode_with_virtual_sensors_and_recording(qtbot, window, tmp_path):
     panel.stop()
     qtbot.waitUntil(lambda: window.pipeline.finished, timeout=10000)
     assert len(window.table.model_.rows) >= n_before
+    # the recorded file is what the report and the history analyse
+    window.set_mode("review")
+    assert window.review.recording_path == panel.saved[-1]
+    assert window.review.export_report.isEnabled() and window.review.save_history.isEnabled()
+    qtbot.waitUntil(lambda: not window.review.busy(), timeout=20000)
+
+
+def test_review_without_a_file_explains_why_report_is_off(qtbot):
+    from imu_knee_gui.review import NO_FILE, ReviewPage
+    from imu_knee_gui.units import Units
+
+    page = ReviewPage(Units("metric"))
+    qtbot.addWidget(page)
+    steps = pd.DataFrame({"side": ["left"], "activity": ["level"], "impact_g": [1.5]})
+    page.show_session(steps, None, None, recording_path=None)
+    qtbot.waitUntil(lambda: not page.busy(), timeout=20000)
+    for b in (page.export_report, page.save_history):
+        assert not b.isEnabled() and b.toolTip() == NO_FILE
+    assert "No earlier sessions" in page.history.text()
+    page.wait_jobs()
 
 
 def test_settings_persist_and_change_the_view(qtbot, tmp_path):

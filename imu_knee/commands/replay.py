@@ -26,7 +26,7 @@ from ..errors import InputError
 SPEED_MAX = 1000.0  # beyond this the pace is meaningless; use 0 for "as fast as possible"
 BLOCK_MIN_S = 0.001
 BLOCK_MAX_S = 5.0
-MAX_BACKLOG_BLOCKS = 40  # blocks queued ahead of the analysis before the replay waits for it
+MAX_BACKLOG_BLOCKS = 100  # blocks queued ahead of the analysis before the replay waits for it
 FINISH_TIMEOUT_S = 120.0
 
 
@@ -89,7 +89,7 @@ def run(args) -> int:
         # faster than the analysis (--speed 0, a slow machine): wait, so the queue stays short,
         # the position is what has been analysed and Ctrl-C stops promptly
         while live.backlog() > MAX_BACKLOG_BLOCKS and not stop.is_set():
-            time.sleep(0.002)
+            time.sleep(0.005)
         live.push(sensor, t_s, acc_mps2, gyr_dps)
 
     every_s = args.status_every or (1.0 if console.tty else 5.0)

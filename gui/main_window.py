@@ -33,6 +33,7 @@ from .step_table import StepTable
 from .units import Units
 
 FRAME_MS = 30
+REFINE_S = 0.15        # how far a final row may move its contact's time (engine: tens of ms)
 
 pg.setConfigOptions(antialias=False)   # plain lines draw several times faster
 # The analysis thread holds the GIL in bursts (a calibration, the session rules); a short
@@ -69,6 +70,7 @@ class MainWindow(QMainWindow):
         self._reviewed = False
         self.frames = 0                   # redraws done (benchmarks)
         self._drawn_t_s = None
+        self._card = None
         self.latencies_s: deque = deque(maxlen=2000)  # (contact, wall at contact, wall on screen)
         self.last_error = ""
         self.setAcceptDrops(True)
@@ -304,6 +306,7 @@ class MainWindow(QMainWindow):
         self.table.model_.clear()
         self.figures.clear()
         self.coach_panel.clear()
+        self._card = None           # (side, ic_s, provisional) of the step on the cards
 
     def toggle_play(self) -> None:
         src = self.source
@@ -375,7 +378,7 @@ class MainWindow(QMainWindow):
             self.table.model_.add(u.steps)
             for s in u.steps:
                 self.plots.add_step(s)
-            self.figures.show_step(u.steps[-1], len(self.table.model_.rows))
+        self._show_last_step(u.contacts, u.steps)
         for cue in u.cues:
             self.coach_panel.show_cue(cue.text, cue.side, cue.t_s, cue.pattern)
         if u.coach_result is not None:
@@ -402,6 +405,23 @@ class MainWindow(QMainWindow):
             self._reviewed = True
             self.status_label.setText("session finished — the Review page has its summary")
             self._fill_review()
+
+    def _show_last_step(self, contacts: list[dict], finals: list[dict]) -> None:
+        """The cards show the newest contact: its contact row at once (provisional), then its
+        final row; a final row of an older contact does not hide a newer provisional one."""
+        n = len(self.table.model_.rows)
+        rows = sorted([(r["ic_s"], 0, r) for r in contacts] + [(r["ic_s"], 1, r) for r in finals],
+                      key=lambda x: (x[0], x[1]))
+        for ic_s, is_final, row in rows:
+            card = self._card
+            if card is not None:
+                side, shown_ic_s, provisional = card
+                # a final row may refine its contact's time by a few tens of ms (stairs)
+                same = is_final and provisional and row["side"] == side and ic_s >= shown_ic_s - REFINE_S
+                if not (same or ic_s >= shown_ic_s):
+                    continue
+            self.figures.show_step(row, n, provisional=not is_final)
+            self._card = (row["side"], ic_s, not is_final)
 
     def _fill_review(self) -> None:
         pipe = self.pipeline

@@ -82,6 +82,7 @@ class LastStepFigures(QWidget):
         for c in self.cards:
             lay.addWidget(c)
         self.n_steps = 0
+        self.provisional = False
 
     def clear(self) -> None:
         self.n_steps = 0
@@ -91,11 +92,15 @@ class LastStepFigures(QWidget):
         for c in self.cards:
             c.show_value("—", "", None)
 
-    def show_step(self, step: dict, n_steps: int) -> None:
+    def show_step(self, step: dict, n_steps: int, provisional: bool = False) -> None:
+        """``provisional``: the engine's contact row (~0.1 s after the contact: impact,
+        provisional activity and stride); the final row replaces it after the stance."""
         self.n_steps = n_steps
+        self.provisional = provisional
         scores = step.get("_scores", {})
         self.activity.setText(ACTIVITY_TEXT.get(step.get("activity"), str(step.get("activity"))))
-        self.side.setText(f"{step['side']} leg, contact at {step['ic_s']:.1f} s")
+        self.side.setText(f"{step['side']} leg, contact at {step['ic_s']:.1f} s"
+                          + (" (provisional)" if provisional else ""))
         self.count.setText(f"{n_steps} steps so far")
         imp = _f(step.get("impact_g"))
         rate = _f(step.get("impact_rate_hz"))
@@ -103,8 +108,12 @@ class LastStepFigures(QWidget):
                                f"sampled at {rate:.0f} Hz" if math.isfinite(rate) else "",
                                scores.get("hard_landing"))
         sl = _f(step.get("stride_length_m"))
-        self.stride.show_value(self.units.length(sl), "this stride",
+        self.stride.show_value(self.units.length(sl), "provisional" if provisional else "this stride",
                                scores.get("long_strides"))
+        if provisional:
+            for card in (self.knee, self.wobble):
+                card.show_value("…", "after the stance", None)
+            return
         ext = _f(step.get("knee_min_flexion_stance_deg"))
         self.knee.show_value(_fmt(ext, "{:.0f}°"),
                              "best in stance; 0 = as standing" if math.isfinite(ext)

@@ -57,6 +57,7 @@ class Updates:
     reset: bool = False
     notices: list[Notice] = field(default_factory=list)
     steps: list[dict] = field(default_factory=list)
+    contacts: list[dict] = field(default_factory=list)  # contact rows (provisional, ~0.1 s after)
     cues: list = field(default_factory=list)          # LiveCue
     coach_result: object | None = None                # CoachResult, when re-run
     finished: bool = False
@@ -92,7 +93,7 @@ class Pipeline:
     # ------------------------------------------------------------------ state
 
     def _build(self) -> None:
-        self.engine = Engine(self.rates_hz, leg_length_m=self.leg_length_m)
+        self.engine = Engine(self.rates_hz, leg_length_m=self.leg_length_m, contact_rows=True)
         self.coach = LiveCoach(self.thresholds, leg_length_m=self.engine.leg_length_m)
         self.acc = {}
         self.sag = {}
@@ -157,9 +158,12 @@ class Pipeline:
     def _take_rows(self, rows, now: float) -> None:
         for row in rows:
             if not row.final:
-                n = Notice(row.side, float(row.ic_s), now)
-                self.notices.append(n)
-                self._pending.notices.append(n)
+                if row.stage == "notice":       # one contact marker per contact
+                    n = Notice(row.side, float(row.ic_s), now)
+                    self.notices.append(n)
+                    self._pending.notices.append(n)
+                elif row.stage == "contact":    # the last-step cards, until the final row
+                    self._pending.contacts.append(row.as_record())
                 continue
             rec = row.as_record()
             self.steps.append(rec)

@@ -98,6 +98,7 @@ class RemoteSession:
             p = self._pending
             p.notices.extend(u.notices)
             p.steps.extend(u.steps)
+            p.contacts.extend(u.contacts)
             self.steps.extend(u.steps)
             p.cues.extend(u.cues)
             if u.coach_result is not None:

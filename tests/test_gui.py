@@ -70,6 +70,14 @@ def _replay_to_end(qtbot, win, path, speed=16.0):
 def test_replay_shows_the_engines_steps_cues_and_findings(qtbot, window, offline, tmp_path):
     rec, steps, result, cues = offline
     assert result.findings and cues, "the fixture is made to have a hard-landing finding and cue"
+    shown_cards = []
+    real_show = window.figures.show_step
+
+    def spy(step, n, provisional=False):
+        shown_cards.append((provisional, step["side"], step["ic_s"], window.pipeline.position_s))
+        real_show(step, n, provisional)
+
+    window.figures.show_step = spy
     _replay_to_end(qtbot, window, FIXTURE)
     shown = window.table.model_.rows
     # live-paced replay gives the same steps as the one-shot analysis (same engine)
@@ -83,11 +91,23 @@ def test_replay_shows_the_engines_steps_cues_and_findings(qtbot, window, offline
     assert window.coach_panel.evidence.text() == f.evidence
     assert "Exercise" in window.coach_panel.exercise.text()
     # big figures show the last step
-    last = shown[-1]                           # the last row the engine finished
+    last = max(shown, key=lambda r: r["ic_s"])   # the newest contact, final at the end
+    assert not window.figures.provisional
     assert window.figures.impact.value.text() == f"{last['impact_g']:.2f} g"
     assert window.figures.activity.text() != "—"
-    # contact markers were on screen before the rows were final
+    # contact markers were on screen before the rows were final, one per contact
     assert len(window.latencies_s) == len(steps)
+    # the cards showed most steps provisionally (contact row) before their final row (at 16x
+    # speed a frame is ~0.5 s of recording, so both often come in one frame; the delay after
+    # the contact is tested on the pipeline in test_gui_core)
+    early = {(side, round(ic, 1)): pos for prov, side, ic, pos in shown_cards if prov}
+    assert len(early) >= 0.6 * len(steps)
+    finals_shown = [(side, ic, pos) for prov, side, ic, pos in shown_cards if not prov]
+    later = [pos - early[(side, round(ic, 1))] for side, ic, pos in finals_shown
+             if (side, round(ic, 1)) in early]
+    assert later and min(later) >= 0, "final rows come after the provisional ones"
+    # the table and the coach only have final rows
+    assert all("provisional_stride" not in str(r.get("flags", "")) for r in shown)
     # review: summary, findings, exports
     window.set_mode("review")
     assert all(x.title in window.review.findings.text() for x in result.findings)

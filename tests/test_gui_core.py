@@ -71,3 +71,41 @@ def test_replay_source_pace_and_seek_back():
     src.stop()
     assert resets == [1]
     assert src.position_s < src.t_start_s + 2.0
+
+
+def test_pipeline_gives_one_notice_a_contact_row_soon_and_final_rows_only_in_steps():
+    """Pushed in 20 ms blocks like a live source: each contact gives one marker (notice), a
+    contact row about 0.1 s of data after the contact (for the cards), and only final rows
+    reach the step list and the coach."""
+    from imu_knee.analysis.engine import analyze_recording
+    from imu_knee_gui.pipeline import Pipeline
+
+    rec = read_recording(FIXTURE)
+    offline, _ = analyze_recording(rec)
+    pipe = Pipeline({n: s.rate_hz for n, s in rec.streams.items()}, leg_length_m=rec.leg_length_m)
+    t_end = max(s.t_s[-1] for s in rec.streams.values())
+    contact_delay_s, notices, contacts = [], [], []
+    for lo in np.arange(0.0, t_end + 0.02, 0.02):
+        for name, s in rec.streams.items():
+            sel = (s.t_s >= lo) & (s.t_s < lo + 0.02)
+            if sel.any():
+                pipe.push(name, s.t_s[sel], s.acc_mps2[sel], s.gyr_dps[sel])
+        u = pipe.take_updates()
+        notices += u.notices
+        contacts += u.contacts
+        contact_delay_s += [pipe.latest_t_s - c["ic_s"] for c in u.contacts]
+    pipe.finish()
+    u = pipe.take_updates()
+    notices += u.notices
+    steps = pipe.steps_frame()
+    assert len(steps) == len(offline)
+    # 20 ms blocks move some stairs contacts by up to ~47 ms against whole-file analysis
+    # (an engine block-size effect, contact rows or not; reported to the engine's owner)
+    assert np.allclose(np.sort(steps["ic_s"]), np.sort(offline["ic_s"]), atol=0.06)
+    assert all("provisional_stride" not in str(f) for f in steps["flags"])
+    # one marker per contact (a notice superseded by a split swing may add one more)
+    assert len(offline) <= len(notices) <= len(offline) + 3
+    # contact rows: most contacts, about 0.1 s (of data) after the contact
+    assert len(contacts) >= 0.8 * len(offline)
+    assert all(c.get("impact_g") is not None for c in contacts)
+    assert np.median(contact_delay_s) < 0.25

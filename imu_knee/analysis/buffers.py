@@ -2,20 +2,46 @@
 
 from __future__ import annotations
 
+import mmap
+
 import numpy as np
+
+PAGE = mmap.PAGESIZE
+# where private anonymous maps and madvise exist (Linux, macOS); elsewhere nothing is released
+CAN_RELEASE = all(hasattr(mmap, n) for n in ("MAP_PRIVATE", "MAP_ANONYMOUS", "MADV_DONTNEED")) \
+    and hasattr(mmap.mmap, "madvise")
 
 
 class GrowingArray:
-    """Append-only 1-D or 2-D float array with amortised O(1) appends.
+    """Append-only 1-D or 2-D array with amortised O(1) appends.
 
     ``view()`` returns the filled part (no copy). Indices are absolute sample numbers.
+
+    ``forget_before(i)`` gives the memory of samples before ``i`` back to the system (live
+    sessions keep only what pending steps still need) while indices stay absolute: the
+    storage is an anonymous memory map and forgotten whole pages are released
+    (``MADV_DONTNEED``); forgotten samples then read as 0 and must not be used.
     """
 
     def __init__(self, width: int | None = None, capacity: int = 4096, dtype=np.float64):
         self._width = width
-        shape = (capacity,) if width is None else (capacity, width)
-        self._data = np.empty(shape, dtype=dtype)
+        self._dtype = np.dtype(dtype)
+        self._row_bytes = self._dtype.itemsize * (width or 1)
         self.n = 0
+        self.forgotten = 0      # samples before this index may have been released
+        self._released = 0      # bytes at the start of the map already released
+        self._map, self._data = self._allocate(capacity)
+
+    def _allocate(self, capacity: int):
+        if not CAN_RELEASE:
+            shape = (capacity,) if self._width is None else (capacity, self._width)
+            return None, np.empty(shape, dtype=self._dtype)
+        nbytes = max(capacity * self._row_bytes, PAGE)
+        # private: released pages go back to the system (a shared map would keep them)
+        mm = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        flat = np.frombuffer(mm, dtype=self._dtype, count=capacity * (self._width or 1))
+        data = flat if self._width is None else flat.reshape(capacity, self._width)
+        return mm, data
 
     def append(self, block: np.ndarray) -> None:
         m = len(block)
@@ -24,12 +50,31 @@ class GrowingArray:
         need = self.n + m
         if need > len(self._data):
             cap = max(need, 2 * len(self._data))
-            shape = (cap,) if self._width is None else (cap, self._width)
-            new = np.empty(shape, dtype=self._data.dtype)
-            new[: self.n] = self._data[: self.n]
-            self._data = new
+            mm, new = self._allocate(cap)
+            keep = self.forgotten  # the released part is not copied (its pages stay untouched)
+            new[keep: self.n] = self._data[keep: self.n]
+            self._map, self._data, self._released = mm, new, 0
+            self._release()
         self._data[self.n: need] = block
         self.n = need
+
+    def forget_before(self, i: int) -> None:
+        """Samples before index ``i`` will not be read again: release their memory."""
+        i = min(int(i), self.n)
+        if i > self.forgotten:
+            self.forgotten = i
+            self._release()
+
+    def _release(self) -> None:
+        upto = (self.forgotten * self._row_bytes) // PAGE * PAGE
+        if upto > self._released and self._map is not None:
+            self._map.madvise(mmap.MADV_DONTNEED, self._released, upto - self._released)
+            self._released = upto
+
+    @property
+    def retained(self) -> int:
+        """Samples whose memory is still held."""
+        return self.n - self.forgotten
 
     def view(self) -> np.ndarray:
         return self._data[: self.n]

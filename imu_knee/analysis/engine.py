@@ -25,8 +25,11 @@ Stages per sensor (:mod:`.sensor_chain`): low-pass (sosfilt, carried state) -> o
 (vqf) -> segment calibration (:mod:`.calibration`, decided at 1 s checkpoints) -> swings
 (:mod:`.events`). Per leg (:class:`SideBuilder`): knee and frontal series (:mod:`.knee_stage`),
 then per contact: stride integration (:mod:`.stride`), activity, impact (:mod:`.impact`).
-The whole history is kept in memory, not bounded yet: about 170 bytes a sample per sensor
-plus up to 2x growth slack (measured: 4 sensors at 200 Hz grow about 120 MB per 10 min).
+Memory: offline (default) the whole history is kept, about 170 bytes a sample per sensor plus
+up to 2x growth slack (4 sensors at 200 Hz: about 120 MB per 10 min). Live, ``history_s=30``
+releases the heavy arrays (raw, filtered, orientation, world acceleration, knee and frontal
+series) older than 30 s and than anything a pending row still reads (:meth:`Engine.retained_samples`);
+only the time stamps, gap marks and sagittal rate (about 33 bytes a sample) are kept whole.
 """
 
 from __future__ import annotations
@@ -134,6 +137,39 @@ class SideBuilder:
             out.append(row)
             self.next_k += 1
         return out
+
+    def oldest_needed_s(self) -> float:
+        """No row still to come reads this leg's samples before this time (live trimming).
+
+        Pending rows read back to the mid-stance before the swing before theirs (stride
+        integration, drift rate: a stride is at most 3 s), the knee and frontal stages from
+        the first sample they have not consumed yet (from the standing window while the knee
+        calibration is undecided)."""
+        need = float("inf")
+        swings = self.events.swings
+        if swings:
+            need = swings[max(self.next_k - 2, 0)].to_s - 3.0
+        for stage in (self.knee, self.frontal):
+            if stage is not None:
+                t = self.shank.t.view()
+                if stage._next_i < len(t):
+                    need = min(need, float(t[stage._next_i]) - 1.0)
+        if any(c.calibration is None for c in self.chains):
+            need = -float("inf")
+        return need
+
+    def forget_before_s(self, cut_s: float) -> None:
+        """Release this leg's sample memory before ``cut_s`` (see :meth:`Engine.retained`)."""
+        for ch in self.chains:
+            i = int(np.searchsorted(ch.t.view(), cut_s))
+            for arr in (ch.acc, ch.gyr, ch.gyr_lp, ch.quat, ch.bias, ch.acc_world):
+                arr.forget_before(i)
+        if self.knee is not None:
+            self.knee.flexion.forget_before(int(np.searchsorted(self.knee.t.view(), cut_s)))
+        if self.frontal is not None:
+            i = int(np.searchsorted(self.frontal.t.view(), cut_s))
+            self.frontal.angle.forget_before(i)
+            self.frontal.rate.forget_before(i)
 
     def _stance_end(self, k: int) -> tuple[float, bool]:
         """(end time, is a real toe-off) of the stance that starts at swing k's contact."""
@@ -376,10 +412,16 @@ class Engine:
     """Block-wise gait analysis of up to four sensors (two per leg)."""
 
     def __init__(self, rates_hz: dict[str, float], leg_length_m: float | None = None,
-                 config: EngineConfig | None = None, contact_rows: bool = False):
+                 config: EngineConfig | None = None, contact_rows: bool = False,
+                 history_s: float | None = None):
         """``contact_rows``: also emit a contact row per contact (live displays; see the
-        module docstring). Off by default: notices and final rows only, as before."""
+        module docstring). Off by default: notices and final rows only, as before.
+
+        ``history_s`` (live sessions; e.g. 30): release the memory of samples older than this
+        and than anything a pending row or stage still reads; the rows are the same (tested).
+        None (offline, default): everything is kept (the session report reads it)."""
         self.config = config or EngineConfig()
+        self.history_s = history_s
         unknown = set(rates_hz) - set(SENSOR_NAMES)
         if unknown:
             raise ValueError(f"unknown sensor names: {sorted(unknown)}")
@@ -401,7 +443,22 @@ class Engine:
         chain.push(t_s, acc_mps2, gyr_dps)
         self._now_s = max(self._now_s, chain.last_t)
         side = self.sides[chain.side]
-        return side.collect(self._now_s)
+        rows = side.collect(self._now_s)
+        if self.history_s is not None:
+            self._forget_old()
+        return rows
+
+    def _forget_old(self) -> None:
+        cut = self._now_s - self.history_s
+        for side in self.sides.values():
+            cut = min(cut, side.oldest_needed_s())
+        if np.isfinite(cut):
+            for side in self.sides.values():
+                side.forget_before_s(cut)
+
+    def retained_samples(self) -> dict[str, int]:
+        """Per sensor: samples whose (heavy) arrays are still held in memory."""
+        return {n: c.acc.retained for n, c in self.chains.items()}
 
     def finish(self) -> list[StepRow]:
         for chain in self.chains.values():

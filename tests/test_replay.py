@@ -162,13 +162,26 @@ def test_play_follows_the_clock_and_stops_when_asked(stairs):
 
 
 def test_ctrl_c_stops_cleanly_with_the_summary(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-m", "imu_knee", "replay", str(STAIRS), "--speed", "3"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    first = proc.stdout.readline()  # the first step line: the analysis is running
-    assert STEP_LINE.match(first), first
-    proc.send_signal(signal.SIGINT)
-    rest, err = proc.communicate(timeout=30)
-    out = first + rest
+    err_path = tmp_path / "stderr.txt"
+    with open(err_path, "w") as err_file:
+        proc = subprocess.Popen([sys.executable, "-m", "imu_knee", "replay", str(STAIRS), "--speed", "3"],
+                                cwd=ROOT, stdout=subprocess.PIPE, stderr=err_file, text=True)
+        lines: list[str] = []
+        first_step = threading.Event()
+
+        def read() -> None:
+            for line in proc.stdout:
+                lines.append(line)
+                if STEP_LINE.match(line):
+                    first_step.set()
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        assert first_step.wait(60), "".join(lines)  # the analysis is running
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+        reader.join(10)
+    out, err = "".join(lines), err_path.read_text()
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "stopping (Ctrl-C again to abort)" in err
     reached_s, _ = _wall_s(out)

@@ -63,6 +63,8 @@ def run(args) -> int:
 
     check_args(args)
     rec = read_recording(args.recording)  # its errors are one-line InputErrors
+    import imu_knee.analysis.engine  # noqa: F401  (imported before the replay clock starts,
+    import imu_knee.coach.cues  # noqa: F401       not by the worker at the first block)
     streams = {n: s for n, s in rec.streams.items() if len(s.t_s)}
     if not streams:
         raise InputError(f"{args.recording}: no sensor data")
@@ -82,9 +84,6 @@ def run(args) -> int:
     stop = threading.Event()
     wall0 = time.monotonic()
 
-    def on_interrupt() -> None:
-        console.note("stopping (Ctrl-C again to abort)")
-
     def push(sensor, t_s, acc_mps2, gyr_dps) -> None:
         # faster than the analysis (--speed 0, a slow machine): wait, so the queue stays short,
         # the position is what has been analysed and Ctrl-C stops promptly
@@ -103,10 +102,12 @@ def run(args) -> int:
             console.status(f"{end_s - t_start_s:5.0f}/{t_end_s - t_start_s:.0f} s | steps {steps}")
 
     try:
-        with _stop_on_interrupt(stop, on_interrupt):
+        with _stop_on_interrupt(stop):
             reached_s = play(rec, push, speed=args.speed, block_s=args.block_s, stop=stop, on_block=progress)
     finally:
         console.end_status()
+        if stop.is_set():
+            console.note("stopping (Ctrl-C again to abort)")
         live.finish(timeout_s=FINISH_TIMEOUT_S)
     wall_s = time.monotonic() - wall0
     how = " (stopped by Ctrl-C)" if stop.is_set() else ""
@@ -119,9 +120,10 @@ def run(args) -> int:
 
 
 @contextmanager
-def _stop_on_interrupt(stop: threading.Event, on_interrupt=None):
+def _stop_on_interrupt(stop: threading.Event):
     """The first Ctrl-C sets `stop` (the replay ends cleanly); a second one interrupts as usual.
-    Only in the main thread (elsewhere Ctrl-C is not delivered to us anyway)."""
+    Only in the main thread (elsewhere Ctrl-C is not delivered to us anyway). The handler only
+    sets the event: printing from it could wait forever on the console lock it interrupted."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -130,8 +132,6 @@ def _stop_on_interrupt(stop: threading.Event, on_interrupt=None):
     def first(signum, frame) -> None:
         stop.set()
         signal.signal(signal.SIGINT, previous)
-        if on_interrupt is not None:
-            on_interrupt()
 
     signal.signal(signal.SIGINT, first)
     try:

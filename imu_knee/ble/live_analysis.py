@@ -34,6 +34,8 @@ from typing import Callable
 
 import numpy as np
 
+LIVE_HISTORY_S = 30.0  # sample history the live engine keeps (memory stays flat)
+
 KEEP_ARRIVALS_S = 8.0  # how far back arrival times are kept per sensor (a stance is shorter)
 
 
@@ -216,7 +218,9 @@ class LiveAnalysis:
         if not rates:
             return False
         self.rates_hz = dict(rates)
-        self.engine = Engine(self.rates_hz, leg_length_m=self.leg_length_m, contact_rows=True)
+        # live sessions run for hours: keep only the last LIVE_HISTORY_S of sample history
+        self.engine = Engine(self.rates_hz, leg_length_m=self.leg_length_m, contact_rows=True,
+                             history_s=LIVE_HISTORY_S)
         if self.use_coach and self.coach is None:
             from imu_knee.coach.cues import LiveCoach
 

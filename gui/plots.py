@@ -192,6 +192,10 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         ymid = 0.5 * (x0 + x1)
         self.knee_note.setPos(ymid, 0.5)
         self.frontal_note.setPos(ymid, 0.5)
+        # apply the new view transforms now: done lazily inside the paint they schedule a
+        # second repaint of the whole view per frame
+        for p in self.plots:
+            p.vb.updateMatrix()
 
     def _draw_steps(self) -> None:
         high = []

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from imu_knee.analysis.engine import Engine
+from imu_knee.analysis.engine import LIVE_HISTORY_S, Engine
 from imu_knee.analysis.steps import STEP_COLUMNS
 from imu_knee.coach import LiveCoach, coach_steps
 from imu_knee.recording import GRAVITY_MPS2
@@ -93,7 +93,8 @@ class Pipeline:
     # ------------------------------------------------------------------ state
 
     def _build(self) -> None:
-        self.engine = Engine(self.rates_hz, leg_length_m=self.leg_length_m, contact_rows=True)
+        self.engine = Engine(self.rates_hz, leg_length_m=self.leg_length_m, contact_rows=True,
+                             history_s=LIVE_HISTORY_S)
         self.coach = LiveCoach(self.thresholds, leg_length_m=self.engine.leg_length_m)
         self.acc = {}
         self.sag = {}

@@ -50,6 +50,7 @@ from .steps import STEP_COLUMNS, StepRow
 from .stride import ankle_displacement, midstance_index
 from .stride_at_contact import displacement_to, drift_rate_mps2
 
+LIVE_HISTORY_S = 30.0  # sample history a live engine keeps (Engine(history_s=...)); memory stays flat
 MAX_STANCE_S = 2.0
 AFTER_GAP_S = 5.0            # orientation settles within this after a restart
 ANCHOR_AFTER_IC_S = 0.12     # mid-stance is searched after the impact transient has settled

@@ -34,8 +34,6 @@ from typing import Callable
 
 import numpy as np
 
-LIVE_HISTORY_S = 30.0  # sample history the live engine keeps (memory stays flat)
-
 KEEP_ARRIVALS_S = 8.0  # how far back arrival times are kept per sensor (a stance is shorter)
 
 
@@ -207,7 +205,7 @@ class LiveAnalysis:
         self._feed(*item)
 
     def _make_engine(self, force: bool = False) -> bool:
-        from imu_knee.analysis.engine import Engine
+        from imu_knee.analysis.engine import LIVE_HISTORY_S, Engine
 
         rates = self.declare()
         if not rates and force:

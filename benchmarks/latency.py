@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT / "tests" / "fixtures" / "analysis"))
 
 from imu_knee.analysis.engine import Engine  # noqa: E402
 from imu_knee.recording import read_recording  # noqa: E402
+from imu_knee.replay_source import interleaved_sample_blocks  # noqa: E402
 
 DEFAULT_DATA = ROOT / ".." / "shared" / "data" / "virtual_imu"
 
@@ -39,19 +40,11 @@ DEFAULT_DATA = ROOT / ".." / "shared" / "data" / "virtual_imu"
 def replay(rec, block: int):
     engine = Engine({n: s.rate_hz for n, s in rec.streams.items()}, leg_length_m=rec.leg_length_m,
                     contact_rows=True)
-    pos = {n: 0 for n in rec.streams}
     rows, times = [], []
-    while True:
-        open_ = [n for n in rec.streams if pos[n] < len(rec.streams[n])]
-        if not open_:
-            break
-        name = min(open_, key=lambda n: rec.streams[n].t_s[pos[n]])
-        s = rec.streams[name]
-        sl = slice(pos[name], min(pos[name] + block, len(s)))
+    for piece in interleaved_sample_blocks(rec, lambda: block):
         t0 = time.perf_counter()
-        rows.extend(engine.push(name, s.t_s[sl], s.acc_mps2[sl], s.gyr_dps[sl]))
+        rows.extend(engine.push(*piece))
         times.append(time.perf_counter() - t0)
-        pos[name] = sl.stop
     rows.extend(engine.finish())
     return engine, rows, np.array(times)
 

@@ -19,6 +19,7 @@ from imu_knee.analysis.lowpass import StreamingLowpass  # noqa: E402
 from imu_knee.analysis.orientation import StreamingOrientation  # noqa: E402
 from imu_knee.cli import main  # noqa: E402
 from imu_knee.recording import Recording, SensorStream, write_recording  # noqa: E402
+from imu_knee.replay_source import interleaved_sample_blocks  # noqa: E402
 
 
 def push_in_random_blocks(rec: Recording, seed: int, max_block: int = 12, with_engine: bool = False,
@@ -27,19 +28,9 @@ def push_in_random_blocks(rec: Recording, seed: int, max_block: int = 12, with_e
     rng = np.random.default_rng(seed)
     engine = Engine({n: s.rate_hz for n, s in rec.streams.items()}, leg_length_m=rec.leg_length_m,
                     contact_rows=contact_rows)
-    pos = {n: 0 for n in rec.streams}
     rows = []
-    while True:
-        open_ = [n for n in rec.streams if pos[n] < len(rec.streams[n])]
-        if not open_:
-            break
-        # the sensor whose next sample is earliest sends next (like a live merge by arrival)
-        name = min(open_, key=lambda n: rec.streams[n].t_s[pos[n]])
-        s = rec.streams[name]
-        k = int(rng.integers(1, max_block + 1))
-        sl = slice(pos[name], min(pos[name] + k, len(s)))
-        rows.extend(engine.push(name, s.t_s[sl], s.acc_mps2[sl], s.gyr_dps[sl]))
-        pos[name] = sl.stop
+    for block in interleaved_sample_blocks(rec, lambda: rng.integers(1, max_block + 1)):
+        rows.extend(engine.push(*block))
     rows.extend(engine.finish())
     return (rows, engine) if with_engine else rows
 

@@ -8,6 +8,7 @@ import pytest
 
 from imu_knee.analysis.buffers import CAN_RELEASE, GrowingArray
 from imu_knee.analysis.engine import Engine, analyze_recording, rows_to_frame
+from imu_knee.replay_source import interleaved_sample_blocks
 from imu_knee.simulate import simulate
 
 pytestmark = pytest.mark.skipif(not CAN_RELEASE, reason="no madvise on this platform")
@@ -29,17 +30,9 @@ def _push_live(rec, history_s, block, seed=0):
     rng = np.random.default_rng(seed)
     engine = Engine({n: s.rate_hz for n, s in rec.streams.items()}, leg_length_m=rec.leg_length_m,
                     contact_rows=True, history_s=history_s)
-    pos = {n: 0 for n in rec.streams}
     rows, retained = [], []
-    while True:
-        open_ = [n for n in rec.streams if pos[n] < len(rec.streams[n])]
-        if not open_:
-            break
-        name = min(open_, key=lambda n: rec.streams[n].t_s[pos[n]])
-        s = rec.streams[name]
-        sl = slice(pos[name], min(pos[name] + int(rng.integers(1, block + 1)), len(s)))
-        rows.extend(engine.push(name, s.t_s[sl], s.acc_mps2[sl], s.gyr_dps[sl]))
-        pos[name] = sl.stop
+    for piece in interleaved_sample_blocks(rec, lambda: rng.integers(1, block + 1)):
+        rows.extend(engine.push(*piece))
         retained.append(max(engine.retained_samples().values()))
     rows.extend(engine.finish())
     return rows, np.array(retained)

@@ -23,8 +23,6 @@ from pathlib import Path
 
 from ..errors import InputError
 
-SCAN_S = 0.3
-TAIL_S = 0.3  # after the virtual sensors finish, wait this long for the last notifications
 DECLARE_WAIT_S = 3.0  # analysis starts without sensors that have not sent data by then
 
 
@@ -137,6 +135,7 @@ def run(args) -> int:
         rec = read_recording(args.virtual)
         names = _virtual_names(rec, args)
         profile, _ = virtual
+        from ..ble.virtual.fleet import TAIL_S
         duration_s = args.duration if args.duration is not None else rec.duration_s + TAIL_S + 0.5
         summary = asyncio.run(_virtual(rec, names, profile, args, duration_s, console))
     _print_summary(summary, console)
@@ -184,46 +183,27 @@ def _virtual_names(rec, args) -> list[str]:
 
 
 async def _virtual(rec, names, profile, args, duration_s, console: Console) -> dict:
-    from bleak import BleakScanner
-
-    from ..ble.bumble_backend import BumbleClient, BumbleScanner
+    from ..ble.bumble_backend import BumbleClient
     from ..ble.session import SensorSpec
     from ..ble.virtual import VirtualRadio
-    from ..ble.virtual.sensor import VirtualSensor
+    from ..ble.virtual.fleet import all_finished, make_virtual_sensors, start_and_find
 
     radio = VirtualRadio("live")
-    base_name = getattr(profile, "advertised_name", None) or profile.device_name or profile.name
-    sensors = {name: VirtualSensor(profile, rec.streams[name], realtime=True, radio=radio,
-                                   name=f"{base_name} {i + 1}") for i, name in enumerate(names)}
+    sensors = make_virtual_sensors(profile, {name: rec.streams[name] for name in names}, radio)
     try:
-        for sensor in sensors.values():
-            await sensor.start()
         console.note(f"scanning for {len(sensors)} virtual {profile.name} sensor(s)")
-        found = await BleakScanner.discover(SCAN_S, return_adv=True, service_uuids=[profile.service_uuid],
-                                            backend=BumbleScanner, radio=radio)
+        found = await start_and_find(sensors, profile, radio)
         specs = []
-        for name, sensor in sensors.items():
-            if sensor.address not in found:
-                raise InputError(f"virtual sensor for {name} was not seen while scanning")
-            device, adv = found[sensor.address]
+        for name, (device, adv) in found.items():
             console.note(f"{name}: {adv.local_name} at {device.address}, RSSI {adv.rssi} dBm")
             specs.append(SensorSpec(name, profile, device, args.rate))
         leg_length_m = args.leg_length or rec.leg_length_m
         meta = {"source": {"virtual": args.virtual.name, "profile": profile.name}}
         if leg_length_m:
             meta["subject"] = {"leg_length_m": leg_length_m}
-        done_since: dict[str, float] = {}
-
-        def finished(session) -> bool:
-            now = session.now_s()
-            for name, sensor in sensors.items():
-                if sensor.finished.is_set():
-                    done_since.setdefault(name, now)
-            return len(done_since) == len(sensors) and now - max(done_since.values()) >= TAIL_S
-
         return await run_live_session(specs, args.out, console, client_kwargs={"backend": BumbleClient},
                                       meta=meta, leg_length_m=leg_length_m, duration_s=duration_s,
-                                      until=finished, analyse=not args.no_analysis,
+                                      until=all_finished(sensors), analyse=not args.no_analysis,
                                       status_every_s=args.status_every)
     finally:
         for sensor in sensors.values():

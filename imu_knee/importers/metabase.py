@@ -19,7 +19,7 @@ import re
 import numpy as np
 
 from ..errors import InputError
-from .model import ImportOptions, RawImport, Stream3
+from .model import ImportOptions, RawImport, Stream3, paired_import
 from .sources import Bundle, Member
 from .table import read_columns, read_head, sniff_layout
 from .timeline import order_by_time, spread_repeated
@@ -88,9 +88,8 @@ def load(bundle: Bundle, options: ImportOptions) -> RawImport:
     gyr_stream = _read(gyr[0], "gyr", notes)
     mac = _MAC.search(acc[0].basename)
     device = f"MbientLab MetaWear {mac.group(1).upper()}" if mac else "MbientLab MetaWear"
-    meta = {"source_app": "MetaBase", "source_file": f"{acc[0].name} + {gyr[0].basename}"}
-    return RawImport(app="MetaBase", acc=acc_stream, gyr=gyr_stream, device=device, meta=meta,
-                     notes=notes)
+    return paired_import("MetaBase", acc_stream, gyr_stream,
+                         f"{acc[0].name} + {gyr[0].basename}", device, notes)
 
 
 def _read(member: Member, kind: str, notes: list[str]) -> Stream3:

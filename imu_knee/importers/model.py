@@ -39,3 +39,10 @@ class RawImport:
     device: str | None = None
     meta: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+
+def paired_import(app: str, acc: Stream3, gyr: Stream3, source_file: str, device: str,
+                  notes: list[str]) -> RawImport:
+    """The result of a format that keeps the accelerometer and gyroscope in two files."""
+    return RawImport(app=app, acc=acc, gyr=gyr, device=device,
+                     meta={"source_app": app, "source_file": source_file}, notes=notes)

@@ -21,7 +21,7 @@ import re
 import numpy as np
 
 from ..errors import InputError
-from .model import ImportOptions, RawImport, Stream3
+from .model import ImportOptions, RawImport, Stream3, paired_import
 from .sources import Bundle, Member
 from .table import read_columns, read_head, sniff_layout
 from .timeline import fill_forward, order_by_time, spread_repeated
@@ -75,9 +75,8 @@ def load(bundle: Bundle, options: ImportOptions) -> RawImport:
     gyr_stream = _read(gyr[0], "dps", notes)
     serial = _SERIAL.search(acc[0].basename)
     device = f"Movesense {serial.group(1)}" if serial else "Movesense"
-    meta = {"source_app": "Movesense Showcase", "source_file": f"{acc[0].name} + {gyr[0].basename}"}
-    return RawImport(app="Movesense Showcase", acc=acc_stream, gyr=gyr_stream, device=device,
-                     meta=meta, notes=notes)
+    return paired_import("Movesense Showcase", acc_stream, gyr_stream,
+                         f"{acc[0].name} + {gyr[0].basename}", device, notes)
 
 
 def _read(member: Member, unit: str, notes: list[str]) -> Stream3:

@@ -34,7 +34,6 @@ only the time stamps, gap marks and sagittal rate (about 33 bytes a sample) are 
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,6 +41,7 @@ import pandas as pd
 
 from ..recording import SENSOR_NAMES, Recording
 from .events import Swing, first_minimum_after
+from .knee_series import KneeSeries
 from .impact import clip_level_mps2, impact_at, window_end
 from .knee_stage import FrontalStage, KneeStage
 from .sensor_chain import ChainConfig, SensorChain
@@ -499,6 +499,24 @@ class Engine:
         """Per leg with thigh + shank: knee calibration quality, or why there is none."""
         return {side: b.knee.report() for side, b in self.sides.items() if b.knee is not None}
 
+    def knee_series(self) -> dict[str, KneeSeries]:
+        """Per leg: its knee flexion series so far (copies; see :class:`KneeSeries`).
+
+        Every leg the engine has a sensor on gets an entry; a leg without a series has empty
+        arrays and ``missing`` says why (no thigh or no shank sensor, calibration refused, ...).
+        """
+        out: dict[str, KneeSeries] = {}
+        for side, b in self.sides.items():
+            stage = b.knee
+            if stage is None:
+                out[side] = KneeSeries.unavailable(
+                    "needs a thigh sensor as well as a shin sensor on this leg")
+            elif stage.t.n == 0:
+                out[side] = KneeSeries.unavailable(stage.message or "not available")
+            else:
+                out[side] = KneeSeries(np.array(stage.t.view()), np.array(stage.flexion.view()))
+        return out
+
 
 def rows_to_frame(rows: list[StepRow]) -> pd.DataFrame:
     """Final rows as a DataFrame in DESIGN.md column order, sorted by contact time."""
@@ -516,19 +534,10 @@ def rows_to_frame(rows: list[StepRow]) -> pd.DataFrame:
 
 def analyze_recording(rec: Recording, leg_length_m: float | None = None,
                       config: EngineConfig | None = None, progress: bool = False):
-    """Analyse a whole recording: returns (steps DataFrame, summary dict)."""
-    from .summary import build_summary
+    """Analyse a whole recording: returns (steps DataFrame, summary dict).
 
-    if not rec.streams:
-        raise ValueError("the recording has no sensors")
-    engine = Engine({n: s.rate_hz for n, s in rec.streams.items()},
-                    leg_length_m=leg_length_m or rec.leg_length_m, config=config)
-    rows: list[StepRow] = []
-    for name, s in rec.streams.items():
-        if progress:
-            print(f"imu-knee: analysing {name} ({len(s)} samples)", file=sys.stderr)
-        rows.extend(engine.push(name, s.t_s, s.acc_mps2, s.gyr_dps))
-    rows.extend(engine.finish())
-    steps = rows_to_frame(rows)
-    summary = build_summary(steps, engine, rec)
-    return steps, summary
+    :func:`.offline.analyze_whole` gives the same and, on request, the knee series."""
+    from .offline import analyze_whole
+
+    res = analyze_whole(rec, leg_length_m=leg_length_m, config=config, progress=progress)
+    return res.steps, res.summary

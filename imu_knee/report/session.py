@@ -1,10 +1,8 @@
 """One session, analysed for a report: steps, summary, coaching and the knee-angle series.
 
-The analysis itself lives in :mod:`imu_knee.analysis`; this module only drives the public
-:class:`~imu_knee.analysis.engine.Engine` the way :func:`analyze_recording` does (same public
-helpers ``rows_to_frame`` and ``build_summary``), so that it can also hand back the knee
-flexion series the engine computed for legs with a thigh and a shank sensor. A test checks
-that the steps are identical to ``analyze_recording``'s.
+The analysis itself is :func:`imu_knee.analysis.offline.analyze_whole`, the same whole-recording
+analysis ``imu-knee analyze`` runs; it also hands back each leg's knee flexion series
+(:class:`~imu_knee.analysis.knee_series.KneeSeries`, re-exported here) or why there is none.
 """
 
 from __future__ import annotations
@@ -15,8 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..analysis.engine import Engine, rows_to_frame
-from ..analysis.summary import build_summary
+from ..analysis.knee_series import KneeSeries
+from ..analysis.offline import analyze_whole
 from ..coach import Baselines, CoachResult, coach_steps
 from ..errors import InputError
 from ..recording import Recording
@@ -63,14 +61,6 @@ class EarlierSession:
 
 
 @dataclass
-class KneeSeries:
-    """Knee flexion of one leg over the session (deg; 0 = as when standing, + = more bent)."""
-
-    t_s: np.ndarray
-    flexion_deg: np.ndarray
-
-
-@dataclass
 class SessionData:
     recording: Recording
     steps: pd.DataFrame
@@ -104,32 +94,15 @@ def analyse_session(rec: Recording, leg_length_m: float | None = None,
     """Analyse a whole recording and coach it; keep the knee flexion series."""
     if not rec.streams:
         raise InputError("the recording has no sensors")
-    leg = leg_length_m or rec.leg_length_m
-    engine = Engine({n: s.rate_hz for n, s in rec.streams.items()}, leg_length_m=leg)
-    rows = []
-    for name, s in rec.streams.items():
-        rows.extend(engine.push(name, s.t_s, s.acc_mps2, s.gyr_dps))
-    rows.extend(engine.finish())
-    steps = rows_to_frame(rows)
-    summary = build_summary(steps, engine, rec)
+    res = analyze_whole(rec, leg_length_m=leg_length_m, knee=True)
+    steps, summary = res.steps, res.summary
     if all(r["calibration"] is None for r in summary["sensors"].values()):
         raise InputError(
             f"{rec.path or 'recording'}: no walking found, so there is nothing to report; record"
             " a few seconds of standing still and then at least ten steps of walking")
     earlier = list(earlier or [])
-    coach = coach_steps(steps, shank_rate_hz=_shank_rate_hz(rec), leg_length_m=engine.leg_length_m,
+    coach = coach_steps(steps, shank_rate_hz=_shank_rate_hz(rec), leg_length_m=res.leg_length_m,
                         baselines=baselines_from(earlier) if earlier else None)
-    knee: dict[str, KneeSeries] = {}
-    missing: dict[str, str] = {}
-    for side in ("left", "right"):
-        builder = engine.sides.get(side)
-        if builder is None:
-            continue
-        stage = getattr(builder, "knee", None)
-        if stage is None:
-            missing[side] = "needs a thigh sensor as well as a shin sensor on this leg"
-        elif stage.t.n == 0:
-            missing[side] = stage.message or "not available"
-        else:
-            knee[side] = KneeSeries(np.array(stage.t.view()), np.array(stage.flexion.view()))
-    return SessionData(rec, steps, summary, coach, knee, missing, earlier, engine.leg_length_m)
+    knee = {side: k for side, k in res.knee.items() if k.available}
+    missing = {side: k.missing for side, k in res.knee.items() if not k.available}
+    return SessionData(rec, steps, summary, coach, knee, missing, earlier, res.leg_length_m)

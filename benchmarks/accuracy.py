@@ -122,6 +122,8 @@ def report(df: pd.DataFrame, files: list[Path]) -> pd.DataFrame:
         r["IC_mean_signed_ms"] = float((g["ic_s_det"] - g["ic_s"]).mean() * 1000) if tp else np.nan
         e_to = (g["to_s_det"] - g["to_s"]).abs() * 1000 if "to_s_det" in g else pd.Series(dtype=float)
         r["TO_median_abs_ms"] = float(e_to.median()) if e_to.notna().any() else np.nan
+        r["TO_mean_signed_ms"] = (float((g["to_s_det"] - g["to_s"]).mean() * 1000)
+                                  if e_to.notna().any() else np.nan)
         if "activity_det" in g:
             a = g[det]
             r["activity_accuracy"] = float((a["activity_det"] == a["activity"]).mean()) if len(a) else np.nan

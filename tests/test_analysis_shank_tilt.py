@@ -71,11 +71,12 @@ def test_shank_tilt_follows_the_simulator_truth():
         # level: within a few degrees of the truth (the engine's stance ends a little later)
         est, n = _median(pairs, "left", "level", 2)
         assert n >= 5 and est == pytest.approx(_median(pairs, "left", "level", 3)[0], abs=7.0)
-        # stairs down: the engine's toe-off comes ~0.12 s early, before the largest lean,
-        # so the column reads lower than the truth (same for both legs)
+        # stairs down: the toe-off before a step down is where the shank's rate rises through
+        # zero (events.toe_off_time_s), so the stance holds the largest lean (it came ~0.12 s
+        # early at the rate's minimum and the column read ~9 degrees low)
         est, n = _median(pairs, "right", "stairs_down", 2)
         tru = _median(pairs, "right", "stairs_down", 3)[0]
-        assert n >= 8 and -13.0 < est - tru < 0.0
+        assert n >= 8 and est == pytest.approx(tru, abs=4.0)
     # the heel lift lowers the left leg's lean going down like the truth; the right is unchanged
     drop_est = _median(clean, "left", "stairs_down", 2)[0] - _median(lifted, "left", "stairs_down", 2)[0]
     drop_tru = _median(clean, "left", "stairs_down", 3)[0] - _median(lifted, "left", "stairs_down", 3)[0]

@@ -3,7 +3,9 @@
 Mid-swing is the large positive peak. Contact is where the rate falls through zero after it
 (the segment stops swinging forward as the foot lands; DESIGN.md section 5 uses the minimum
 just after, which on smooth signals lags the heel contact by up to 90 ms, so the crossing is
-used, plus a fixed offset). Toe-off is the last minimum before the swing.
+used, plus a fixed offset). Toe-off is the last minimum before the swing on level ground; on
+stairs it moves (:func:`toe_off_time_s`), so a chain can tell the detector how much the foot
+rose over the swing's stride (``SwingDetector.stride_rise_m``).
 
 Detection runs on a hysteresis state (``hi`` above the swing threshold, ``lo`` below
 ``-LO_DPS``) computed vectorised over each new block; Python only loops over detected swings.
@@ -13,6 +15,7 @@ the samples alone, so any split into blocks gives the same swings.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +27,15 @@ MIN_SWING_S = 0.08
 MAX_SWING_S = 1.5
 LEVEL_FRACTION = 0.3
 MIN_SEARCH_S = 0.2
+# Toe-off against the shank's rate, from the virtual IMU recordings' motion capture (57 stair
+# and 37 level toe-offs) and the simulator: on level ground the toe leaves at the rate's
+# minimum (median -24 ms / +23 ms). Before a step up the shank plunges backwards after the
+# toe has left (minimum +51 ms / +33 ms late). Before a step down the minimum comes early
+# (-33 ms / -126 ms: the heel rises and the shank starts forwards while the forefoot still
+# holds the step's edge) and the toe leaves as the rate rises through zero (+23 ms / -7 ms).
+TO_STAIRS_RISE_M = 0.08        # a stride rising or falling more than this is a stair step
+TO_UP_BEFORE_MIN_S = 0.04
+TO_DOWN_BEFORE_ZERO_S = 0.01
 
 
 @dataclass
@@ -42,6 +54,16 @@ class Swing:
     cross_i: int = 0                # sample index of that point
     start_s: float = float("nan")   # where the rate rose through zero before the swing
     merged: bool = False            # two parts of one swing were joined
+
+
+def toe_off_time_s(t_min_s: float, t_zero_s: float, stride_rise_m: float | None) -> float:
+    """Toe-off (s) from the time of the rate's minimum before the swing, of its rise through
+    zero, and how much the foot rises over the stride that follows (None: unknown, level)."""
+    if stride_rise_m is None or abs(stride_rise_m) <= TO_STAIRS_RISE_M:
+        return t_min_s
+    if stride_rise_m > 0:
+        return t_min_s - TO_UP_BEFORE_MIN_S
+    return max(t_min_s, t_zero_s - TO_DOWN_BEFORE_ZERO_S)
 
 
 def first_minimum_after(t_s: np.ndarray, s: np.ndarray, i: int, rate_hz: float, delay_s: float) -> float:
@@ -66,6 +88,9 @@ class SwingDetector:
         self.min_stance_s = min_stance_s
         self.last_swing: Swing | None = None
         self.to_at_crossing = False  # thigh: toe-off from the upward zero crossing (+ offset)
+        # how much the foot rose over a new swing's stride, m (None: unknown); called with the
+        # new swing and the swing before it, before any merging, from samples up to its contact
+        self.stride_rise_m: Callable[[Swing, Swing | None], float | None] | None = None
         self.delay_s = delay_s
         self.ic_offset_s = ic_offset_s
         self.to_offset_s = to_offset_s
@@ -155,5 +180,9 @@ class SwingDetector:
             to_i = zc_up
         to_s = float(t_s[to_i] - self.delay_s + self.to_offset_s)
         gap = bool(gap_after is not None and np.any(gap_after[to_i:b]))
-        return Swing(to_i, to_s, ms, float(t_s[ms] - self.delay_s), float(s[ms]), ic_i, ic_s, gap,
-                     float(t_cross - self.delay_s), k, float(t_s[zc_up] - self.delay_s))
+        sw = Swing(to_i, to_s, ms, float(t_s[ms] - self.delay_s), float(s[ms]), ic_i, ic_s, gap,
+                   float(t_cross - self.delay_s), k, float(t_s[zc_up] - self.delay_s))
+        if self.stride_rise_m is not None and not self.to_at_crossing:
+            sw.to_s = toe_off_time_s(to_s, sw.start_s + self.to_offset_s,
+                                     self.stride_rise_m(sw, self.last_swing))
+        return sw

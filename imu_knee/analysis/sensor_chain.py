@@ -14,10 +14,15 @@ from .events import Swing, SwingDetector
 from .lowpass import StreamingLowpass
 from .orientation import StreamingOrientation
 from .quaternion import rotate
+from .stride import midstance_index
+from .stride_at_contact import displacement_to
 from ..recording import GRAVITY_MPS2
 
 QUIET_GYRO_DPS = 30.0
 QUIET_ACC_MPS2 = 1.5
+RISE_LEVER_M = 0.25        # ankle below a shank sensor (typical; only the rise's sign matters)
+RISE_AFTER_IC_S = 0.12     # the mid-stance anchor is searched after the contact's transient
+RISE_MAX_STANCE_S = 2.0
 
 
 @dataclass
@@ -197,6 +202,27 @@ class SensorChain:
                                       self.config.to_offset(self.segment), lo_dps=lo,
                                       min_stance_s=0.25 if self.segment == "shank" else 0.15)
         self.detector.to_at_crossing = self.segment == "thigh"
+        if self.segment == "shank":
+            self.detector.stride_rise_m = self._stride_rise_m
+
+    def _stride_rise_m(self, sw: Swing, prev: Swing | None) -> float | None:
+        """Rise of the ankle from the mid-stance before swing ``sw`` to its contact (m), for
+        its toe-off (:func:`.events.toe_off_time_s`): a short integration, no drift removal."""
+        t = self.t.view()
+        if prev is not None and sw.to_s - prev.ic_s <= RISE_MAX_STANCE_S:
+            start = prev.ic_s + RISE_AFTER_IC_S
+        else:
+            start = sw.to_s - 1.0
+        i0 = midstance_index(t, self.gyr_lp.view(), start, sw.to_s - 0.05)
+        i1 = min(sw.ic_i, len(t) - 1)
+        if i0 is None or i1 <= i0 or np.any(self.gap_after.view()[i0:i1]):
+            return None
+        quat = self.quat.view()
+        if np.isnan(quat[i0:i1 + 1, 0]).any():
+            return None
+        lever = RISE_LEVER_M * self.calibration.up_axis
+        d = displacement_to(t, self.acc_world.view(), self.gyr.view(), quat, i0, i1, lever, np.zeros(3))
+        return float(d[2])
 
     # ------------------------------------------------------------------ lookups
 

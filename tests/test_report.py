@@ -17,6 +17,7 @@ pypdf = pytest.importorskip("pypdf")
 
 from imu_knee.analysis.engine import analyze_recording  # noqa: E402
 from imu_knee.cli import main  # noqa: E402
+from imu_knee.errors import InputError  # noqa: E402
 from imu_knee.recording import read_recording  # noqa: E402
 from imu_knee.report import (EarlierSession, analyse_session, build_content, render_html,  # noqa: E402
                              render_pdf)
@@ -136,6 +137,24 @@ def test_missing_folder_and_bad_leg_length_are_one_line_errors(hard_landing_csv,
     assert main(["report", str(hard_landing_csv), "-o", str(tmp_path / "r.html"), "--leg-length", "9"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(line.startswith("imu-knee: ") for line in err)
+
+
+def test_report_and_import_refuse_the_same_output_paths_alike(tmp_path, capsys):
+    """One output-path check (imu_knee.paths) for every command that writes a file."""
+    from imu_knee.importers import write_import
+    from imu_knee.paths import check_output_path
+
+    existing = tmp_path / "old.csv"
+    existing.write_text("keep", encoding="utf-8")
+    cases = {"exists already; use --force": existing, "is a folder": tmp_path,
+             "does not exist": tmp_path / "no" / "x.csv"}
+    for words, path in cases.items():
+        with pytest.raises(InputError, match=words):
+            check_output_path(path, force=False)
+        with pytest.raises(InputError, match=words):
+            write_import(None, path)  # refused before anything is converted or written
+    check_output_path(existing, force=True)
+    assert existing.read_text(encoding="utf-8") == "keep"
 
 
 def test_pdf_is_valid_with_its_parts_on_their_own_pages(cli_outputs):

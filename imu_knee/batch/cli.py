@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..commands.history import add_history_options
 from ..errors import InputError
 
 
@@ -26,11 +27,7 @@ def add_arguments(parser) -> None:
                         help="batch output: one row per recording (status, medians, findings)")
     parser.add_argument("--no-history", action="store_true",
                         help="do not store the session(s) in the history database")
-    parser.add_argument("--db", type=Path, default=None, metavar="PATH",
-                        help="history database (default: $IMU_KNEE_HOME/history.sqlite or the"
-                             " user data folder)")
-    parser.add_argument("--subject", default=None, metavar="S",
-                        help="whose sessions these are (default: from the recording, else 'me')")
+    add_history_options(parser, "whose sessions these are (default: from the recording, else 'me')")
 
 
 def wants_batch(args) -> bool:

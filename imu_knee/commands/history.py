@@ -18,11 +18,17 @@ DEFAULT_PLOT_METRICS = ("impact_g", "frontal_wobble_dps", "knee_min_flexion_stan
                         "stride_length_m")
 
 
-def add_arguments(parser) -> None:
+def add_history_options(parser, subject_help: str, db_help: str = "history database file") -> None:
+    """``--db PATH`` and ``--subject S``: the same two options for every command that reads or
+    writes the history (history, analyze, report); only their help texts differ."""
     parser.add_argument("--db", type=Path, default=None, metavar="PATH",
-                        help="history database file (default: $IMU_KNEE_HOME/history.sqlite or"
-                             " the user data folder)")
-    parser.add_argument("--subject", default=None, metavar="S", help="only this subject")
+                        help=f"{db_help} (default: $IMU_KNEE_HOME/history.sqlite or the user"
+                             " data folder)")
+    parser.add_argument("--subject", default=None, metavar="S", help=subject_help)
+
+
+def add_arguments(parser) -> None:
+    add_history_options(parser, "only this subject")
     parser.add_argument("--metric", default=None, metavar="NAME",
                         help="show this per-step metric week by week (e.g. impact_g;"
                              " comma-separated for several)")

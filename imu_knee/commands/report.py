@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 
 from ..errors import InputError
+from ..paths import check_output_path, output_folder
+from .history import add_history_options
 
 MAX_NAME_CHARS = 120
 MAX_NOTES_CHARS = 5000
@@ -32,11 +34,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--notes", default="", help="free notes shown in the report")
     parser.add_argument("--leg-length", type=float, default=None, metavar="M",
                         help="leg length in m (hip bone to ankle); improves stride length")
-    parser.add_argument("--db", type=Path, default=None, metavar="PATH",
-                        help="session history for the trend (default: as `imu-knee history`)")
-    parser.add_argument("--subject", default=None, metavar="S",
-                        help="compare with this subject's stored sessions (default: the"
-                             " recording's subject, as `imu-knee analyze` stores it)")
+    add_history_options(parser, "compare with this subject's stored sessions (default: the"
+                        " recording's subject, as `imu-knee analyze` stores it)",
+                        db_help="session history for the trend")
     parser.add_argument("--no-history", action="store_true",
                         help="do not read the session history (no trend)")
     parser.add_argument("--earlier", type=Path, default=None, metavar="SESSIONS.json",
@@ -60,19 +60,12 @@ def check_outputs(recording: Path, outputs: list[Path], force: bool) -> None:
             raise InputError(f"{out}: this is the recording itself; choose another report path")
         if any(_same_file(out, o) for o in outputs[:i]):
             raise InputError(f"{out}: the HTML and the PDF need different paths")
-        if out.is_dir():
-            raise InputError(f"{out}: is a folder; give a file name")
-        if out.exists() and not force:
-            raise InputError(f"{out} exists; use --force to overwrite it")
-        parent = out.parent if str(out.parent) else Path(".")
-        if not parent.is_dir():
-            raise InputError(f"{out}: folder {parent} does not exist")
+        check_output_path(out, force)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write to a temporary file beside ``path`` and rename it over (never a half file)."""
-    parent = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=output_folder(path))
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from ..errors import InputError
+from ..paths import check_output_path, output_folder
 from ..recording import SENSOR_NAMES, read_recording, write_recording
 from .convert import ImportResult, to_recording
 from .detect import FORMATS, detect_format
@@ -53,13 +54,8 @@ def import_source(sources: list[str | os.PathLike], placement: str,
 def write_import(result: ImportResult, output: str | os.PathLike, force: bool = False) -> Path:
     """Write atomically (temporary file, then rename) and read it back as a check."""
     out = Path(output)
-    if out.is_dir():
-        raise InputError(f"{out}: is a folder; give a file name for the recording")
-    if out.exists() and not force:
-        raise InputError(f"{out}: exists already; pass --force to overwrite it")
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError(f"{folder}: no such folder for the output")
+    check_output_path(out, force)
+    folder = output_folder(out)
     # a plain open() (not mkstemp) so the file gets the user's usual permissions
     tmp = folder / f".{out.name}.{os.getpid()}.tmp"
     try:

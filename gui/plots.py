@@ -34,51 +34,49 @@ class SessionPlots(pg.GraphicsLayoutWidget):
                   ("knee flexion per step", "deg"), ("frontal-plane range per step", "deg")]
         for p, (name, unit) in zip(self.plots, labels):
             p.getAxis("left").setWidth(56)
+            for ax in ("left", "bottom"):     # no unit prefixes: no label re-layout per frame
+                p.getAxis(ax).enableAutoSIPrefix(False)
             p.setMouseEnabled(x=False, y=False)
             p.hideButtons()
-            p.setClipToView(True)
-            p.setDownsampling(auto=True, mode="peak")
+            # no clip-to-view or auto downsampling: both use the view's range, not the shifted
+            # items' (refresh() hands over only the last window_s; 10 s at 200 Hz is about
+            # 2 points per pixel column already)
             p.disableAutoRange()
             p.setTitle(f"{name} ({unit})", size="10pt")
             p.getAxis("left").setLabel(unit)
-            if p is self.acc_plot:
-                p.setXLink(self.sag_plot)
+            for ax in ("left", "bottom"):     # ticks outside: an axis does not overlap its
+                p.getAxis(ax).setStyle(tickLength=5)   # plot, so scrolling does not repaint it
+            # the view stays put (seconds before now); the data move under it
+            p.setXRange(-window_s, 0.0, padding=0)
             if p is self.sag_plot or p is self.knee_plot:
                 p.hideAxis("bottom")   # fewer axes to repaint each frame
-        self.frontal_plot.setLabel("bottom", "time", units="s")
-        self.knee_plot.setXLink(self.frontal_plot)
+        self.frontal_plot.setLabel("bottom", "seconds before now")
         self.acc_plot.getAxis("bottom").setStyle(showValues=True)
         self.sag_curves = {}
         self.acc_curves = {}
-        self.markers_ic = {}
-        self.markers_to = {}
-        self.impacts = {}
         self.knee_ic = {}
         self.knee_min = {}
         self.frontal = {}
+        # one item per plot for all its symbols (both sides, every kind): each item costs a
+        # Python paint call per frame, the number of points hardly matters
+        self.events = _marker_item()          # contact ▼ and toe-off △, both sides
+        self.impact_marks = _marker_item()    # impact peaks ●, ringed ◯ above the threshold
+        self.knee_marks = _marker_item()      # knee at contact ○, best extension in stance □
+        self.frontal_marks = _marker_item()   # frontal range ◆
+        self.sag_plot.addItem(self.events)
+        self.acc_plot.addItem(self.impact_marks)
+        self.knee_plot.addItem(self.knee_marks)
+        self.frontal_plot.addItem(self.frontal_marks)
+        self._styles = _marker_styles()
+        self._scrolling = [self.events, self.impact_marks, self.knee_marks, self.frontal_marks]
         for side, colour in SIDE_COLOURS.items():
-            pen = pg.mkPen(colour, width=1)
-            self.sag_curves[side] = self.sag_plot.plot([], [], pen=pen)
+            self.sag_curves[side] = self.sag_plot.plot([], [], pen=pg.mkPen(colour, width=1))
             self.acc_curves[side] = self.acc_plot.plot([], [], pen=pg.mkPen(colour, width=1))
-            self.markers_ic[side] = pg.ScatterPlotItem(symbol="t", size=13, brush=colour,
-                                                       pen=pg.mkPen("k", width=0.5))
-            self.markers_to[side] = pg.ScatterPlotItem(symbol="t1", size=11, brush=None,
-                                                       pen=pg.mkPen(colour, width=2))
-            self.sag_plot.addItem(self.markers_ic[side])
-            self.sag_plot.addItem(self.markers_to[side])
-            self.impacts[side] = pg.ScatterPlotItem(size=12, symbol="o", brush=colour,
-                                                    pen=pg.mkPen("k", width=0.5))
-            self.acc_plot.addItem(self.impacts[side])
-            self.knee_ic[side] = self.knee_plot.plot([], [], pen=pg.mkPen(colour, width=1.5),
-                                                     symbol="o", symbolBrush=colour, symbolSize=8)
-            self.knee_min[side] = self.knee_plot.plot([], [], pen=pg.mkPen(colour, width=1, style=pg.QtCore.Qt.DashLine),
-                                                      symbol="s", symbolBrush=None,
-                                                      symbolPen=pg.mkPen(colour), symbolSize=7)
-            self.frontal[side] = self.frontal_plot.plot([], [], pen=pg.mkPen(colour, width=1.5),
-                                                        symbol="d", symbolBrush=colour, symbolSize=9)
-        self.high_impacts = pg.ScatterPlotItem(size=20, symbol="o", brush=None,
-                                               pen=pg.mkPen(VERMILLION, width=3))
-        self.acc_plot.addItem(self.high_impacts)
+            self.knee_ic[side] = self.knee_plot.plot([], [], pen=pg.mkPen(colour, width=1.5))
+            self.knee_min[side] = self.knee_plot.plot([], [], pen=pg.mkPen(colour, width=1, style=pg.QtCore.Qt.DashLine))
+            self.frontal[side] = self.frontal_plot.plot([], [], pen=pg.mkPen(colour, width=1.5))
+            self._scrolling += [self.sag_curves[side], self.acc_curves[side], self.knee_ic[side],
+                                self.knee_min[side], self.frontal[side]]
         self.band = pg.LinearRegionItem(orientation="horizontal", movable=False)
         self.band.setZValue(-1)
         for line in self.band.lines:
@@ -89,6 +87,8 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         self.knee_plot.addItem(self.knee_note)
         self.frontal_note = pg.TextItem("", anchor=(0.5, 0.5))
         self.frontal_plot.addItem(self.frontal_note)
+        for note in (self.knee_note, self.frontal_note):
+            note.setPos(-0.5 * window_s, 0.5)
         self.zero = self.sag_plot.addLine(y=0, pen=pg.mkPen((128, 128, 128), width=1))
         self.reset()
         self.apply_theme(theme)
@@ -168,7 +168,7 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         fit = now - self._last_fit > 0.5
         if fit:
             self._last_fit = now
-        x0, x1 = latest - self.window_s, latest
+        x0 = latest - self.window_s
         sag_vals, acc_vals = [], []
         for side in SIDE_COLOURS:
             name = f"{side}_shank"
@@ -186,67 +186,97 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         if self._steps_dirty:
             self._draw_steps()
             self._steps_dirty = False
-        self.sag_plot.setXRange(x0, x1, padding=0)
-        if fit:   # the per-step plots move with the steps, twice a second is enough
-            self.frontal_plot.setXRange(x0, x1, padding=0)
-        ymid = 0.5 * (x0 + x1)
-        self.knee_note.setPos(ymid, 0.5)
-        self.frontal_note.setPos(ymid, 0.5)
-        # apply the new view transforms now: done lazily inside the paint they schedule a
-        # second repaint of the whole view per frame
-        for p in self.plots:
-            p.vb.updateMatrix()
+        # items keep the signal's time; shifting them by -latest puts "now" at x = 0, so the
+        # views and their time axes never change (no tick layout per frame)
+        for item in self._scrolling:
+            item.setPos(-latest, 0.0)
+            item.viewTransformChanged()    # its item-to-view mapping moved (cached view rect)
 
     def _draw_steps(self) -> None:
-        high = []
-        any_frontal = False
-        any_knee = False
+        events, impacts, knee, frontal = [], [], [], []
         for side in SIDE_COLOURS:
             steps = list(self.steps[side])
             finals = np.array([s["ic_s"] for s in steps]) if steps else np.empty(0)
             ics = [t for t in self.notices[side]
                    if not len(finals) or np.min(np.abs(finals - t)) > 0.1]
             ics += finals.tolist()
-            self.markers_ic[side].setData(ics, np.zeros(len(ics)))
-            tos = [s["to_s"] for s in steps if _finite(s.get("to_s"))]
-            self.markers_to[side].setData(tos, np.zeros(len(tos)))
-            imp = [(s["ic_s"], s["impact_g"]) for s in steps if _finite(s.get("impact_g"))]
-            self.impacts[side].setData([a for a, _ in imp], [b for _, b in imp])
-            high += [(s["ic_s"], s["impact_g"]) for s in steps
-                     if _finite(s.get("impact_g")) and s.get("_scores", {}).get("hard_landing", 0) >= 1]
+            events += [(t, 0.0, ("contact", side)) for t in ics]
+            events += [(s["to_s"], 0.0, ("toe_off", side)) for s in steps if _finite(s.get("to_s"))]
+            imp = [(s["ic_s"], float(s["impact_g"]), s.get("_scores", {}).get("hard_landing", 0) >= 1)
+                   for s in steps if _finite(s.get("impact_g"))]
+            impacts += [(t, g, ("impact", side)) for t, g, _ in imp]
+            impacts += [(t, g, ("high", side)) for t, g, high in imp if high]
             kic = [(s["ic_s"], s["knee_flexion_ic_deg"]) for s in steps if _finite(s.get("knee_flexion_ic_deg"))]
             kmin = [(s["ic_s"], s["knee_min_flexion_stance_deg"]) for s in steps
                     if _finite(s.get("knee_min_flexion_stance_deg"))]
-            any_knee |= bool(kic or kmin)
-            self.knee_ic[side].setData([a for a, _ in kic], [b for _, b in kic])
-            self.knee_min[side].setData([a for a, _ in kmin], [b for _, b in kmin])
+            _set_line(self.knee_ic[side], kic)
+            _set_line(self.knee_min[side], kmin)
+            knee += [(t, v, ("knee_ic", side)) for t, v in kic] + [(t, v, ("knee_min", side)) for t, v in kmin]
             fr = [(s["ic_s"], s["frontal_range_deg"]) for s in steps if _finite(s.get("frontal_range_deg"))]
-            any_frontal |= bool(fr)
-            self.frontal[side].setData([a for a, _ in fr], [b for _, b in fr])
-        self.high_impacts.setData([a for a, _ in high], [b for _, b in high])
+            _set_line(self.frontal[side], fr)
+            frontal += [(t, v, ("frontal", side)) for t, v in fr]
+        for item, points in ((self.events, events), (self.impact_marks, impacts),
+                             (self.knee_marks, knee), (self.frontal_marks, frontal)):
+            _set_marks(item, points, self._styles)
         if len(self.level_impacts) >= 3:
             lo, hi = np.percentile(np.array(self.level_impacts), [25, 75])
             self.band.setRegion((lo, hi))
             self.band.show()
         else:
             self.band.hide()
-        if not any_knee:
+        if not knee:
             self.knee_note.setText("knee angle needs a thigh sensor" if not any(self.has_thigh.values())
                                    else "knee angle: not measured yet")
             self.knee_plot.setYRange(0, 60)
         else:
             self.knee_note.setText("")
-            vals = [np.array([s.get(k) for s in self.steps[side] for k in
-                              ("knee_flexion_ic_deg", "knee_min_flexion_stance_deg") if _finite(s.get(k))])
-                    for side in SIDE_COLOURS]
-            self._fit_y(self.knee_plot, "knee", vals, 30.0, 10.0, False)
-        if not any_frontal:
+            self._fit_y(self.knee_plot, "knee", [np.array([v for _, v, _ in knee])], 30.0, 10.0, False)
+        if not frontal:
             self.frontal_plot.setYRange(0, 10)
         else:
-            vals = [np.array([s["frontal_range_deg"] for s in self.steps[side] if _finite(s.get("frontal_range_deg"))])
-                    for side in SIDE_COLOURS]
-            self._fit_y(self.frontal_plot, "frontal", vals, 6.0, 2.0, True)
-        self.frontal_note.setText("" if any_frontal else "frontal-plane angle: not measured yet")
+            self._fit_y(self.frontal_plot, "frontal", [np.array([v for _, v, _ in frontal])], 6.0, 2.0, True)
+        self.frontal_note.setText("" if frontal else "frontal-plane angle: not measured yet")
+
+
+def _marker_item() -> pg.ScatterPlotItem:
+    item = pg.ScatterPlotItem()
+    item.hide()
+    return item
+
+
+def _marker_styles() -> dict:
+    """(kind, side) -> (symbol, size px, pen, brush), made once (no per-frame Qt objects)."""
+    outline = pg.mkPen("k", width=0.5)
+    ring = pg.mkPen(VERMILLION, width=3)
+    none = pg.mkBrush(None)
+    styles = {}
+    for side, colour in SIDE_COLOURS.items():
+        fill, line, thick = pg.mkBrush(colour), pg.mkPen(colour, width=1), pg.mkPen(colour, width=2)
+        styles[("contact", side)] = ("t", 13, outline, fill)
+        styles[("toe_off", side)] = ("t1", 11, thick, none)
+        styles[("impact", side)] = ("o", 12, outline, fill)
+        styles[("high", side)] = ("o", 20, ring, none)
+        styles[("knee_ic", side)] = ("o", 8, outline, fill)
+        styles[("knee_min", side)] = ("s", 7, line, none)
+        styles[("frontal", side)] = ("d", 9, outline, fill)
+    return styles
+
+
+def _set_marks(item: pg.ScatterPlotItem, points: list, styles: dict) -> None:
+    """``points``: (x, y, style key); an item without points is hidden (no paint call)."""
+    if not points:
+        item.setData([], [])
+        item.hide()
+        return
+    x, y, keys = zip(*points)
+    symbol, size, pen, brush = zip(*(styles[k] for k in keys))
+    item.setData(x=np.array(x, float), y=np.array(y, float), symbol=list(symbol), size=list(size),
+                 pen=list(pen), brush=list(brush))
+    item.show()
+
+
+def _set_line(curve, points: list) -> None:
+    curve.setData([a for a, _ in points], [b for _, b in points])
 
 
 def _finite(v) -> bool:

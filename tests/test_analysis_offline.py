@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +15,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "analysis"))
 from synth import synth_recording  # noqa: E402
 
+from imu_knee.analysis import offline  # noqa: E402
 from imu_knee.analysis.engine import Engine, analyze_recording  # noqa: E402
+from imu_knee.analysis.forked import FAILED, ForkedCall, can_fork  # noqa: E402
+from imu_knee.analysis.impact import impact_at  # noqa: E402
 from imu_knee.analysis.offline import analyze_whole  # noqa: E402
+from imu_knee.analysis.shank_tilt import max_forward_tilt_deg, walking_direction  # noqa: E402
+from imu_knee.analysis.stride import ankle_displacement, ankle_displacements  # noqa: E402
 from imu_knee.simulate import simulate  # noqa: E402
 
 FOUR = ("left_shank", "right_shank", "left_thigh", "right_thigh")
@@ -64,3 +72,109 @@ def test_engine_knee_series_reports_a_refused_calibration():
         assert series.available and len(series.t_s) > 0
     else:  # the series is missing for the reason the summary gives
         assert series.missing == report["message"] and len(series.t_s) == 0
+
+
+@pytest.fixture(scope="module")
+def four_sensors():
+    return simulate("level:10,stairs_up:4,stairs_down:4,level:6", seed=11, rate_hz=100.0,
+                    sensors=FOUR).recording
+
+
+@pytest.mark.skipif(not can_fork(), reason="needs fork and two CPUs")
+def test_two_processes_give_exactly_the_serial_result(four_sensors):
+    one = analyze_whole(four_sensors, parallel=False, knee=True)
+    two = analyze_whole(four_sensors, parallel=True, knee=True)
+    pd.testing.assert_frame_equal(one.steps, two.steps, check_exact=True)
+    assert json.dumps(one.summary) == json.dumps(two.summary)  # same keys, order and values
+    assert one.knee.keys() == two.knee.keys() == {"left", "right"}
+    for side in one.knee:
+        np.testing.assert_array_equal(one.knee[side].flexion_deg, two.knee[side].flexion_deg)
+    # and one engine for all four sensors gives the same rows
+    steps, _ = analyze_recording(four_sensors)
+    pd.testing.assert_frame_equal(steps, one.steps, check_exact=True)
+
+
+def test_a_failed_child_leg_is_analysed_in_process(four_sensors, monkeypatch):
+    class DeadChild:
+        def __init__(self, fn, *args):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+        def result(self):
+            return FAILED
+
+    monkeypatch.setattr(offline, "ForkedCall", DeadChild)
+    monkeypatch.setattr(offline, "can_fork", lambda: True)
+    res = analyze_whole(four_sensors, parallel=True)
+    pd.testing.assert_frame_equal(res.steps, analyze_whole(four_sensors, parallel=False).steps)
+    assert set(res.steps.side) == {"left", "right"}
+
+
+def _boom():
+    raise RuntimeError("boom")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_call_returns_the_value_or_failed():
+    with ForkedCall(np.arange, 5) as call:
+        np.testing.assert_array_equal(call.result(), np.arange(5))
+    with ForkedCall(_boom) as call:
+        assert call.result() is FAILED
+    with ForkedCall(os._exit, 3) as call:
+        assert call.result() is FAILED
+    with ForkedCall(time.sleep, 30) as call:  # left early: the child is stopped and reaped
+        pid = call._pid
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def test_strides_integrated_together_equal_one_by_one(four_sensors):
+    s = four_sensors.streams["left_shank"]
+    engine = Engine({"left_shank": s.rate_hz})
+    engine.push("left_shank", s.t_s, s.acc_mps2, s.gyr_dps)
+    engine.finish()
+    ch = engine.chains["left_shank"]
+    rng = np.random.default_rng(0)
+    i0 = rng.integers(500, len(s) - 400, 40)
+    i1 = i0 + rng.integers(1, 300, 40)  # very different lengths in one padded array
+    lever = 0.25 * ch.calibration.up_axis
+    args = (ch.t.view(), ch.acc_world.view(), ch.gyr.view(), ch.quat.view())
+    together = ankle_displacements(*args, i0, i1, lever)
+    for k in range(len(i0)):
+        np.testing.assert_array_equal(together[k], ankle_displacement(*args, int(i0[k]), int(i1[k]), lever))
+    # a stride's displacement is a few tens of cm, not drift
+    assert np.abs(together[:, 2]).max() < 5.0
+
+
+def test_step_metrics_equal_the_per_stance_functions(four_sensors):
+    engine = Engine({n: s.rate_hz for n, s in four_sensors.streams.items()})
+    rows = []
+    for name, s in four_sensors.streams.items():
+        rows.extend(engine.push(name, s.t_s, s.acc_mps2, s.gyr_dps))
+    rows.extend(engine.finish())
+    final = [r for r in rows if r.final and r.side == "left"]
+    b = engine.sides["left"]
+    ch = b.shank
+    t, quat = ch.t.view(), ch.quat.view()
+    checked = 0
+    for r in final:
+        impact, loading, _ = impact_at(t, ch.acc.view(), r.ic_s, ch.rate_hz, None)
+        assert r.impact_g == (None if impact is None else round(impact, 3))
+        assert r.loading_rate_gps == (None if loading is None else round(loading, 2))
+    assert sum(r.impact_g is not None for r in final) > 15
+    # the stances' largest forward tilt, all at once, equals the per-stance function
+    stances = [r for r in final if r.to_s is not None]
+    swings = [next(s for s in b.events.swings if abs(s.ic_s - r.ic_s) < 0.1) for r in stances]
+    together = b._shank_tilt_max(swings, stances, [None] * len(stances))
+    up = ch.calibration.up_axis
+    for r, sw, tilt in zip(stances, swings, together):
+        i0, i1 = int(t.searchsorted(r.ic_s)), int(t.searchsorted(r.to_s, side="right")) - 1
+        direction = walking_direction(None, quat, up, sw.ms_i)
+        assert tilt == max_forward_tilt_deg(quat, up, direction, i0, i1)
+        checked += tilt is not None
+    assert checked > 15

@@ -43,11 +43,13 @@ from ..recording import SENSOR_NAMES, Recording
 from .events import Swing, first_minimum_after
 from .knee_series import KneeSeries
 from .impact import clip_level_mps2, impact_at, window_end
-from .knee_stage import FrontalStage, KneeStage
+from .derived import ShankDerived
+from .knee_stage import CHUNK_STEPS, FrontalStage, KneeStage
 from .sensor_chain import ChainConfig, SensorChain
-from .shank_tilt import max_forward_tilt_deg, walking_direction
+from .shank_tilt import walking_direction
 from .steps import STEP_COLUMNS, StepRow
-from .stride import ankle_displacement, midstance_index
+from .windows import chunks, window_index
+from .stride import ankle_displacements, midstance_index
 from .stride_at_contact import displacement_to, drift_rate_mps2
 
 LIVE_HISTORY_S = 30.0  # sample history a live engine keeps (Engine(history_s=...)); memory stays flat
@@ -96,6 +98,7 @@ class SideBuilder:
         self.lever_m = SENSOR_ABOVE_ANKLE * shank_len
         self.knee = KneeStage(self.shank, self.thigh) if self.shank and self.thigh else None
         self.frontal = FrontalStage(self.shank, self.knee) if self.shank else None
+        self.derived = ShankDerived(self.shank) if self.shank else None
         self.next_k = 0          # next swing whose row is not final yet
         self.noticed_k = 0       # next swing whose early notice is not sent yet
         self.contact_rows = contact_rows  # emit contact rows (live displays opt in)
@@ -123,20 +126,22 @@ class SideBuilder:
             row.emitted_t_s = now_s
             out.append(row)
             self.contact_k += 1
-        while self.next_k < (self.contact_k if self.contact_rows else len(swings)):
-            k = self.next_k
-            nxt = swings[k + 1] if k + 1 < len(swings) else None
+        ready = self.next_k
+        while ready < (self.contact_k if self.contact_rows else len(swings)):
+            nxt = swings[ready + 1] if ready + 1 < len(swings) else None
             if nxt is None and not self.events.finished:
                 break
-            need_t = max(swings[k].ic_s + 0.2, nxt.to_s + 0.1 if nxt else -np.inf)
+            need_t = max(swings[ready].ic_s + 0.2, nxt.to_s + 0.1 if nxt else -np.inf)
             if any(c.last_t < need_t and not c.finished for c in self.chains):
                 break
             if self.knee is not None and not self.knee.decided:
                 break
-            row = self._row(k)
+            ready += 1
+        # every row that is ready, together (offline: all of them at once; live: one or two)
+        for row in self._rows(list(range(self.next_k, ready))):
             row.emitted_t_s = now_s
             out.append(row)
-            self.next_k += 1
+        self.next_k = ready
         return out
 
     def oldest_needed_s(self) -> float:
@@ -171,6 +176,8 @@ class SideBuilder:
             i = int(np.searchsorted(self.frontal.t.view(), cut_s))
             self.frontal.angle.forget_before(i)
             self.frontal.rate.forget_before(i)
+        if self.derived is not None:
+            self.derived.forget_before(int(np.searchsorted(self.shank.t.view(), cut_s)))
 
     def _stance_end(self, k: int) -> tuple[float, bool]:
         """(end time, is a real toe-off) of the stance that starts at swing k's contact."""
@@ -183,62 +190,103 @@ class SideBuilder:
             end = min(end, swings[k + 1].to_s)
         return min(end, self.events.last_t), False
 
+    def _midstance(self, t_from: float, t_to: float) -> int | None:
+        chain = self.shank
+        self.derived.update()
+        return midstance_index(chain.t.view(), chain.gyr_lp.view(), t_from, t_to,
+                               self.derived.gyr_lp_sq.view())
+
     def _anchor_before(self, k: int) -> int | None:
         """Mid-stance sample of the stance before swing k (stillest sample)."""
-        chain = self.shank
         swings = self.events.swings
         to = swings[k].to_s
         if k > 0 and to - swings[k - 1].ic_s <= MAX_STANCE_S:
             start = swings[k - 1].ic_s + ANCHOR_AFTER_IC_S
         else:
             start = to - 1.0
-        return midstance_index(chain.t.view(), chain.gyr_lp.view(), start, to - 0.05)
+        return self._midstance(start, to - 0.05)
 
     def _anchor_after(self, k: int) -> int | None:
         swings = self.events.swings
         if k + 1 < len(swings):
             return self._anchor_before(k + 1)
         end, _ = self._stance_end(k)
-        chain = self.shank
-        return midstance_index(chain.t.view(), chain.gyr_lp.view(), swings[k].ic_s + ANCHOR_AFTER_IC_S, end - 0.02)
+        return self._midstance(swings[k].ic_s + ANCHOR_AFTER_IC_S, end - 0.02)
 
-    def _row(self, k: int) -> StepRow:
-        sw: Swing = self.events.swings[k]
-        flags: list[str] = []
-        end_s, real_to = self._stance_end(k)
-        row = StepRow(self.side, round(sw.ic_s, 4), event_sensor=self.events.name)
-        row.to_s = round(end_s, 4) if real_to else None
-        if sw.gap:
-            flags.append("gap")
-        if self.events.calibration and "no_standing" in self.events.calibration.flags:
-            flags.append("no_standing")
-        d_world = None
+    def _rows(self, ks: list[int]) -> list[StepRow]:
+        """The final rows of swings ``ks``, computed together: each metric for all of them
+        at once (the values do not depend on which rows are computed together)."""
+        if not ks:
+            return []
+        swings = self.events.swings
+        no_standing = bool(self.events.calibration and "no_standing" in self.events.calibration.flags)
+        rows, flags, real_to = [], [], []
+        for k in ks:
+            sw = swings[k]
+            end_s, real = self._stance_end(k)
+            row = StepRow(self.side, round(sw.ic_s, 4), event_sensor=self.events.name)
+            row.to_s = round(end_s, 4) if real else None
+            rows.append(row)
+            flags.append((["gap"] if sw.gap else []) + (["no_standing"] if no_standing else []))
+            real_to.append(real)
+        d_world = [None] * len(ks)
         if self.shank is not None:
-            d_world = self._stride_metrics(k, row, flags)
-        self._knee_and_frontal(row, flags)
-        row.activity = self._activity(row, self._shank_inclination_deg(sw.ic_i))
+            self.derived.update()
+            d_world = self._stride_metrics(ks, rows, flags)
+        self._knee_and_frontal(rows, flags)
+        for k, row in zip(ks, rows):
+            row.activity = self._activity(row, self._shank_inclination_deg(swings[k].ic_i))
         if self.shank is not None:
-            if row.activity != "level":
-                row.ic_s = round(self._stairs_contact(sw), 4)
-                self._knee_and_frontal(row, flags)  # at the refined contact time
-            self._impact(row, flags)
-            if real_to and not sw.gap:
-                row.shank_tilt_max_stance_deg = _r(self._shank_tilt_max(sw, row, d_world), 2)
-        row.flags = sorted(set(flags))
-        return row
+            stairs = [j for j, row in enumerate(rows) if row.activity != "level"]
+            for j in stairs:
+                rows[j].ic_s = round(self._stairs_contact(swings[ks[j]]), 4)
+            # at the refined contact times
+            self._knee_and_frontal([rows[j] for j in stairs], [flags[j] for j in stairs])
+            self._impact(rows, flags)
+            tilt = [j for j, k in enumerate(ks) if real_to[j] and not swings[k].gap]
+            for j, v in zip(tilt, self._shank_tilt_max([swings[ks[j]] for j in tilt],
+                                                       [rows[j] for j in tilt],
+                                                       [d_world[j] for j in tilt])):
+                rows[j].shank_tilt_max_stance_deg = _r(v, 2)
+        for row, f in zip(rows, flags):
+            row.flags = sorted(set(f))
+        return rows
 
-    def _shank_tilt_max(self, sw: Swing, row: StepRow, d_world: np.ndarray | None) -> float | None:
-        """Largest forward lean of the shank over this stance (:mod:`.shank_tilt`)."""
+    def _shank_tilt_max(self, sws: list[Swing], rows: list[StepRow],
+                        d_world: list[np.ndarray | None]) -> list[float | None]:
+        """Largest forward lean of the shank over each row's stance (:mod:`.shank_tilt`:
+        ``max_forward_tilt_deg``, from the long axis per sample in :attr:`derived`)."""
+        out: list[float | None] = [None] * len(rows)
         ch = self.shank
-        t, quat = ch.t.view(), ch.quat.view()
-        i0 = int(np.searchsorted(t, row.ic_s))
-        i1 = int(np.searchsorted(t, row.to_s, side="right")) - 1
-        if i1 <= i0 or np.any(ch.gap_after.view()[i0:i1]):
-            return None
-        direction = walking_direction(d_world, quat, ch.calibration.up_axis, sw.ms_i)
-        if direction is None:
-            return None
-        return max_forward_tilt_deg(quat, ch.calibration.up_axis, direction, i0, i1)
+        t, quat, gap_after = ch.t.view(), ch.quat.view(), ch.gap_after.view()
+        up = ch.calibration.up_axis
+        i0s = t.searchsorted([r.ic_s for r in rows]).tolist()
+        i1s = (t.searchsorted([r.to_s for r in rows], side="right") - 1).tolist()
+        todo, directions = [], []
+        for j, (sw, i0, i1) in enumerate(zip(sws, i0s, i1s)):
+            if i1 <= i0 or i1 >= len(quat) or gap_after[i0:i1].any():
+                continue
+            direction = walking_direction(d_world[j], quat, up, sw.ms_i)
+            if direction is not None:
+                todo.append(j)
+                directions.append(direction)
+        if not todo:
+            return out
+        axis = self.derived.long_axis.view()
+        i0 = np.array([i0s[j] for j in todo])
+        i1 = np.array([i1s[j] for j in todo])
+        d = np.array(directions)
+        best = np.empty(len(todo))
+        for sl in chunks(len(todo), CHUNK_STEPS):
+            idx, valid = window_index(i0[sl], i1[sl] + 1)
+            a = axis[idx]
+            dk = d[sl, None, :]
+            fwd = a[..., 0] * dk[..., 0] + a[..., 1] * dk[..., 1]
+            tilt = np.degrees(np.arctan2(fwd, a[..., 2]))
+            best[sl] = np.max(tilt, axis=1, where=valid, initial=-np.inf)
+        for j, v in zip(todo, best.tolist()):
+            out[j] = v if v == v else None  # NaN: orientation unknown somewhere in the stance
+        return out
 
     # -------------------------------------------------------------- contact rows (live)
 
@@ -323,16 +371,23 @@ class SideBuilder:
             return ["after_gap", "activity_unknown"]
         return []
 
-    def _knee_and_frontal(self, row: StepRow, flags: list[str]) -> None:
+    def _knee_and_frontal(self, rows: list[StepRow], flags: list[list[str]]) -> None:
+        if not rows:
+            return
+        ic = np.array([r.ic_s for r in rows])
+        to = [r.to_s for r in rows]
         if self.knee is not None:
-            row.knee_flexion_ic_deg = _r(self.knee.at_contact(row.ic_s), 2)
-            row.knee_min_flexion_stance_deg = _r(self.knee.min_in_stance(row.ic_s, row.to_s), 2)
-            if self.knee.calibration is None:
-                flags.append("knee_not_calibrated")
+            at_ic = self.knee.at_contacts(ic)
+            lowest = self.knee.min_in_stances(ic, to)
+            for row, a, m, f in zip(rows, at_ic, lowest, flags):
+                row.knee_flexion_ic_deg = _r(a, 2)
+                row.knee_min_flexion_stance_deg = _r(m, 2)
+                if self.knee.calibration is None:
+                    f.append("knee_not_calibrated")
         if self.frontal is not None:
-            rng, wob = self.frontal.in_stance(row.ic_s, row.to_s)
-            row.frontal_range_deg = _r(rng, 2)
-            row.frontal_wobble_dps = _r(wob, 2)
+            for row, (rng, wob) in zip(rows, self.frontal.in_stances(ic, to)):
+                row.frontal_range_deg = _r(rng, 2)
+                row.frontal_wobble_dps = _r(wob, 2)
 
     def _stairs_contact(self, sw: Swing) -> float:
         ch = self.events
@@ -343,33 +398,55 @@ class SideBuilder:
             return from_cross
         return 0.5 * (from_cross + t_min + STAIRS_MIN_TO_IC_S)
 
-    def _impact(self, row: StepRow, flags: list[str]) -> None:
+    def _impact(self, rows: list[StepRow], flags: list[list[str]]) -> None:
         ch = self.shank
         clip = clip_level_mps2(ch.max_abs_acc)
-        impact, loading, f = impact_at(ch.t.view(), ch.acc.view(), row.ic_s, ch.rate_hz, clip)
-        row.impact_g = None if impact is None else round(impact, 3)
-        row.loading_rate_gps = None if loading is None else round(loading, 2)
-        row.impact_rate_hz = round(ch.rate_hz, 1)
-        flags.extend(f)
+        t, acc, norm = ch.t.view(), ch.acc.view(), self.derived.acc_norm.view()
+        for row, f in zip(rows, flags):
+            impact, loading, fl = impact_at(t, acc, row.ic_s, ch.rate_hz, clip, norm)
+            row.impact_g = None if impact is None else round(impact, 3)
+            row.loading_rate_gps = None if loading is None else round(loading, 2)
+            row.impact_rate_hz = round(ch.rate_hz, 1)
+            f.extend(fl)
 
-    def _stride_metrics(self, k: int, row: StepRow, flags: list[str]) -> np.ndarray | None:
-        """Stride length and step height into ``row``; returns the world displacement."""
+    def _stride_metrics(self, ks: list[int], rows: list[StepRow], flags: list[list[str]]
+                        ) -> list[np.ndarray | None]:
+        """Stride length and step height into ``rows``; returns the world displacements."""
         ch = self.shank
-        t = ch.t.view()
-        i0 = self._anchor_before(k)
-        i1 = self._anchor_after(k)
-        if i0 is None or i1 is None or i1 <= i0:
-            flags.append("no_midstance")
-            return None
-        problem = self._integration_problem(i0, i1)
-        if problem:
-            flags.extend(problem)
-            return None
+        out: list[np.ndarray | None] = [None] * len(ks)
+        anchors: dict[int, int | None] = {}  # mid-stance before swing k, each found once
+
+        def before(k: int) -> int | None:
+            if k not in anchors:
+                anchors[k] = self._anchor_before(k)
+            return anchors[k]
+
+        n_swings = len(self.events.swings)
+        todo, i0s, i1s = [], [], []
+        for j, k in enumerate(ks):
+            i0 = before(k)
+            i1 = before(k + 1) if k + 1 < n_swings else self._anchor_after(k)
+            if i0 is None or i1 is None or i1 <= i0:
+                flags[j].append("no_midstance")
+                continue
+            problem = self._integration_problem(i0, i1)
+            if problem:
+                flags[j].extend(problem)
+                continue
+            todo.append(j)
+            i0s.append(i0)
+            i1s.append(i1)
+        if not todo:
+            return out
         lever = self.lever_m * ch.calibration.up_axis
-        d = ankle_displacement(t, ch.acc_world.view(), ch.gyr.view(), ch.quat.view(), i0, i1, lever)
-        row.stride_length_m = round(float(np.hypot(d[0], d[1])), 4)
-        row.step_height_m = round(float(d[2]), 4)
-        return d
+        d = ankle_displacements(ch.t.view(), ch.acc_world.view(), ch.gyr.view(), ch.quat.view(),
+                                np.array(i0s), np.array(i1s), lever)
+        length = np.hypot(d[:, 0], d[:, 1]).tolist()
+        for j, dj, h, v in zip(todo, d, d[:, 2].tolist(), length):
+            rows[j].stride_length_m = round(v, 4)
+            rows[j].step_height_m = round(h, 4)
+            out[j] = dj
+        return out
 
     def _shank_inclination_deg(self, i: int) -> float | None:
         """Sagittal inclination of the shank at sample i (+ = knee ahead of ankle), deg."""

@@ -46,8 +46,12 @@ def clip_level_mps2(max_abs_acc_mps2: float) -> float | None:
 
 
 def impact_at(t_s: np.ndarray, acc_mps2: np.ndarray, ic_s: float, rate_hz: float,
-              clip_mps2: float | None) -> tuple[float | None, float | None, list[str]]:
-    """(impact_g, loading_rate_gps, flags) for the contact at ``ic_s``."""
+              clip_mps2: float | None, acc_norm_mps2: np.ndarray | None = None
+              ) -> tuple[float | None, float | None, list[str]]:
+    """(impact_g, loading_rate_gps, flags) for the contact at ``ic_s``.
+
+    ``acc_norm_mps2``: optionally the resultant of every row of ``acc_mps2`` (the same
+    values, computed once for many contacts)."""
     flags: list[str] = []
     if rate_hz < MIN_IMPACT_RATE_HZ:
         return None, None, ["rate_too_low_for_impact"]
@@ -58,16 +62,17 @@ def impact_at(t_s: np.ndarray, acc_mps2: np.ndarray, ic_s: float, rate_hz: float
     window = acc_mps2[i0:i1]
     if clip_mps2 is not None and np.any(np.abs(window) >= 0.995 * clip_mps2):
         return None, None, ["acc_saturated"]
-    start = rise_start(acc_mps2, i0, i1)
+    norm = acc_norm_mps2 if acc_norm_mps2 is not None else _LazyNorm(acc_mps2)
+    start = rise_start(acc_mps2, i0, i1, norm)
     if start >= i1 - 1:
         # the resultant only falls through the window (the flank of a late-swing peak): no
         # landing peak with a rise before it; the impact is the window's largest value
-        mag_g = np.linalg.norm(window, axis=1) / GRAVITY_MPS2
+        mag_g = norm[i0:i1] / GRAVITY_MPS2
         return float(mag_g.max()), None, ["no_rise_before_impact"]
     # steepest rise from the start of the rise (one sample before, if the window opened on
     # a rising flank) up to the peak
     j0 = start - 1 if start == i0 and start > 0 else start
-    mag_g = np.linalg.norm(acc_mps2[j0:i1], axis=1) / GRAVITY_MPS2
+    mag_g = norm[j0:i1] / GRAVITY_MPS2
     k = int(np.argmax(mag_g[start - j0:])) + start - j0
     peak = float(mag_g[k])
     rise_t = t_s[j0:j0 + k + 1]
@@ -78,14 +83,25 @@ def impact_at(t_s: np.ndarray, acc_mps2: np.ndarray, ic_s: float, rate_hz: float
     return peak, loading, flags
 
 
-def rise_start(acc_mps2: np.ndarray, i0: int, i1: int) -> int:
+class _LazyNorm:
+    """``norm[a:b]``: the resultant of rows a..b-1 of an (N, 3) array, computed on demand."""
+
+    def __init__(self, v: np.ndarray):
+        self._v = v
+
+    def __getitem__(self, sl: slice) -> np.ndarray:
+        return np.linalg.norm(self._v[sl], axis=1)
+
+
+def rise_start(acc_mps2: np.ndarray, i0: int, i1: int, acc_norm_mps2=None) -> int:
     """First sample of the impact window to search from: ``i0``, unless the window opens on
     the falling flank of an earlier peak (the shank's late-swing deceleration, 40-60 ms
     before contact): then the end of that fall (the first sample after which the resultant
     rises again), where the landing's rise starts. Depends on samples up to ``i1`` only."""
     if i0 <= 0 or i1 - i0 < 2:
         return i0
-    mag = np.linalg.norm(acc_mps2[i0 - 1:i1], axis=1)
+    norm = acc_norm_mps2 if acc_norm_mps2 is not None else _LazyNorm(acc_mps2)
+    mag = norm[i0 - 1:i1]
     if mag[1] >= mag[0]:
         return i0
     rising = np.flatnonzero(np.diff(mag[1:]) > 0)

@@ -17,23 +17,13 @@ from . import frontal as fr
 from . import knee_angle as ka
 from .buffers import GrowingArray
 from .sensor_chain import SensorChain
+from .windows import chunks, window_index
 
 
 MIN_PLAUSIBLE_DEG = -20.0      # hyper-extension beyond standing
 MIN_SWING_FLEXION_DEG = 25.0   # the knee bends at least this much in a walking swing
 MAX_PLAUSIBLE_DEG = 150.0
-
-
-def _interp_one(t: np.ndarray, v: np.ndarray, x: float) -> float:
-    """np.interp(x, t, v) for one x inside [t[0], t[-1]], without the array call overhead."""
-    j = int(t.searchsorted(x, "right")) - 1
-    if j >= len(t) - 1:
-        return float(v[-1])
-    t0, t1 = float(t[j]), float(t[j + 1])
-    v0, v1 = float(v[j]), float(v[j + 1])
-    if x == t0 or t1 == t0:
-        return v0
-    return (v1 - v0) / (t1 - t0) * (x - t0) + v0
+CHUNK_STEPS = 256              # stances per padded window array (bounds its memory)
 
 
 def _interp_rows(t: np.ndarray, t_src: np.ndarray, v_src: np.ndarray) -> np.ndarray:
@@ -169,23 +159,46 @@ class KneeStage:
 
     def at_contact(self, ic_s: float) -> float | None:
         """Flexion at the contact (linear interpolation, as knee_angle.knee_flexion_at_ic)."""
+        return self.at_contacts(np.array([ic_s]))[0]
+
+    def at_contacts(self, ic_s: np.ndarray) -> list[float | None]:
+        """:meth:`at_contact` for many contacts at once."""
         t = self.t.view()
-        if len(t) == 0 or not t[0] <= ic_s <= t[-1]:
-            return None
-        return _interp_one(t, self.flexion.view(), ic_s)
+        if len(t) == 0:
+            return [None] * len(ic_s)
+        ic_s = np.asarray(ic_s, dtype=float)
+        vals = np.interp(ic_s, t, self.flexion.view())
+        inside = (t[0] <= ic_s) & (ic_s <= t[-1])
+        return [float(v) if ok else None for v, ok in zip(vals.tolist(), inside.tolist())]
 
     def min_in_stance(self, ic_s: float, to_s: float | None) -> float | None:
         """Smallest flexion over [ic, to] incl. interpolated ends (as knee_min_flexion_in_stance)."""
+        return self.min_in_stances(np.array([ic_s]), [to_s])[0]
+
+    def min_in_stances(self, ic_s: np.ndarray, to_s: list[float | None]) -> list[float | None]:
+        """:meth:`min_in_stance` for many stances at once (``to_s`` None: not measurable)."""
+        out: list[float | None] = [None] * len(ic_s)
         t = self.t.view()
-        if len(t) == 0 or to_s is None or not (t[0] <= ic_s <= to_s <= t[-1]):
-            return None
+        if len(t) == 0:
+            return out
+        ic = np.asarray(ic_s, dtype=float)
+        to = np.array([np.nan if x is None else x for x in to_s], dtype=float)
+        ok = np.flatnonzero((t[0] <= ic) & (ic <= to) & (to <= t[-1]))
+        if len(ok) == 0:
+            return out
+        ic, to = ic[ok], to[ok]
         f = self.flexion.view()
-        i0, i1 = int(t.searchsorted(ic_s, "left")), int(t.searchsorted(to_s, "right"))
-        ends = min(_interp_one(t, f, ic_s), _interp_one(t, f, to_s))
-        if i1 > i0:
-            inner = float(f[i0:i1].min())
-            return inner if inner < ends else ends
-        return ends
+        ends = np.minimum(np.interp(ic, t, f), np.interp(to, t, f))
+        i0, i1 = t.searchsorted(ic, "left"), t.searchsorted(to, "right")
+        inner = np.full(len(ok), np.inf)
+        for sl in chunks(len(ok), CHUNK_STEPS):
+            idx, valid = window_index(np.minimum(i0[sl], len(t) - 1), i1[sl])
+            inner[sl] = np.min(f[idx], axis=1, where=valid, initial=np.inf)
+        # NaN inside a stance: the ends, as a comparison with NaN is False
+        best = np.where(inner < ends, inner, ends)
+        for j, v in zip(ok.tolist(), best.tolist()):
+            out[j] = v
+        return out
 
     def report(self) -> dict:
         c = self.calibration
@@ -241,19 +254,36 @@ class FrontalStage:
         self._next_i = n
 
     def in_stance(self, ic_s: float, to_s: float | None) -> tuple[float | None, float | None]:
-        if self.t.n == 0 or to_s is None:
-            return None, None
+        """(range deg, RMS rate dps) of the frontal angle over the stance [ic, to]."""
+        return self.in_stances(np.array([ic_s]), [to_s])[0]
+
+    def in_stances(self, ic_s: np.ndarray, to_s: list[float | None]
+                   ) -> list[tuple[float | None, float | None]]:
+        """:meth:`in_stance` for many stances at once: over the finite samples of each stance
+        (None where it has none, or is not covered by the series)."""
+        out: list[tuple[float | None, float | None]] = [(None, None)] * len(ic_s)
         t = self.t.view()
-        if not (t[0] <= ic_s < to_s <= t[-1]):
-            return None, None
-        i0, i1 = int(t.searchsorted(ic_s, "left")), int(t.searchsorted(to_s, "right"))
-        a = self.angle.view()[i0:i1]
-        r = self.rate.view()[i0:i1]
-        if i1 > i0:
-            rng = float(a.max() - a.min())
-            wob = float(np.sqrt(np.mean(r * r)))
-            if rng == rng and wob == wob:   # no NaN (orientation known all through)
-                return rng, wob
-        rng = fr.frontal_range_deg(a)
-        wob = fr.frontal_wobble_dps(r)
-        return (None if not np.isfinite(rng) else rng), (None if not np.isfinite(wob) else wob)
+        if len(t) == 0:
+            return out
+        ic = np.asarray(ic_s, dtype=float)
+        to = np.array([np.nan if x is None else x for x in to_s], dtype=float)
+        ok = np.flatnonzero((t[0] <= ic) & (ic < to) & (to <= t[-1]))
+        if len(ok) == 0:
+            return out
+        i0, i1 = t.searchsorted(ic[ok], "left"), t.searchsorted(to[ok], "right")
+        angle, rate = self.angle.view(), self.rate.view()
+        rng = np.full(len(ok), np.nan)
+        for sl in chunks(len(ok), CHUNK_STEPS):
+            idx, valid = window_index(np.minimum(i0[sl], len(t) - 1), i1[sl])
+            a = angle[idx]
+            va = valid & np.isfinite(a)
+            hi = np.max(a, axis=1, where=va, initial=-np.inf)
+            lo = np.min(a, axis=1, where=va, initial=np.inf)
+            rng[sl] = np.where(va.any(axis=1), hi - lo, np.nan)
+        for j, a, lo, hi in zip(ok.tolist(), rng.tolist(), i0.tolist(), i1.tolist()):
+            # a mean per stance (a padded sum's rounding would depend on the other stances)
+            r = rate[lo:hi]
+            r = r[np.isfinite(r)]
+            w = float(np.sqrt(np.mean(r * r))) if len(r) else None
+            out[j] = (a if a == a else None, w)
+        return out

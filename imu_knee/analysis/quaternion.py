@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def cross_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise cross product of (N,3) arrays (np.cross has a large per-call overhead)."""
     out = np.empty(a.shape if a.shape == b.shape else np.broadcast_shapes(a.shape, b.shape))
     out[..., 0] = a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1]
@@ -20,5 +20,20 @@ def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     v = np.asarray(v, dtype=np.float64)
     w = q[:, :1]
     u = q[:, 1:]
-    t = 2.0 * _cross(u, v)
-    return v + w * t + _cross(u, t)
+    t = 2.0 * cross_rows(u, v)
+    return v + w * t + cross_rows(u, t)
+
+
+def rotate_one(q, v) -> tuple[float, float, float]:
+    """One vector rotated by one quaternion (w, x, y, z), in plain floats (no array overhead);
+    the same arithmetic as :func:`rotate`."""
+    w, x, y, z = q
+    vx, vy, vz = v
+    tx, ty, tz = 2.0 * (y * vz - z * vy), 2.0 * (z * vx - x * vz), 2.0 * (x * vy - y * vx)
+    return (vx + w * tx + (y * tz - z * ty), vy + w * ty + (z * tx - x * tz),
+            vz + w * tz + (x * ty - y * tx))
+
+
+def cross3(a, b) -> tuple[float, float, float]:
+    """Cross product of two 3-vectors given as plain sequences."""
+    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])

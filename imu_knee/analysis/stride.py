@@ -11,29 +11,29 @@ from __future__ import annotations
 
 import numpy as np
 
+from .quaternion import cross_rows, rotate
+from .windows import chunks, window_index
+
+CHUNK_STRIDES = 256  # strides per padded array (bounds its memory)
 
 
-def midstance_index(t_s: np.ndarray, gyr_lp_dps: np.ndarray, t_from: float, t_to: float) -> int | None:
-    """The stillest sample (smallest low-passed angular rate) in [t_from, t_to]."""
+def midstance_index(t_s: np.ndarray, gyr_lp_dps: np.ndarray, t_from: float, t_to: float,
+                    gyr_lp_sq: np.ndarray | None = None) -> int | None:
+    """The stillest sample (smallest low-passed angular rate) in [t_from, t_to].
+
+    ``gyr_lp_sq``: optionally the squared norms of ``gyr_lp_dps``'s rows, computed once
+    (:func:`squared_norms`) instead of per call."""
     i0 = int(t_s.searchsorted(t_from))
     i1 = int(t_s.searchsorted(t_to, side="right"))
     if i1 - i0 < 1:
         return None
-    g = gyr_lp_dps[i0:i1]
-    return i0 + int(np.argmin(np.einsum("ij,ij->i", g, g)))
+    g2 = squared_norms(gyr_lp_dps[i0:i1]) if gyr_lp_sq is None else gyr_lp_sq[i0:i1]
+    return i0 + int(np.argmin(g2))
 
 
-def _rotate_one(q, v) -> tuple[float, float, float]:
-    """One vector rotated by one quaternion (w, x, y, z), in plain floats (no array overhead)."""
-    w, x, y, z = q
-    vx, vy, vz = v
-    tx, ty, tz = 2.0 * (y * vz - z * vy), 2.0 * (z * vx - x * vz), 2.0 * (x * vy - y * vx)
-    return (vx + w * tx + (y * tz - z * ty), vy + w * ty + (z * tx - x * tz),
-            vz + w * tz + (x * ty - y * tx))
-
-
-def _cross3(a, b) -> tuple[float, float, float]:
-    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
+def squared_norms(v: np.ndarray) -> np.ndarray:
+    """Squared norm of each row of an (N, 3) array."""
+    return np.einsum("ij,ij->i", v, v)
 
 
 def ankle_displacement(t_s: np.ndarray, acc_world_mps2: np.ndarray, gyr_dps: np.ndarray,
@@ -43,30 +43,45 @@ def ankle_displacement(t_s: np.ndarray, acc_world_mps2: np.ndarray, gyr_dps: np.
     ``acc_world_mps2``: acceleration in the world frame with gravity removed.
     ``lever_sensor``: vector from the ankle to the sensor in sensor axes (m).
     """
-    sl = slice(i0, i1 + 1)
-    t = t_s[sl]
-    a_w = acc_world_mps2[sl]
-    dt = (t[1:] - t[:-1])[:, None]
-    # trapezoidal integration of acceleration -> velocity change u (u[0] = 0)
-    u = np.empty_like(a_w)
-    u[0] = 0.0
-    np.cumsum(0.5 * (a_w[1:] + a_w[:-1]) * dt, axis=0, out=u[1:])
-    p_u = np.sum(0.5 * (u[1:] + u[:-1]) * dt, axis=0).tolist()
-    u_end = u[-1].tolist()
-    # lever and angular rate at both ends, in the world frame (plain floats: 3-vectors)
+    return ankle_displacements(t_s, acc_world_mps2, gyr_dps, quat, np.array([i0]), np.array([i1]),
+                               lever_sensor)[0]
+
+
+def ankle_displacements(t_s: np.ndarray, acc_world_mps2: np.ndarray, gyr_dps: np.ndarray,
+                        quat: np.ndarray, i0: np.ndarray, i1: np.ndarray,
+                        lever_sensor: np.ndarray) -> np.ndarray:
+    """:func:`ankle_displacement` of many strides (samples i0[k] to i1[k]) at once: (K, 3).
+
+    The strides are integrated side by side in one padded array (:mod:`.windows`); each row's
+    sums run in sample order as for one stride alone."""
+    out = np.empty((len(i0), 3))
+    for sl in chunks(len(i0), CHUNK_STRIDES):
+        out[sl] = _displacements(t_s, acc_world_mps2, gyr_dps, quat, i0[sl], i1[sl], lever_sensor)
+    return out
+
+
+def _displacements(t_s, acc_world_mps2, gyr_dps, quat, i0, i1, lever_sensor) -> np.ndarray:
+    idx, valid = window_index(i0, i1 + 1)
+    t = t_s[idx]
+    a_w = acc_world_mps2[idx]
+    # steps between consecutive samples of each stride (padding repeats the last sample of a
+    # stride, a real one, and its steps count 0)
+    dt = np.where(valid[:, 1:], t[:, 1:] - t[:, :-1], 0.0)[:, :, None]
+    # trapezoidal integration of acceleration -> velocity change u (u[:, 0] = 0)
+    u = np.zeros_like(a_w)
+    np.cumsum(0.5 * (a_w[:, 1:] + a_w[:, :-1]) * dt, axis=1, out=u[:, 1:])
+    p_u = np.sum(0.5 * (u[:, 1:] + u[:, :-1]) * dt, axis=1)
+    u_end = u[np.arange(len(i0)), i1 - i0]
+    # lever and angular rate at both ends, in the world frame
+    q0, q1 = quat[i0], quat[i1]
+    lever_w0 = rotate(q0, lever_sensor)
+    lever_w1 = rotate(q1, lever_sensor)
     rad = np.pi / 180.0
-    q0, q1 = quat[i0].tolist(), quat[i1].tolist()
-    lever = np.asarray(lever_sensor, dtype=float).tolist()
-    lever_w0 = _rotate_one(q0, lever)
-    lever_w1 = _rotate_one(q1, lever)
-    v_start = _cross3(_rotate_one(q0, (gyr_dps[i0] * rad).tolist()), lever_w0)
-    v_end = _cross3(_rotate_one(q1, (gyr_dps[i1] * rad).tolist()), lever_w1)
+    v_start = cross_rows(rotate(q0, gyr_dps[i0] * rad), lever_w0)
+    v_end = cross_rows(rotate(q1, gyr_dps[i1] * rad), lever_w1)
     # v = u + v_start - frac * drift with frac linear in time, drift so that v(end) = v_end;
     # the trapezoidal position integral of the linear terms is exact: T * (v_start - drift / 2)
-    span = float(t[-1] - t[0])
-    out = []
-    for k in range(3):
-        drift = u_end[k] + v_start[k] - v_end[k]
-        p_end = p_u[k] + span * (v_start[k] - 0.5 * drift)
-        out.append(p_end - (lever_w1[k] - lever_w0[k]))
-    return np.array(out)
+    span = (t_s[i1] - t_s[i0])[:, None]
+    drift = u_end + v_start - v_end
+    p_end = p_u + span * (v_start - 0.5 * drift)
+    return p_end - (lever_w1 - lever_w0)

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .quaternion import rotate
+from .quaternion import cross3, rotate_one
 
 
 def _pendulum(quat: np.ndarray, gyr_dps: np.ndarray, i: int, lever_sensor: np.ndarray):
-    """(lever in the world frame, sensor velocity omega x lever) at sample i."""
-    w = rotate(quat[[i, i]], np.vstack([lever_sensor, np.radians(gyr_dps[i])]))
-    return w[0], np.cross(w[1], w[0])
+    """(lever in the world frame, sensor velocity omega x lever) at sample i (3-tuples)."""
+    q = quat[i].tolist()
+    lever_w = rotate_one(q, np.asarray(lever_sensor, dtype=float).tolist())
+    omega_w = rotate_one(q, (gyr_dps[i] * (np.pi / 180.0)).tolist())
+    return lever_w, cross3(omega_w, lever_w)
 
 
 def _velocity_change(t: np.ndarray, a_w: np.ndarray) -> np.ndarray:
@@ -37,7 +39,7 @@ def drift_rate_mps2(t_s: np.ndarray, acc_world_mps2: np.ndarray, gyr_dps: np.nda
     u = _velocity_change(t_s[sl], acc_world_mps2[sl])
     _, v0 = _pendulum(quat, gyr_dps, i0, lever_sensor)
     _, v1 = _pendulum(quat, gyr_dps, i1, lever_sensor)
-    return (u[-1] + v0 - v1) / max(float(t_s[i1] - t_s[i0]), 1e-6)
+    return (u[-1] + np.subtract(v0, v1)) / max(float(t_s[i1] - t_s[i0]), 1e-6)
 
 
 def displacement_to(t_s: np.ndarray, acc_world_mps2: np.ndarray, gyr_dps: np.ndarray,
@@ -50,5 +52,5 @@ def displacement_to(t_s: np.ndarray, acc_world_mps2: np.ndarray, gyr_dps: np.nda
     lever0, v0 = _pendulum(quat, gyr_dps, i0, lever_sensor)
     v = u + v0 - np.outer(t - t[0], drift_mps2)
     p = np.sum(0.5 * (v[1:] + v[:-1]) * (t[1:] - t[:-1])[:, None], axis=0)
-    lever1 = rotate(quat[[i_end]], lever_sensor[None, :])[0]
-    return p - (lever1 - lever0)
+    lever1 = rotate_one(quat[i_end].tolist(), np.asarray(lever_sensor, dtype=float).tolist())
+    return p - np.subtract(lever1, lever0)

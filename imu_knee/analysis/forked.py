@@ -1,0 +1,104 @@
+"""Run a function in a forked child process and get its (pickled) result back.
+
+For CPU-bound work that holds the GIL (the analysis of one leg: VQF, numpy on small arrays)
+on a machine with a spare core. The child inherits the parent's memory (copy-on-write, no
+copying of the recording); only the result travels back, through a pipe. Where ``os.fork``
+does not exist (Windows) :func:`can_fork` is False and callers run the work in-process.
+
+A child that fails for any reason (an exception, a crash, a kill) gives :data:`FAILED` and
+the caller runs the work itself: whatever went wrong then happens (and is reported) in the
+caller, as without a child.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import signal
+from typing import Any, Callable
+
+FAILED = object()  # a child's result when the child did not deliver one
+_CHUNK = 1 << 20
+
+
+def can_fork() -> bool:
+    """True where a forked helper may run: POSIX fork, at least two usable CPUs, and not
+    inside a process pool's worker (a batch already keeps every core busy)."""
+    if not hasattr(os, "fork"):
+        return False
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    return cpus >= 2 and multiprocessing.parent_process() is None
+
+
+class ForkedCall:
+    """``fn(*args)`` running in a forked child; :meth:`result` waits for it.
+
+    Use as a context manager so that the child is stopped and reaped however the caller
+    leaves (an exception, Ctrl-C)."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any):
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            code = 1
+            try:
+                os.close(read_fd)
+                payload = pickle.dumps(fn(*args), protocol=pickle.HIGHEST_PROTOCOL)
+                with os.fdopen(write_fd, "wb") as out:
+                    out.write(payload)
+                code = 0
+            except BaseException:  # noqa: BLE001 - the parent redoes the work and reports
+                pass
+            finally:
+                os._exit(code)
+        os.close(write_fd)
+        self._pid: int | None = pid
+        self._read_fd: int | None = read_fd
+
+    def result(self) -> Any:
+        """The child's return value, or :data:`FAILED`."""
+        chunks = []
+        try:
+            while True:
+                chunk = os.read(self._read_fd, _CHUNK)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        except OSError:
+            chunks = []
+        status = self._reap()
+        if status != 0 or not chunks:
+            return FAILED
+        try:
+            return pickle.loads(b"".join(chunks))
+        except Exception:  # noqa: BLE001 - a truncated or corrupt payload
+            return FAILED
+
+    def _reap(self) -> int | None:
+        if self._read_fd is not None:
+            os.close(self._read_fd)
+            self._read_fd = None
+        if self._pid is None:
+            return None
+        _, status = os.waitpid(self._pid, 0)
+        self._pid = None
+        return os.waitstatus_to_exitcode(status)
+
+    def close(self) -> None:
+        """Stop the child if it still runs and reap it."""
+        if self._pid is not None:
+            try:
+                os.kill(self._pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self._reap()
+
+    def __enter__(self) -> "ForkedCall":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,31 @@
+"""Many variable-length windows of one series at once, as one padded 2-D index array.
+
+The per-step metrics read one stance or stride of a sensor's series per step; doing that
+for hundreds of steps with one numpy call each costs more in call overhead than in work.
+:func:`window_index` gives, for windows ``[start, stop)``, a (K, L) index array (L the longest
+window) and the mask of its real entries, so that ``series[idx]`` gathers every window at once
+and masked reductions give each window's result. Padding repeats a window's last index, so
+gathered values are always real samples (never out of range), only masked.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def window_index(starts, stops) -> tuple[np.ndarray, np.ndarray]:
+    """(idx (K, L), valid (K, L)) for windows ``[starts[k], stops[k])``; empty windows give
+    a row with no valid entry (its index row repeats ``starts[k]``, which must exist)."""
+    starts = np.asarray(starts, dtype=np.int64)
+    lengths = np.asarray(stops, dtype=np.int64) - starts
+    width = max(int(lengths.max()) if len(lengths) else 0, 1)
+    offs = np.arange(width)
+    valid = offs < lengths[:, None]
+    idx = starts[:, None] + np.minimum(offs, np.maximum(lengths[:, None] - 1, 0))
+    return idx, valid
+
+
+def chunks(n: int, size: int):
+    """Slices covering range(n) in pieces of at most ``size`` (bounds the padded arrays' memory)."""
+    for a in range(0, n, size):
+        yield slice(a, min(a + size, n))

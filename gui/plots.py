@@ -68,15 +68,17 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         self.knee_plot.addItem(self.knee_marks)
         self.frontal_plot.addItem(self.frontal_marks)
         self._styles = _marker_styles()
-        self._scrolling = [self.events, self.impact_marks, self.knee_marks, self.frontal_marks]
+        # items whose x is the signal's time, moved by -latest each frame; the signal curves
+        # get x - latest in their data instead (they are new each frame anyway)
+        self._markers = [self.events, self.impact_marks, self.knee_marks, self.frontal_marks]
+        self._step_lines = []
         for side, colour in SIDE_COLOURS.items():
-            self.sag_curves[side] = self.sag_plot.plot([], [], pen=pg.mkPen(colour, width=1))
-            self.acc_curves[side] = self.acc_plot.plot([], [], pen=pg.mkPen(colour, width=1))
-            self.knee_ic[side] = self.knee_plot.plot([], [], pen=pg.mkPen(colour, width=1.5))
-            self.knee_min[side] = self.knee_plot.plot([], [], pen=pg.mkPen(colour, width=1, style=pg.QtCore.Qt.DashLine))
-            self.frontal[side] = self.frontal_plot.plot([], [], pen=pg.mkPen(colour, width=1.5))
-            self._scrolling += [self.sag_curves[side], self.acc_curves[side], self.knee_ic[side],
-                                self.knee_min[side], self.frontal[side]]
+            self.sag_curves[side] = _curve(self.sag_plot, pg.mkPen(colour, width=1))
+            self.acc_curves[side] = _curve(self.acc_plot, pg.mkPen(colour, width=1))
+            self.knee_ic[side] = _curve(self.knee_plot, pg.mkPen(colour, width=1.5))
+            self.knee_min[side] = _curve(self.knee_plot, pg.mkPen(colour, width=1, style=pg.QtCore.Qt.DashLine))
+            self.frontal[side] = _curve(self.frontal_plot, pg.mkPen(colour, width=1.5))
+            self._step_lines += [self.knee_ic[side], self.knee_min[side], self.frontal[side]]
         self.band = pg.LinearRegionItem(orientation="horizontal", movable=False)
         self.band.setZValue(-1)
         for line in self.band.lines:
@@ -173,13 +175,13 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         for side in SIDE_COLOURS:
             name = f"{side}_shank"
             t, v = snap["sag"].get(name, (np.empty(0), np.empty(0)))
-            keep = t >= x0
-            self.sag_curves[side].setData(t[keep], v[keep])
-            sag_vals.append(v[keep])
+            i0 = np.searchsorted(t, x0)          # rings are in time order
+            self.sag_curves[side].setData(t[i0:] - latest, v[i0:])
+            sag_vals.append(v[i0:])
             t, g = snap["acc"].get(name, (np.empty(0), np.empty(0)))
-            keep = t >= x0
-            self.acc_curves[side].setData(t[keep], g[keep])
-            acc_vals.append(g[keep])
+            i0 = np.searchsorted(t, x0)
+            self.acc_curves[side].setData(t[i0:] - latest, g[i0:])
+            acc_vals.append(g[i0:])
         if fit:
             self._fit_y(self.sag_plot, "sag", sag_vals, 200.0, 100.0, False)
             self._fit_y(self.acc_plot, "acc", acc_vals, 3.0, 1.0, True)
@@ -188,7 +190,9 @@ class SessionPlots(pg.GraphicsLayoutWidget):
             self._steps_dirty = False
         # items keep the signal's time; shifting them by -latest puts "now" at x = 0, so the
         # views and their time axes never change (no tick layout per frame)
-        for item in self._scrolling:
+        for item in self._step_lines:
+            item.setPos(-latest, 0.0)
+        for item in self._markers:
             item.setPos(-latest, 0.0)
             item.viewTransformChanged()    # its item-to-view mapping moved (cached view rect)
 
@@ -236,6 +240,13 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         else:
             self._fit_y(self.frontal_plot, "frontal", [np.array([v for _, v, _ in frontal])], 6.0, 2.0, True)
         self.frontal_note.setText("" if frontal else "frontal-plane angle: not measured yet")
+
+
+def _curve(plot, pen) -> pg.PlotCurveItem:
+    """A plain line (no PlotDataItem machinery: no clipping, downsampling or symbols)."""
+    curve = pg.PlotCurveItem(pen=pen)
+    plot.addItem(curve)
+    return curve
 
 
 def _marker_item() -> pg.ScatterPlotItem:

@@ -10,8 +10,8 @@ or, without truth, the detected contact time):
 - contact row: impact, provisional activity and stride (``stage="contact"``), the row a
   live display shows (target: median <= 150 ms at 100 Hz);
 - final row: every column, after the stance has ended.
-Contacts before the sensors' calibration (the first seconds of walking) wait for it and are
-reported apart. Also: how often the contact row's impact / activity equal the final row's, how
+Contacts before the sensors' full calibration (the first ~2.5 s of walking, when the
+sagittal axis is the provisional one from the first swing) are also reported apart. Also: how often the contact row's impact / activity equal the final row's, how
 often its impact window was closed early, the provisional stride's difference from the final
 one, and the compute time per pushed block.
 """
@@ -116,13 +116,15 @@ def main() -> int:
           "latency = signal time at emission - true contact, ms: median (p90)")
     print(f"{'':19s} {'n':>4s}  {'notice':>15s}  {'contact row':>15s}  {'final row':>15s}")
     for label, g in (("after calibration", df[df.after_calibration]),
-                     ("during calibration", df[~df.after_calibration]), ("all", df)):
+                     ("before full calib.", df[~df.after_calibration]), ("all", df)):
         if len(g):
             cells = "  ".join(f"{g[c].median():6.1f} ({g[c].quantile(0.9):6.1f})"
                               for c in ("notice_ms", "contact_ms", "row_ms"))
             print(f"{label:19s} {len(g):4d}  {cells}")
     ok = df[df.after_calibration].contact_ms.median() <= 150 if df.after_calibration.any() else False
-    print(f"target contact row median <= 150 ms after calibration: {'OK' if ok else 'MISSED'}")
+    ok_all = df.contact_ms.median() <= 150 if len(df) else False
+    print(f"target contact row median <= 150 ms: after full calibration {'OK' if ok else 'MISSED'},"
+          f" over all contacts {'OK' if ok_all else 'MISSED'}")
     print(f"contact row vs final row: same impact (0.01 g) {100 * df.same_impact.mean():.0f} %"
           f" (largest difference {np.nanmax(np.abs(df.impact_diff_g)) if df.impact_diff_g.notna().any() else 0:.2f} g),"
           f" window closed early {100 * df.early_close.mean():.0f} %, same activity {100 * df.same_activity.mean():.0f} %")

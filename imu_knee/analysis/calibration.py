@@ -3,6 +3,10 @@ flexion axis. No user effort beyond standing still a few seconds and walking.
 
 Decisions are taken at fixed one-second checkpoints of the sensor's own clock, from the samples
 before each checkpoint, so pushing a recording in any split of blocks calibrates identically.
+The full calibration needs MIN_WALKING_S of walking; before it, the sensor chain makes a
+provisional one at the end of the first swing after quiet standing (same long axis, flexion
+axis from that swing, its sign from the way the segment travelled), so live steps are
+reported from the first one on (``SegmentCalibration.provisional``; the sensor chain).
 """
 
 from __future__ import annotations
@@ -17,6 +21,14 @@ WALKING_GYRO_DPS = 60.0        # samples above this count as "moving like walkin
 MIN_STANDING_S = 2.0
 MIN_WALKING_S = 2.5            # seconds of fast-moving samples (about 4-5 swings)
 NO_STANDING_AFTER_WALKING_S = 12.0
+# Provisional calibration (live: steps are reported from the first swing on, not only once
+# MIN_WALKING_S of walking has been seen): after quiet standing, at the first slow sample
+# once this much fast motion has been seen, the segment (shank: the ankle) has travelled this
+# far (its direction gives the axis' sign) and has swung forward this fast (a whole swing).
+PROVISIONAL_MOVING_S = 0.25
+PROVISIONAL_WITHIN_S = 10.0    # looked for only this long after the standing
+PROVISIONAL_TRAVEL_M = 0.3
+PROVISIONAL_SWING_DPS = {"shank": 150.0, "thigh": 100.0}
 
 
 @dataclass
@@ -30,6 +42,9 @@ class SegmentCalibration:
     calibrated_at_s: float
     quality: dict = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
+    # from the first swing only (see :func:`provisional_axis`); ``calibrated_at_s`` is then
+    # infinite until the full calibration replaces it (what waits for that keeps waiting)
+    provisional: bool = False
 
     def as_dict(self) -> dict:
         return {
@@ -137,6 +152,21 @@ def _flexion_sign(acc, gyr, windows, up, flex, segment) -> float:
     return 1.0 if np.median(g @ flex) <= 0 else -1.0
 
 
+def flexion_axis(walk_gyr: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """(flexion axis up to its sign, share of the rate variance about the principal axis,
+    tilt of that axis from the segment's plane in deg) from fast-moving gyro samples."""
+    cov = walk_gyr.T @ walk_gyr / max(len(walk_gyr), 1)
+    eigval, eigvec = np.linalg.eigh(cov)
+    pca_axis = eigvec[:, -1]
+    axis_share = float(eigval[-1] / max(eigval.sum(), 1e-12))
+    tilt_deg = float(np.degrees(np.arcsin(min(1.0, abs(np.dot(pca_axis, up))))))
+    # the flexion axis is perpendicular to the segment's long axis: find it among the rates
+    # with the long-axis rotation (twist, strap wobble) removed
+    perp = walk_gyr - np.outer(walk_gyr @ up, up)
+    eigval_p, eigvec_p = np.linalg.eigh(perp.T @ perp / max(len(perp), 1))
+    return _unit(eigvec_p[:, -1] - np.dot(eigvec_p[:, -1], up) * up), axis_share, tilt_deg
+
+
 def calibrate(t_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray, windows: list[WindowStats],
               at_s: float, final: bool, segment: str = "shank",
               tally: WindowTally | None = None) -> SegmentCalibration | None:
@@ -173,16 +203,7 @@ def calibrate(t_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray, windows: list[W
         standing = None
         still_dps = float("nan")
         flags.append("no_standing")
-    cov = walk_gyr.T @ walk_gyr / max(len(walk_gyr), 1)
-    eigval, eigvec = np.linalg.eigh(cov)
-    pca_axis = eigvec[:, -1]
-    axis_share = float(eigval[-1] / max(eigval.sum(), 1e-12))
-    tilt_deg = float(np.degrees(np.arcsin(min(1.0, abs(np.dot(pca_axis, up))))))
-    # the flexion axis is perpendicular to the segment's long axis: find it among the rates
-    # with the long-axis rotation (twist, strap wobble) removed
-    perp = walk_gyr - np.outer(walk_gyr @ up, up)
-    eigval_p, eigvec_p = np.linalg.eigh(perp.T @ perp / max(len(perp), 1))
-    flex = _unit(eigvec_p[:, -1] - np.dot(eigvec_p[:, -1], up) * up)
+    flex, axis_share, tilt_deg = flexion_axis(walk_gyr, up)
     flex = flex * _flexion_sign(acc, gyr, windows, up, flex, segment)
     forward = _unit(np.cross(up, flex))
     if axis_share < 0.6:

@@ -91,10 +91,16 @@ class SwingDetector:
         # how much the foot rose over a new swing's stride, m (None: unknown); called with the
         # new swing and the swing before it, before any merging, from samples up to its contact
         self.stride_rise_m: Callable[[Swing, Swing | None], float | None] | None = None
+        self._first_i = 0
+        self._levels: list[tuple[int, float, float]] = []  # (from sample, hi, lo) changes
         self.delay_s = delay_s
         self.ic_offset_s = ic_offset_s
         self.to_offset_s = to_offset_s
         self.scan_pos = 0
+
+    def change_thresholds(self, from_i: int, hi_dps: float, lo_dps: float) -> None:
+        """Samples from index ``from_i`` on are judged with these thresholds."""
+        self._levels.append((int(from_i), float(hi_dps), float(lo_dps)))
 
     def scan(self, t_s: np.ndarray, s: np.ndarray, gap_after: np.ndarray | None = None,
              final: bool = False) -> list[Swing]:
@@ -104,7 +110,16 @@ class SwingDetector:
         if n <= a0:
             return []
         seg = s[a0:n]
-        code = np.where(seg > self.hi_dps, 1, np.where(seg < -self.lo_dps, -1, 0)).astype(np.int8)
+        if self._levels:
+            # thresholds changed at sample indices: each sample is judged by its own
+            starts = np.array([self._first_i] + [lv[0] for lv in self._levels])
+            his = np.array([self.hi_dps] + [lv[1] for lv in self._levels])
+            los = np.array([self.lo_dps] + [lv[2] for lv in self._levels])
+            k = np.searchsorted(starts, np.arange(a0, n), side="right") - 1
+            hi, lo = his[k], los[k]
+        else:
+            hi, lo = self.hi_dps, self.lo_dps
+        code = np.where(seg > hi, 1, np.where(seg < -lo, -1, 0)).astype(np.int8)
         pos = np.arange(len(seg))
         last = np.maximum.accumulate(np.where(code != 0, pos, -1))
         state = np.where(last >= 0, code[np.maximum(last, 0)], -1)

@@ -23,6 +23,20 @@ QUIET_ACC_MPS2 = 1.5
 RISE_LEVER_M = 0.25        # ankle below a shank sensor (typical; only the rise's sign matters)
 RISE_AFTER_IC_S = 0.12     # the mid-stance anchor is searched after the contact's transient
 RISE_MAX_STANCE_S = 2.0
+PROVISIONAL_THRESHOLD_FACTOR = 1.5  # swing threshold from a provisional calibration's one swing
+
+
+class _HeldArray(GrowingArray):
+    """Raw samples: their memory is kept while ``hold()`` (the full calibration still reads
+    them from the standing on), whatever a live engine asks to forget."""
+
+    def __init__(self, width: int, hold):
+        super().__init__(width)
+        self._hold = hold
+
+    def forget_before(self, i: int) -> None:
+        if not self._hold():
+            super().forget_before(i)
 
 
 @dataclass
@@ -53,8 +67,8 @@ class SensorChain:
         self.rate_hz = float(rate_hz)
         self.config = config or ChainConfig()
         self.t = GrowingArray()
-        self.acc = GrowingArray(3)
-        self.gyr = GrowingArray(3)
+        self.acc = _HeldArray(3, self._full_calibration_pending)
+        self.gyr = _HeldArray(3, self._full_calibration_pending)
         self.gyr_lp = GrowingArray(3)
         self.quat = GrowingArray(4)
         self.bias = GrowingArray(3)                # VQF gyro-bias estimate, deg/s (NaN = unknown)
@@ -68,6 +82,10 @@ class SensorChain:
         self.windows: list[cal.WindowStats] = []
         self._tally = cal.WindowTally()
         self._next_window_i = 0
+        self._runs: list[tuple[int, int] | None] = []   # longest still run after each window
+        self._prov_next_i = 0                          # provisional calibration: next sample to judge
+        self._pending: tuple[cal.SegmentCalibration, int] | None = None  # full calibration, from sample
+        self._sag_axes: list[tuple[int, np.ndarray]] = []  # (from sample, axis) of the sagittal rate
         self.detector: SwingDetector | None = None
         self.swings: list[Swing] = []
         self.max_abs_acc = 0.0
@@ -76,6 +94,9 @@ class SensorChain:
         self.detect_events = True  # off for a thigh when its leg has a shank (shank events used)
         self._await_quiet = False
         self.restarts_s: list[float] = []  # orientation restarted after a gap, at these times
+
+    def _full_calibration_pending(self) -> bool:
+        return self.calibration is not None and self.calibration.provisional
 
     # ------------------------------------------------------------------ pushing
 
@@ -139,16 +160,19 @@ class SensorChain:
     # ------------------------------------------------------------------ stages
 
     def _advance(self, final: bool) -> list[Swing]:
-        if self.calibration is None:
+        if self.calibration is None or self.calibration.provisional:
             self._calibrate(final)
             if self.calibration is None:
                 return []
         if not self.detect_events:
             return []
         n_done = self.sag.n
-        n = self.t.n
-        if n > n_done:
-            self.sag.append(self.gyr_lp.view()[n_done:n] @ self.calibration.flexion_axis)
+        n = self.t.n if self._pending is None else self._pending[1]
+        ends = [a for a, _ in self._sag_axes[1:]] + [n]
+        for (a, axis), b in zip(self._sag_axes, ends):
+            lo, hi = max(a, n_done), min(b, n)
+            if hi > lo:
+                self.sag.append(self.gyr_lp.view()[lo:hi] @ axis)
         new = self.detector.scan(self.t.view(), self.sag.view(), self.gap_after.view(), final=final)
         self.swings.extend(new)
         return new
@@ -157,6 +181,11 @@ class SensorChain:
         t = self.t.view()
         if len(t) == 0:
             return
+        if self._pending is not None:
+            result, i1 = self._pending
+            self._pending = None
+            self._set_calibration(result, upto=i1)
+            return
         step = self.config.checkpoint_s
         t0 = t[0]
         acc, gyr = self.acc.view(), self.gyr.view()
@@ -164,39 +193,130 @@ class SensorChain:
             k = len(self.windows)
             w0, w1 = t0 + k * step, t0 + (k + 1) * step
             if t[-1] < w1 and not final:
-                return  # checkpoint not passed yet: decide only on complete windows
+                break  # checkpoint not passed yet: decide only on complete windows
             if self._next_window_i >= len(t):
                 break
             i1 = int(np.searchsorted(t, w1, side="left"))
             self.windows.append(cal.window_stats(t, acc, gyr, self._next_window_i, i1, w0, w1,
                                                  self.rate_hz))
             self._tally.add(self.windows[-1])
+            self._runs.append(self._tally.best_run)
             self._next_window_i = i1
             result = cal.calibrate(t, acc, gyr, self.windows, at_s=w1, final=False,
                                    segment=self.segment, tally=self._tally)
             if result is not None:
-                self._set_calibration(result)
+                self._provisional(i1)  # a first swing before this checkpoint counts first
+                if self.calibration is not None and self.calibration.provisional:
+                    # the stages see the provisional calibration after this block, this one
+                    # from the next (any split into blocks then gives the same stages)
+                    self._pending = (result, i1)
+                else:
+                    self._set_calibration(result)
                 return
+        self._provisional(len(t))
         if final:
             result = cal.calibrate(t, acc, gyr, self.windows, at_s=float(t[-1]), final=True,
                                    segment=self.segment, tally=self._tally)
             if result is not None:
                 self._set_calibration(result)
+            elif self.calibration is not None:  # the provisional axis stays
+                self.calibration.calibrated_at_s = self.calibration.quality["provisional_at_s"]
+                self.calibration.flags.append("provisional_flexion_axis")
 
-    def _set_calibration(self, result: cal.SegmentCalibration) -> None:
+    def _provisional(self, upto: int) -> None:
+        """A provisional calibration at the end of the first swing after quiet standing
+        (samples before ``upto`` only; each sample is judged from the windows complete at its
+        time, so any split into blocks decides at the same sample). The full calibration
+        replaces it at its checkpoint; until then its axis gives the sagittal rate."""
+        if self.calibration is not None or not self.detect_events or not self._runs:
+            return
+        t = self.t.view()
+        t1s = np.array([w.t1_s for w in self.windows])
+        while self._prov_next_i < upto:
+            i = self._prov_next_i
+            k = int(np.searchsorted(t1s, t[i], side="right"))  # windows complete at sample i
+            # samples [i, same_k) see the same complete windows
+            same_k = int(np.searchsorted(t, t1s[k], side="left")) if k < len(t1s) else upto
+            same_k = max(i + 1, min(same_k, upto))
+            run = self._runs[k - 1] if k else None
+            if run is None or self.windows[run[1] - 1].t1_s - self.windows[run[0]].t0_s < cal.MIN_STANDING_S:
+                self._prov_next_i = same_k
+                continue
+            s0 = self.windows[run[1] - 1].end_i          # first sample after the standing
+            if i < s0:
+                self._prov_next_i = min(s0, same_k)
+                continue
+            if self._try_provisional_in(run, s0, i, same_k):
+                return
+            self._prov_next_i = same_k
+
+    def _try_provisional_in(self, run: tuple[int, int], s0: int, i: int, stop: int) -> bool:
+        """Look for the provisional decision among samples [i, stop) after the standing that
+        ends before sample s0; True when decided."""
+        t, gyr = self.t.view(), self.gyr.view()
+        if t[i] - t[s0 - 1] > cal.PROVISIONAL_WITHIN_S:
+            return False
+        norm = np.linalg.norm(gyr[s0:stop], axis=1)
+        moving = norm > cal.WALKING_GYRO_DPS
+        count = np.cumsum(moving)
+        need = cal.PROVISIONAL_MOVING_S * self.rate_hz
+        slow = ~moving
+        # candidates: the first slow sample after each fast stretch, once enough motion was seen
+        cand = np.flatnonzero(slow[1:] & moving[:-1] & (count[1:] >= need)) + 1 + s0
+        cand = cand[cand >= i]
+        if len(cand) == 0:
+            return False
+        i0, i1 = self.windows[run[0]].start_i, s0
+        up = cal._unit(self.acc.view()[i0:i1].mean(axis=0))
+        quat = self.quat.view()
+        lever = (RISE_LEVER_M if self.segment == "shank" else 0.0) * up
+        for c in cand:
+            walk = gyr[s0:c][moving[:c - s0]]
+            flex, share, _ = cal.flexion_axis(walk, up)
+            if np.isnan(quat[s0 - 1:c + 1, 0]).any():
+                continue
+            d = displacement_to(t, self.acc_world.view(), gyr, quat, s0 - 1, int(c), lever, np.zeros(3))
+            if np.hypot(d[0], d[1]) < cal.PROVISIONAL_TRAVEL_M:
+                continue
+            # the segment swings forward about +flex: forward (up x flex when standing) is the
+            # way it travelled
+            fwd = rotate(quat[[s0 - 1]], np.cross(up, flex)[None, :])[0]
+            if fwd[0] * d[0] + fwd[1] * d[1] < 0:
+                flex = -flex
+            if np.max(self.gyr_lp.view()[s0:c] @ flex) < cal.PROVISIONAL_SWING_DPS[self.segment]:
+                continue  # no forward swing yet (e.g. the body moving over the trailing foot)
+            standing = (float(t[i0]), float(t[i1 - 1]))
+            quality = {"provisional_at_s": round(float(t[c]), 3), "flexion_axis_share": round(share, 3),
+                       "walking_s": round(float(count[c - s0 - 1]) / self.rate_hz, 2)}
+            prov = cal.SegmentCalibration(up, flex, cal._unit(np.cross(up, flex)), standing,
+                                          float("inf"), quality, [], provisional=True)
+            self._set_calibration(prov, upto=int(c))
+            self._prov_next_i = int(c)
+            return True
+        return False
+
+    def _set_calibration(self, result: cal.SegmentCalibration, upto: int | None = None) -> None:
+        """Use ``result`` (decided from the samples before ``upto``; default: the windows seen).
+        After a provisional calibration only the sagittal rate's axis changes, from ``upto``."""
+        upto = self._next_window_i if upto is None else upto
         self.calibration = result
-        upto = self._next_window_i  # only samples the decision was made from
+        self._sag_axes.append((max(upto, self.sag.n) if self._sag_axes else 0, result.flexion_axis))
         gyr = self.gyr_lp.view()[:upto]
         moving = np.linalg.norm(self.gyr.view()[:upto], axis=1) > cal.WALKING_GYRO_DPS
         proj = gyr[moving] @ result.flexion_axis
         peak = float(np.percentile(proj, 99)) if len(proj) else 100.0
         result.quality["swing_peak_dps"] = round(peak, 1)
+        # the first swing from standing is slower than those that follow
+        boost = PROVISIONAL_THRESHOLD_FACTOR if result.provisional else 1.0
         if self.segment == "thigh":
-            threshold = float(np.clip(self.config.thigh_swing_fraction * peak, 25.0, 120.0))
+            threshold = float(np.clip(boost * self.config.thigh_swing_fraction * peak, 25.0, 120.0))
             lo = max(5.0, self.config.thigh_lo_fraction * peak)
         else:
-            threshold = float(np.clip(self.config.swing_fraction * peak, 30.0, 100.0))
+            threshold = float(np.clip(boost * self.config.swing_fraction * peak, 30.0, 100.0))
             lo = 3.0
+        if self.detector is not None:  # after a provisional calibration: from the switch on
+            self.detector.change_thresholds(self._sag_axes[-1][0], threshold, lo)
+            return
         self.detector = SwingDetector(self.rate_hz, threshold, self._lowpass.delay_s,
                                       self.config.ic_offset(self.segment),
                                       self.config.to_offset(self.segment), lo_dps=lo,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import multiprocessing
 import os
 import re
 import threading
@@ -95,6 +96,7 @@ class _Header:
     meta: dict[str, str]
     sensor_meta: dict[str, dict[str, str]]
     header_line_no: int  # 1-based line number of the column header
+    header_offset: int = 0  # byte offset of the column header in the file
 
 
 def _read_header(path: Path) -> _Header:
@@ -102,6 +104,7 @@ def _read_header(path: Path) -> _Header:
     sensor_meta: dict[str, dict[str, str]] = {}
     with open(path, "rb") as fh:
         for line_no in range(1, _MAX_HEADER_SCAN_LINES + 1):
+            offset = fh.tell()
             raw = fh.readline(_MAX_LINE_CHARS)
             if not raw:
                 if line_no == 1:
@@ -128,7 +131,7 @@ def _read_header(path: Path) -> _Header:
                 raise InputError(
                     f"{path}: line {line_no}: expected the header '{','.join(COLUMNS)}'"
                     f" but found '{line[:80]}'")
-            return _Header(meta, sensor_meta, line_no)
+            return _Header(meta, sensor_meta, line_no, offset)
     raise InputError(f"{path}: no column header in the first {_MAX_HEADER_SCAN_LINES} lines")
 
 
@@ -187,30 +190,85 @@ class _NeedsSlowCheck(Exception):
     """The fast vectorised checks found a problem; the slow scan will name the line."""
 
 
-def _parse_rows(path: Path, header: _Header, nrows: int | None = None) -> pd.DataFrame:
-    """Parse and validate all rows with pandas' C parser (fast path)."""
+@dataclass
+class _Rows:
+    """The parsed data rows: numbers (N, 7) in NUMBER_COLUMNS order and sensor codes."""
+
+    numbers: np.ndarray
+    codes: np.ndarray
+    sensors: list[str]  # name of each code
+
+
+def _parse_rows(path: Path, header: _Header, nrows: int | None = None) -> _Rows:
+    """Parse and validate all rows: pyarrow's multi-threaded CSV reader when it is installed
+    and the file is plain (no comments after the header), else pandas' C parser."""
+    rows = _parse_rows_arrow(path, header) if nrows is None else None
+    if rows is None:
+        rows = _parse_rows_pandas(path, header, nrows)
+    _check_rows(rows)
+    return rows
+
+
+def _parse_rows_pandas(path: Path, header: _Header, nrows: int | None) -> _Rows:
     if nrows == 0:
-        return pd.DataFrame(columns=COLUMNS)
+        return _Rows(np.empty((0, len(NUMBER_COLUMNS))), np.empty(0, dtype=np.int8), [])
     try:
         df = pd.read_csv(path, skiprows=header.header_line_no, header=None, comment="#",
                          usecols=range(len(COLUMNS)), names=COLUMNS, nrows=nrows,
                          dtype={"sensor": "category"}, engine="c", on_bad_lines="error")
     except pd.errors.EmptyDataError:
-        return pd.DataFrame(columns=COLUMNS)
+        return _Rows(np.empty((0, len(NUMBER_COLUMNS))), np.empty(0, dtype=np.int8), [])
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
         raise _NeedsSlowCheck() from None
-    if len(df) == 0:
-        return df
     if any(df[col].dtype.kind not in "fi" for col in NUMBER_COLUMNS):
         raise _NeedsSlowCheck()
-    numbers = df[NUMBER_COLUMNS].to_numpy(dtype=np.float64)
-    if not np.isfinite(numbers).all():
+    if len(df) == 0:
+        return _Rows(np.empty((0, len(NUMBER_COLUMNS))), np.empty(0, dtype=np.int8), [])
+    return _Rows(df[NUMBER_COLUMNS].to_numpy(dtype=np.float64), df["sensor"].cat.codes.to_numpy(),
+                 [str(c) for c in df["sensor"].cat.categories])
+
+
+def _parse_rows_arrow(path: Path, header: _Header) -> _Rows | None:
+    """The rows by pyarrow.csv from the header line on; None when pyarrow is missing or
+    cannot read the file as plain CSV (then pandas, which knows comments, tries)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:
+        return None
+    read = pacsv.ReadOptions(use_threads=multiprocessing.parent_process() is None,
+                             block_size=1 << 22)
+    convert = pacsv.ConvertOptions(
+        include_columns=COLUMNS, strings_can_be_null=False, quoted_strings_can_be_null=False,
+        column_types={"sensor": pa.dictionary(pa.int32(), pa.string()),
+                      **{c: pa.float64() for c in NUMBER_COLUMNS}})
+    try:
+        with pa.OSFile(str(path)) as fh:
+            fh.seek(header.header_offset)
+            table = pacsv.read_csv(fh, read_options=read, convert_options=convert)
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+    if table.column_names != COLUMNS or any(table.column(c).null_count for c in COLUMNS):
+        return None
+    sensor = table.column("sensor").unify_dictionaries().combine_chunks()
+    if len(sensor) == 0:
+        return _Rows(np.empty((0, len(NUMBER_COLUMNS))), np.empty(0, dtype=np.int8), [])
+    numbers = np.empty((table.num_rows, len(NUMBER_COLUMNS)))
+    for k, c in enumerate(NUMBER_COLUMNS):
+        numbers[:, k] = table.column(c).to_numpy()
+    return _Rows(numbers, sensor.indices.to_numpy(), sensor.dictionary.to_pylist())
+
+
+def _check_rows(rows: _Rows) -> None:
+    """The vectorised checks; any failure leaves naming the line to the slow scan."""
+    if len(rows.numbers) == 0:
+        return
+    if not np.isfinite(rows.numbers).all():
         raise _NeedsSlowCheck()
-    if set(df["sensor"].cat.categories) - set(SENSOR_NAMES):
+    if set(rows.sensors) - set(SENSOR_NAMES):
         raise _NeedsSlowCheck()
-    if np.any(np.diff(numbers[:, 0]) < 0):
+    if np.any(np.diff(rows.numbers[:, 0]) < 0):
         raise _NeedsSlowCheck()
-    return df
 
 
 def read_recording(path: str | os.PathLike, check_units: bool = True) -> Recording:
@@ -227,7 +285,7 @@ def read_recording(path: str | os.PathLike, check_units: bool = True) -> Recordi
         raise InputError(f"{path}: is a folder, not a recording file")
     header = _read_header(path)
     try:
-        df = _parse_rows(path, header)
+        rows = _parse_rows(path, header)
     except _NeedsSlowCheck:
         bad = _first_bad_line(path, header.header_line_no)
         if bad is None:
@@ -236,24 +294,23 @@ def read_recording(path: str | os.PathLike, check_units: bool = True) -> Recordi
             raise InputError(f"{path}: line {bad.line_no}: {bad.message}") from None
         # A crash while writing cut the last row short: keep every complete row before it.
         try:
-            df = _parse_rows(path, header, nrows=bad.rows_before)
+            rows = _parse_rows(path, header, nrows=bad.rows_before)
         except _NeedsSlowCheck:
             raise InputError(f"{path}: line {bad.line_no}: {bad.message}") from None
-    if len(df) == 0:
+    if len(rows.numbers) == 0:
         raise InputError(f"{path}: the recording holds no samples")
-    numbers = df[NUMBER_COLUMNS].to_numpy(dtype=np.float64)
-    codes = df["sensor"].cat.codes.to_numpy()
     streams: dict[str, SensorStream] = {}
-    for code, name in enumerate(df["sensor"].cat.categories):
-        rows = numbers[codes == code]
-        if len(rows) == 0:
+    for code, name in enumerate(rows.sensors):
+        which = np.flatnonzero(rows.codes == code)
+        if len(which) == 0:
             continue
+        mine = rows.numbers[which]
         smeta = header.sensor_meta.get(name, {})
-        rate = _float_or_none(smeta.get("rate_hz")) or estimate_rate_hz(rows[:, 0])
+        rate = _float_or_none(smeta.get("rate_hz")) or estimate_rate_hz(mine[:, 0])
         streams[name] = SensorStream(
-            name=name, t_s=np.ascontiguousarray(rows[:, 0]),
-            acc_mps2=np.ascontiguousarray(rows[:, 1:4]),
-            gyr_dps=np.ascontiguousarray(rows[:, 4:7]),
+            name=name, t_s=np.ascontiguousarray(mine[:, 0]),
+            acc_mps2=np.ascontiguousarray(mine[:, 1:4]),
+            gyr_dps=np.ascontiguousarray(mine[:, 4:7]),
             rate_hz=float(rate), device=smeta.get("device"))
     streams = {n: streams[n] for n in SENSOR_NAMES if n in streams}
     rec = Recording(streams=streams, meta=header.meta, path=path,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -103,6 +104,35 @@ def test_reader_reads_the_virtual_imu_style_header(tmp_path):
     rec = read_recording(path)
     assert rec.streams["left_shank"].rate_hz == 100
     assert rec.leg_length_m is None
+
+
+def test_reader_paths_agree_and_comments_after_the_header_still_read(tmp_path, monkeypatch):
+    """pyarrow's reader (when installed) and pandas' give the same streams; a file pyarrow
+    cannot read as plain CSV (comments between the rows) is read by pandas."""
+    from imu_knee import recording
+
+    rec = make_recording(n=700)
+    path = tmp_path / "r.csv"
+    write_recording(path, rec)
+    fast = read_recording(path)
+    if importlib.util.find_spec("pyarrow") is not None:  # it did read this file itself
+        assert recording._parse_rows_arrow(path, recording._read_header(path)) is not None
+    monkeypatch.setattr(recording, "_parse_rows_arrow", lambda *a: None)
+    plain = read_recording(path)
+    monkeypatch.undo()
+    lines = path.read_text().splitlines(keepends=True)
+    lines.insert(40, "# the subject stopped to tie a shoe\n")
+    lines[50] = lines[50].rstrip("\n") + "  # a note\n"
+    commented = tmp_path / "c.csv"
+    commented.write_text("".join(lines))
+    with_comments = read_recording(commented)
+    for name, s in rec.streams.items():
+        for other in (plain, with_comments):
+            o, f = other.streams[name], fast.streams[name]
+            assert o.rate_hz == f.rate_hz and o.device == f.device
+            for a, b in ((o.t_s, f.t_s), (o.acc_mps2, f.acc_mps2), (o.gyr_dps, f.gyr_dps)):
+                np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(fast.streams[name].acc_mps2, s.acc_mps2, atol=1e-5)
 
 
 @pytest.mark.parametrize("body, expected", [

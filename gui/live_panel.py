@@ -16,6 +16,7 @@ from imu_knee.recording import SENSOR_NAMES
 from .live_source import ble_available, stream_rate_hz
 
 RECORDINGS_DIR = Path.home() / "imu-knee" / "recordings"
+NO_BATTERY = "—"            # the device does not report its battery (or has not yet)
 LIVE_DEMO_RATE_HZ = 100.0   # four virtual BLE sensors at 200 Hz outrun the virtual radio on a busy machine
 
 
@@ -147,7 +148,7 @@ class LivePanel(QWidget):
             self.table.setCellWidget(i, 1, combo)
             for c in (2, 3):
                 self.table.setItem(i, c, QTableWidgetItem("—"))
-            self.table.setItem(i, 4, QTableWidgetItem("n/a"))
+            self.table.setItem(i, 4, QTableWidgetItem(NO_BATTERY))
         self.start_btn.setEnabled(bool(devices))
 
     def _assign_device(self, address: str, placement: str) -> None:
@@ -190,7 +191,7 @@ class LivePanel(QWidget):
             self.table.setCellWidget(i, 1, combo)
             for c in (2, 3):
                 self.table.setItem(i, c, QTableWidgetItem("—"))
-            self.table.setItem(i, 4, QTableWidgetItem("n/a"))
+            self.table.setItem(i, 4, QTableWidgetItem(NO_BATTERY))
         self.start_btn.setEnabled(True)
 
     def _assign(self, name: str, placement: str) -> None:
@@ -309,8 +310,8 @@ class LivePanel(QWidget):
                 lost_txt += f" +{st.gaps} gaps"
             self.table.item(i, 3).setText(lost_txt)
             self.table.item(i, 3).setToolTip(f"{lost or 0} packets lost; {st.gaps} gaps, {st.lost_s:.1f} s without data")
-            bat = link.get("battery")
-            self.table.item(i, 4).setText(f"{bat:.0f} %" if bat is not None else "n/a")
+            bat = link.get("battery_percent")
+            self.table.item(i, 4).setText(f"{bat:.0f} %" if bat is not None else NO_BATTERY)
         self.cal_steps.setText(_cal_text(status))
         if src is not None and src.source_finished and self.start_btn.text().startswith("■"):
             self.start_btn.setText("▶ Start")

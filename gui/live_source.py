@@ -97,9 +97,7 @@ class VirtualBleSource:
             return {}
         out = {}
         for link in list(getattr(s, "links", [])):
-            st = link.stats.as_dict()
-            st["battery"] = getattr(link, "battery_percent", None)
-            out[link.spec.placement] = st
+            out[link.spec.placement] = link.stats.as_dict()   # with battery_percent
         return out
 
     # ------------------------------------------------------------------ the thread

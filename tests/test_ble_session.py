@@ -548,3 +548,63 @@ def test_live_with_real_sensors_but_no_bluetooth_says_so_in_one_line(tmp_path, c
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("imu-knee: ") and "Traceback" not in err
     assert not out.exists()
+
+
+def test_battery_level_read_at_connect_and_followed_by_notification(tmp_path):
+    """Devices with the standard Battery Service report it in the link's stats (read at
+    connect, then notified); a device without one reports None, and both stream the same."""
+    from imu_knee.ble.bumble_backend import BumbleClient
+    from imu_knee.ble.profiles import get_profile
+    from imu_knee.ble.session import RecordingSession, SensorSpec
+    from imu_knee.ble.virtual import VirtualRadio
+    from imu_knee.ble.virtual.sensor import VirtualSensor
+
+    rec = synthetic_recording(2.0)
+    profiles = {"left_shank": get_profile("thingy52"), "right_shank": get_profile("witmotion")}
+    seen: dict[str, list] = {}
+
+    async def main():
+        radio = VirtualRadio()
+        sensors = {name: VirtualSensor(profiles[name], rec.streams[name], radio=radio, battery_percent=64)
+                   for name in profiles}
+        for sensor in sensors.values():
+            await sensor.start()
+        session = RecordingSession(
+            [SensorSpec(name, profiles[name], sensors[name].address) for name in profiles],
+            tmp_path / "out.csv", client_kwargs={"backend": BumbleClient, "radio": radio})
+
+        async def battery_drains():
+            while not session.links or not all(link.stats.samples for link in session.links):
+                await asyncio.sleep(0.05)
+            seen["at_connect"] = [link.stats.battery_percent for link in session.links]
+            await sensors["left_shank"].set_battery(63)
+            await asyncio.sleep(0.3)
+            seen["after_notify"] = [link.stats.battery_percent for link in session.links]
+
+        watcher = asyncio.ensure_future(battery_drains())
+        try:
+            return await session.run(duration_s=1.6)
+        finally:
+            await watcher
+            for sensor in sensors.values():
+                await sensor.close()
+
+    summary = asyncio.run(main())
+    assert seen["at_connect"] == [64, None]
+    assert seen["after_notify"] == [63, None]
+    by_name = {s["placement"]: s for s in summary["sensors"]}
+    assert by_name["left_shank"]["battery_percent"] == 63
+    assert by_name["right_shank"]["battery_percent"] is None
+    assert all(s["samples"] > 100 for s in summary["sensors"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(payload=st.binary(max_size=4))
+def test_battery_level_parser_takes_one_byte_percent_and_nothing_else(payload):
+    from imu_knee.ble.profiles.base import battery_percent
+
+    level = battery_percent(payload)
+    if payload and payload[0] <= 100:
+        assert level == payload[0]
+    else:
+        assert level is None

@@ -223,9 +223,11 @@ def test_live_mode_with_virtual_sensors_and_recording(qtbot, window, tmp_path):
 
     rec = simulate("level:5", sensors=("left_shank", "right_shank"), rate_hz=100, seed=5).recording
     window.set_mode("live")
+    window.settings.profile = "thingy52"       # a device with the standard Battery Service
     panel = window.live_panel
     panel.set_virtual_recording(rec)
     assert panel.start_btn.isEnabled()
+    assert panel.table.item(0, 4).text() == "—"     # not known before it connects
     panel.start()
     qtbot.waitUntil(lambda: len(window.table.model_.rows) >= 3, timeout=30000)
     status = window.pipeline.snapshot()["status"]
@@ -237,6 +239,8 @@ def test_live_mode_with_virtual_sensors_and_recording(qtbot, window, tmp_path):
                     timeout=5000)
     qtbot.waitUntil(lambda: panel.table.item(0, 2).text() not in ("", "—"), timeout=5000)
     assert 80 < float(panel.table.item(0, 2).text()) < 120
+    from imu_knee.ble.virtual.sensor import DEFAULT_BATTERY_PERCENT
+    qtbot.waitUntil(lambda: panel.table.item(1, 4).text() == f"{DEFAULT_BATTERY_PERCENT} %", timeout=5000)
     from PySide6.QtCore import Qt
     qtbot.keyClick(window, Qt.Key_R)           # R: record
     assert panel.recording_to is not None
@@ -333,6 +337,7 @@ def test_real_sensor_that_cannot_connect_gives_a_message(qtbot, window):
     combo = panel.table.cellWidget(0, 1)
     combo.setCurrentText("right_shank")
     assert window.settings.placements["00:11:22:33:44:55"] == "right_shank"
+    assert panel.table.item(0, 4).text() == "—"
     panel.start()
     assert window.pipeline is not None and window.pipeline.rates_hz == {"right_shank": 104.0}
     qtbot.waitUntil(lambda: bool(window.last_error), timeout=30000)

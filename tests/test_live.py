@@ -172,3 +172,20 @@ def test_live_analysis_in_its_thread_gives_the_offline_rows_and_times_them(short
     assert sum(1 for x in lines if x and re.match(r"^\s+\d+\.\d\d s\s+(left|right)\s", x)) == len(contacts)
     rep = live.latency_report(after_calibration=False)
     assert rep["contact_row_signal"]["n"] == len(contacts)  # this short walk is mostly calibration
+
+
+def test_live_shows_the_battery_of_devices_that_report_it(tmp_path, short_walk, capsys):
+    """Thingy:52 has the standard Battery Service: the status and summary lines show it."""
+    from imu_knee.ble.virtual.sensor import DEFAULT_BATTERY_PERCENT
+    from imu_knee.cli import main
+
+    src, _ = short_walk
+    out = tmp_path / "out.csv"
+    assert main(["live", "--virtual", str(src), "--profile", "thingy52", "--rate", "100", "--out", str(out),
+                 "--duration", "2", "--no-analysis", "--status-every", "0.5"]) == 0
+    captured = capsys.readouterr()
+    battery = f"battery {DEFAULT_BATTERY_PERCENT} %"
+    status = [line for line in captured.err.splitlines() if " Hz, lost " in line]
+    assert status and all(line.count(battery) == 2 for line in status[1:])   # both sensors
+    summary = [line for line in captured.out.splitlines() if " samples at " in line]
+    assert len(summary) == 2 and all(line.endswith(battery) for line in summary)

@@ -80,6 +80,7 @@ class SensorStats:
     gaps: list[tuple[float, float]] = field(default_factory=list)
     first_arrival_s: float | None = None
     last_arrival_s: float | None = None
+    battery_percent: int | None = None  # the device's Battery Level, when it reports one
 
     def as_dict(self) -> dict:
         span = (self.last_arrival_s or 0.0) - (self.first_arrival_s or 0.0)
@@ -90,6 +91,7 @@ class SensorStats:
             "reconnects": max(0, self.connects - 1),
             "gaps_s": [(round(a, 3), round(b, 3)) for a, b in self.gaps],
             "notifications_per_s": round(self.notifications / span, 1) if span > 0 else 0.0,
+            "battery_percent": self.battery_percent,
         }
 
 
@@ -277,6 +279,31 @@ class _SensorLink:
         for command in self.profile.start_commands(rate_hz=s.rate_hz, acc_range_g=s.acc_range_g,
                                                    gyr_range_dps=s.gyr_range_dps):
             await client.write_gatt_char(command.char_uuid, command.data)
+        await self._watch_battery(client)
+
+    async def _watch_battery(self, client) -> None:
+        """Battery level (standard Battery Service) read at connect, then followed through its
+        notifications when the device sends them. A unit without it, or one that refuses,
+        simply has no battery figure; streaming does not depend on it."""
+        uuid = getattr(self.profile, "battery_uuid", None)
+        services = getattr(client, "services", None)
+        char = services.get_characteristic(uuid) if uuid and services is not None else None
+        if char is None:
+            return
+        try:
+            if "read" in char.properties:
+                self._on_battery(char, await client.read_gatt_char(char))
+            if "notify" in char.properties:
+                await client.start_notify(char, self._on_battery)
+        except Exception as exc:  # best effort: the level is information, not data
+            logger.debug("%s: battery level not available: %s", self.spec.placement, exc)
+
+    def _on_battery(self, _characteristic, data: bytearray) -> None:
+        from imu_knee.ble.profiles.base import battery_percent
+
+        level = battery_percent(bytes(data))
+        if level is not None:
+            self.stats.battery_percent = level
 
     def _on_notification(self, characteristic, data: bytearray) -> None:
         # keep this tiny: bytes and arrival time onto the queue, decoding happens elsewhere

@@ -310,11 +310,17 @@ async def _status(session, live, console: Console, every_s: float, duration_s: f
             bad = link.stats.decode_errors
             state = "" if link.streaming else " (reconnecting)"
             extra = f", bad {bad}" if bad else ""
+            extra += battery_text(link.stats.battery_percent, ", battery ")
             parts.append(f"{name} {rate:5.1f} Hz, lost {lost}{extra}{state}")
         last_t = now
         steps = 0 if live is None else sum(1 for e in live.events if e.final)
         total = f"/{duration_s:.0f}" if duration_s else ""
         console.status(f"{session.now_s():5.0f}{total} s | " + " | ".join(parts) + f" | steps {steps}")
+
+
+def battery_text(percent: int | None, prefix: str = "") -> str:
+    """``prefix`` + "87 %" for a device that reports its battery, "" for one that does not."""
+    return "" if percent is None else f"{prefix}{percent} %"
 
 
 def _print_summary(summary: dict, console: Console) -> None:
@@ -328,7 +334,8 @@ def _print_summary(summary: dict, console: Console) -> None:
         lines.append(f"{s['placement']}: {s['samples']} samples at {s['rate_hz']} Hz, "
                      f"{s['notifications']} notifications ({s['notifications_per_s']}/s), "
                      f"lost packets {s['lost_packets']}, decode errors {s['decode_errors']}, "
-                     f"reconnects {s['reconnects']}, gaps {gaps}")
+                     f"reconnects {s['reconnects']}, gaps {gaps}"
+                     + battery_text(s.get("battery_percent"), ", battery "))
     if "steps" in summary:
         from ..ble.live_analysis import step_summary_lines
 

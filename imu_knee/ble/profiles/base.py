@@ -40,6 +40,18 @@ def sig_uuid(short: int) -> str:
     return f"{short:08x}{SIG_BASE_SUFFIX}"
 
 
+#: the Bluetooth SIG Battery Service and its Battery Level characteristic (one byte, 0-100 %)
+BATTERY_SERVICE_UUID = sig_uuid(0x180F)
+BATTERY_LEVEL_UUID = sig_uuid(0x2A19)
+
+
+def battery_percent(payload: bytes) -> int | None:
+    """A Battery Level value (0-100 %), or None when the payload is not one."""
+    if len(payload) < 1 or payload[0] > 100:
+        return None
+    return int(payload[0])
+
+
 def normalize_uuid(uuid: object) -> str:
     """Lower-case 128-bit UUID string; 16/32-bit short forms get the SIG base."""
     text = str(uuid).strip().lower()
@@ -292,6 +304,9 @@ class Profile:
     write_uuid: str | None = None
     has_device_clock = False
     has_gyro = True
+    #: the device reports its battery through the standard Battery Service (read at connect,
+    #: notified when the device does); None for devices without it
+    battery_uuid: str | None = None
     rates_hz: tuple[float, ...] = ()
     acc_ranges_g: tuple[float, ...] = ()
     gyr_ranges_dps: tuple[float, ...] = ()

@@ -20,6 +20,7 @@ import struct
 from collections import deque
 
 from .base import (
+    BATTERY_LEVEL_UUID,
     GRAVITY_MPS2, Command, Decoder, DecodeError, Encoder, Notification, Profile, Sample,
     as_sample_arrays, quantise,
 )
@@ -164,6 +165,7 @@ class MetaMotionProfile(Profile):
     name = "metamotion"
     device_name = "MbientLab MetaMotion"
     service_uuid = SERVICE_UUID
+    battery_uuid = BATTERY_LEVEL_UUID
     notify_uuids = (NOTIFY_UUID,)
     write_uuid = COMMAND_UUID
     rates_hz = tuple(ODR_CODE)

@@ -28,6 +28,7 @@ import struct
 import numpy as np
 
 from .base import (
+    BATTERY_LEVEL_UUID,
     GRAVITY_MPS2, Command, Decoder, DecodeError, Encoder, Notification, Profile, SampleBlock,
     as_sample_arrays, load_firmware_config, quantise,
 )
@@ -399,6 +400,7 @@ class PolarEncoder(Encoder):
 class PolarProfile(Profile):
     name = "polar"
     service_uuid = SERVICE_UUID
+    battery_uuid = BATTERY_LEVEL_UUID
     notify_uuids = (CONTROL_UUID, DATA_UUID)
     write_uuid = CONTROL_UUID
     has_device_clock = True

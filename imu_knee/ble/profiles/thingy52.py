@@ -19,6 +19,7 @@ import struct
 import numpy as np
 
 from .base import (
+    BATTERY_LEVEL_UUID,
     GRAVITY_MPS2, Command, Decoder, DecodeError, Encoder, Notification, Profile, Sample,
     as_sample_arrays, quantise,
 )
@@ -63,6 +64,7 @@ class Thingy52Profile(Profile):
     name = "thingy52"
     device_name = "Nordic Thingy:52"
     service_uuid = MOTION_SERVICE_UUID
+    battery_uuid = BATTERY_LEVEL_UUID
     notify_uuids = (RAW_DATA_UUID,)
     write_uuid = CONFIG_UUID
     rates_hz = tuple(float(r) for r in range(1, 201))

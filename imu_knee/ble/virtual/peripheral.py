@@ -120,8 +120,10 @@ class VirtualPeripheral:
         on_disconnect: Callable[[], None] | None = None,
         address: str | None = None,
         max_mtu: int = 247,
-        advertise_service_uuids: bool = True,
+        advertise_service_uuids: bool | Iterable[str] = True,
     ) -> None:
+        """``advertise_service_uuids``: True advertises every service's UUID, False none, or
+        the UUIDs to advertise (a legacy advertisement holds 31 bytes)."""
         self.radio = radio
         self.name = name
         self.address = (address or radio.allocate_address()).upper()
@@ -130,7 +132,11 @@ class VirtualPeripheral:
         self.on_subscribe = on_subscribe
         self.on_disconnect = on_disconnect
         self.writes: list[tuple[str, bytes]] = []  # every write received, in order
-        self._advertised_uuids = [s.uuid for s in self.services] if advertise_service_uuids else []
+        if isinstance(advertise_service_uuids, bool):
+            advertised = [s.uuid for s in self.services] if advertise_service_uuids else []
+        else:
+            advertised = [canonical_uuid(u) for u in advertise_service_uuids]
+        self._advertised_uuids = advertised
         self._device = radio.new_host(name, self.address)
         self._device.gatt_server.max_mtu = max_mtu
         self._chars: dict[str, gatt.Characteristic] = {}

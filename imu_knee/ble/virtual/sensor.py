@@ -21,6 +21,8 @@ connection's ATT MTU) and sent in batches the way a device fills its notificatio
 sensor's own clock keeps running while nobody listens: after a drop and a reconnection the
 stream resumes at the sample that is due now, so the gap is real (missing samples).
 `packet_loss` drops that share of data notifications (radio loss) to exercise loss counting.
+A profile with a `battery_uuid` also gets the standard Battery Service: `battery_percent` is
+read at connect and `set_battery()` notifies subscribers, as the device would.
 Optional profile hooks: `gatt_characteristics` (dict UUID → set of property names) and
 `read_values` (dict UUID → bytes, e.g. Polar's control feature read).
 """
@@ -43,6 +45,7 @@ logger = logging.getLogger(__name__)
 MAX_BATCH_S = 0.06  # a device holds at most this much data back to fill a notification
 DEFAULT_TICK_S = 0.0075  # 7.5 ms: the shortest BLE connection interval
 DEVICE_CLOCK_START_S = 1000.0  # the device clock reads this at the first sample
+DEFAULT_BATTERY_PERCENT = 87
 
 
 def _gatt_layout(profile: Any) -> list[CharSpec]:
@@ -123,6 +126,7 @@ class VirtualSensor:
         tick_s: float = DEFAULT_TICK_S,
         packet_loss: float = 0.0,
         seed: int = 0,
+        battery_percent: int = DEFAULT_BATTERY_PERCENT,
     ) -> None:
         self.profile = profile
         self.stream = recording_stream
@@ -155,8 +159,16 @@ class VirtualSensor:
         self.notifications_lost = 0  # dropped on purpose (packet_loss)
         self.finished = asyncio.Event()
         self.streaming_started = asyncio.Event()
+        services = [ServiceSpec(profile.service_uuid, _gatt_layout(profile))]
+        self.battery_uuid = getattr(profile, "battery_uuid", None)
+        self.battery_percent = int(battery_percent)
+        if self.battery_uuid:
+            from imu_knee.ble.profiles.base import BATTERY_SERVICE_UUID
+
+            services.append(ServiceSpec(BATTERY_SERVICE_UUID, [
+                CharSpec(self.battery_uuid, {"read", "notify"}, bytes([self.battery_percent]))]))
         self.peripheral = VirtualPeripheral(
-            self.radio, self.name, [ServiceSpec(profile.service_uuid, _gatt_layout(profile))],
+            self.radio, self.name, services, advertise_service_uuids=[profile.service_uuid],
             on_write=self._on_write, on_subscribe=self._on_subscribe, on_disconnect=self._on_disconnect,
         )
 
@@ -187,6 +199,14 @@ class VirtualSensor:
 
     async def __aexit__(self, *exc) -> None:
         await self.close()
+
+    async def set_battery(self, percent: int) -> None:
+        """The battery level changes: reads return it and subscribers are notified."""
+        if not self.battery_uuid:
+            raise ValueError(f"{self.name}: this device has no battery service")
+        self.battery_percent = int(percent)
+        self.peripheral.set_value(self.battery_uuid, bytes([self.battery_percent]))
+        await self.peripheral.notify(self.battery_uuid, bytes([self.battery_percent]))
 
     def _on_disconnect(self) -> None:
         task = self._stream_task

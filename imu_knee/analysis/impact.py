@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..recording import GRAVITY_MPS2
+from .windows import window_index
 
 IMPACT_WINDOW_S = 0.150
 # the detected contact can be a few tens of ms late (stairs): the window opens this much before
@@ -50,62 +51,100 @@ def impact_at(t_s: np.ndarray, acc_mps2: np.ndarray, ic_s: float, rate_hz: float
               ) -> tuple[float | None, float | None, list[str]]:
     """(impact_g, loading_rate_gps, flags) for the contact at ``ic_s``.
 
-    ``acc_norm_mps2``: optionally the resultant of every row of ``acc_mps2`` (the same
-    values, computed once for many contacts)."""
-    flags: list[str] = []
+    ``acc_norm_mps2``: optionally the resultant of every row of ``acc_mps2`` (computed once
+    for many contacts)."""
+    return impacts_at(t_s, acc_mps2, np.array([ic_s]), rate_hz, clip_mps2, acc_norm_mps2)[0]
+
+
+def impacts_at(t_s: np.ndarray, acc_mps2: np.ndarray, ic_s: np.ndarray, rate_hz: float,
+               clip_mps2: float | None, acc_norm_mps2: np.ndarray | None = None
+               ) -> list[tuple[float | None, float | None, list[str]]]:
+    """:func:`impact_at` for many contacts at once (their windows side by side)."""
+    n = len(ic_s)
     if rate_hz < MIN_IMPACT_RATE_HZ:
-        return None, None, ["rate_too_low_for_impact"]
-    i0 = int(np.searchsorted(t_s, ic_s - CONTACT_TOLERANCE_S))
-    i1 = int(np.searchsorted(t_s, ic_s + IMPACT_WINDOW_S, side="right"))
-    if i1 - i0 < 2:
-        return None, None, ["no_samples_for_impact"]
-    window = acc_mps2[i0:i1]
-    if clip_mps2 is not None and np.any(np.abs(window) >= 0.995 * clip_mps2):
-        return None, None, ["acc_saturated"]
-    norm = acc_norm_mps2 if acc_norm_mps2 is not None else _LazyNorm(acc_mps2)
-    start = rise_start(acc_mps2, i0, i1, norm)
-    if start >= i1 - 1:
-        # the resultant only falls through the window (the flank of a late-swing peak): no
-        # landing peak with a rise before it; the impact is the window's largest value
-        mag_g = norm[i0:i1] / GRAVITY_MPS2
-        return float(mag_g.max()), None, ["no_rise_before_impact"]
-    # steepest rise from the start of the rise (one sample before, if the window opened on
-    # a rising flank) up to the peak
-    j0 = start - 1 if start == i0 and start > 0 else start
-    mag_g = norm[j0:i1] / GRAVITY_MPS2
-    k = int(np.argmax(mag_g[start - j0:])) + start - j0
-    peak = float(mag_g[k])
-    rise_t = t_s[j0:j0 + k + 1]
-    slopes = np.diff(mag_g[:k + 1]) / np.maximum(np.diff(rise_t), 1e-6)
-    loading = float(slopes.max()) if len(slopes) else None
-    if loading is None or loading <= 0.0:
-        return peak, None, ["no_rise_before_impact"]
-    return peak, loading, flags
+        return [(None, None, ["rate_too_low_for_impact"]) for _ in range(n)]
+    i0 = t_s.searchsorted(np.asarray(ic_s, dtype=float) - CONTACT_TOLERANCE_S)
+    i1 = t_s.searchsorted(np.asarray(ic_s, dtype=float) + IMPACT_WINDOW_S, side="right")
+    out: list = [(None, None, ["no_samples_for_impact"]) for _ in range(n)]
+    ok = i1 - i0 >= 2
+    if clip_mps2 is not None:
+        for k in np.flatnonzero(ok).tolist():
+            if np.any(np.abs(acc_mps2[i0[k]:i1[k]]) >= 0.995 * clip_mps2):
+                out[k] = (None, None, ["acc_saturated"])
+                ok[k] = False
+    todo = np.flatnonzero(ok)
+    if len(todo) == 0:
+        return out
+    i0, i1 = i0[todo], i1[todo]
+    base = 0
+    norm = acc_norm_mps2
+    if norm is None:  # the resultant around these windows only
+        base = max(int(i0.min()) - 1, 0)
+        norm = np.linalg.norm(acc_mps2[base:int(i1.max())], axis=1)
+    i0, i1 = i0 - base, i1 - base
+    t = t_s[base:]
+    start = rise_starts(norm, i0, i1)
+    # the resultant only falls through the window (the flank of a late-swing peak): no
+    # landing peak with a rise before it; the impact is the window's largest value
+    falls = start >= i1 - 1
+    if falls.any():
+        idx, valid = window_index(i0[falls], i1[falls])
+        top = np.max(norm[idx] / GRAVITY_MPS2, axis=1, where=valid, initial=-np.inf)
+        for k, v in zip(todo[falls].tolist(), top.tolist()):
+            out[k] = (v, None, ["no_rise_before_impact"])
+    rises = ~falls
+    if rises.any():
+        # steepest rise from the start of the rise (one sample before, if the window opened
+        # on a rising flank) up to the peak
+        s0, e = start[rises], i1[rises]
+        j0 = np.where((s0 == i0[rises]) & (s0 > 0), s0 - 1, s0)
+        idx, valid = window_index(j0, e)
+        mag_g = norm[idx] / GRAVITY_MPS2
+        pos = np.arange(idx.shape[1])
+        searched = valid & (pos >= (s0 - j0)[:, None])
+        k_peak = np.argmax(np.where(searched, mag_g, -np.inf), axis=1)
+        rows = np.arange(len(j0))
+        peak = mag_g[rows, k_peak]
+        tw = t[idx]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            slopes = np.diff(mag_g, axis=1) / np.maximum(np.diff(tw, axis=1), 1e-6)
+        before_peak = pos[:-1] < k_peak[:, None]
+        steepest = np.max(slopes, axis=1, where=before_peak, initial=-np.inf)
+        has_rise = k_peak > 0
+        for k, p, s, r in zip(todo[rises].tolist(), peak.tolist(), steepest.tolist(),
+                              has_rise.tolist()):
+            if not r or s <= 0.0:
+                out[k] = (p, None, ["no_rise_before_impact"])
+            else:
+                out[k] = (p, s, [])
+    return out
 
 
-class _LazyNorm:
-    """``norm[a:b]``: the resultant of rows a..b-1 of an (N, 3) array, computed on demand."""
-
-    def __init__(self, v: np.ndarray):
-        self._v = v
-
-    def __getitem__(self, sl: slice) -> np.ndarray:
-        return np.linalg.norm(self._v[sl], axis=1)
-
-
-def rise_start(acc_mps2: np.ndarray, i0: int, i1: int, acc_norm_mps2=None) -> int:
+def rise_start(acc_mps2: np.ndarray, i0: int, i1: int) -> int:
     """First sample of the impact window to search from: ``i0``, unless the window opens on
     the falling flank of an earlier peak (the shank's late-swing deceleration, 40-60 ms
     before contact): then the end of that fall (the first sample after which the resultant
     rises again), where the landing's rise starts. Depends on samples up to ``i1`` only."""
     if i0 <= 0 or i1 - i0 < 2:
         return i0
-    norm = acc_norm_mps2 if acc_norm_mps2 is not None else _LazyNorm(acc_mps2)
-    mag = norm[i0 - 1:i1]
-    if mag[1] >= mag[0]:
-        return i0
-    rising = np.flatnonzero(np.diff(mag[1:]) > 0)
-    return i0 + int(rising[0]) if len(rising) else i1 - 1
+    norm = np.linalg.norm(acc_mps2[i0 - 1:i1], axis=1)
+    return int(rise_starts(norm, np.array([1]), np.array([i1 - i0 + 1]))[0]) + i0 - 1
+
+
+def rise_starts(norm: np.ndarray, i0: np.ndarray, i1: np.ndarray) -> np.ndarray:
+    """:func:`rise_start` of many windows [i0, i1) of the resultant ``norm``."""
+    out = np.array(i0, dtype=np.int64)
+    cand = np.flatnonzero((out > 0) & (i1 - out >= 2))
+    if len(cand) == 0:
+        return out
+    a, b = out[cand], np.asarray(i1)[cand]
+    idx, valid = window_index(a - 1, b)
+    mag = norm[idx]
+    falling = ~(mag[:, 1] >= mag[:, 0])
+    rising = (mag[:, 2:] > mag[:, 1:-1]) & valid[:, 2:]
+    again = np.where(rising.any(axis=1), a + rising.argmax(axis=1), b - 1)
+    out[cand] = np.where(falling, again, a)
+    return out
 
 
 def window_end(t_s: np.ndarray, acc_mps2: np.ndarray, ic_s: float, allow_early: bool = True

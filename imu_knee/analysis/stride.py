@@ -31,6 +31,20 @@ def midstance_index(t_s: np.ndarray, gyr_lp_dps: np.ndarray, t_from: float, t_to
     return i0 + int(np.argmin(g2))
 
 
+def midstance_indices(t_s: np.ndarray, gyr_lp_sq: np.ndarray, t_from: np.ndarray,
+                      t_to: np.ndarray) -> np.ndarray:
+    """:func:`midstance_index` of many intervals at once (-1: no sample in the interval)."""
+    i0 = t_s.searchsorted(t_from)
+    i1 = t_s.searchsorted(t_to, side="right")
+    out = np.full(len(i0), -1, dtype=np.int64)
+    ok = np.flatnonzero(i1 > i0)
+    for sl in chunks(len(ok), CHUNK_STRIDES):
+        k = ok[sl]
+        idx, valid = window_index(i0[k], i1[k])
+        out[k] = i0[k] + np.argmin(np.where(valid, gyr_lp_sq[idx], np.inf), axis=1)
+    return out
+
+
 def squared_norms(v: np.ndarray) -> np.ndarray:
     """Squared norm of each row of an (N, 3) array."""
     return np.einsum("ij,ij->i", v, v)

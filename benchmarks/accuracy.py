@@ -2,6 +2,8 @@
 
     python benchmarks/accuracy.py [--data ../shared/data/virtual_imu] [--sensors shank|thigh|all]
 
+(``--sensors thigh``: the thigh-only case, contacts and activity from the thighs alone.)
+
 For every ``<name>.csv`` with a ``<name>.truth.csv`` beside it, analyses the recording (leg
 length from ``<subject>.subject.json`` when present), matches each true initial contact to the
 nearest detected contact of the same side within 100 ms, and prints per activity: contact F1,

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ..recording import SENSOR_NAMES, Recording
+from .activity import sagittal_inclination_deg, thigh_stride_activity
 from .events import Swing, first_minimum_after
 from .knee_series import KneeSeries
 from .impact import clip_level_mps2, impact_at, window_end
@@ -456,12 +457,8 @@ class SideBuilder:
         q = ch.quat.view()[i:i + 1]
         if np.isnan(q).any():
             return None
-        up_world_in_sensor = np.array([2 * (q[0, 1] * q[0, 3] - q[0, 0] * q[0, 2]),
-                                       2 * (q[0, 2] * q[0, 3] + q[0, 0] * q[0, 1]),
-                                       1 - 2 * (q[0, 1] ** 2 + q[0, 2] ** 2)])
         cal = ch.calibration
-        return float(np.degrees(np.arctan2(-up_world_in_sensor @ cal.forward_axis,
-                                           up_world_in_sensor @ cal.up_axis)))
+        return float(sagittal_inclination_deg(q, cal.up_axis, cal.forward_axis)[0])
 
     def _activity(self, row: StepRow, incl_deg: float | None = None) -> str:
         """Level / stairs up / stairs down for the stride that ends at this contact.
@@ -470,8 +467,12 @@ class SideBuilder:
         shank leaning forward, while the stride onto a landing at the top (also about +0.1 m in
         the integration) lands like level walking: a rise counts as stairs up only with a bent
         knee (thigh + shank) or a forward-leaning shank, or when clearly a riser or more.
+        A leg with only a thigh is classified from the thigh's inclination.
         """
         row.shank_incl_ic_deg = incl_deg
+        if self.shank is None and self.thigh is not None:
+            # thigh only: from its inclination (:mod:`.activity`)
+            return thigh_stride_activity(self.thigh, row.ic_s) or "level"
         h = row.step_height_m
         if h is None:
             return "level"

@@ -222,6 +222,27 @@ def test_impact_figure_shows_the_sample_rate_and_knee_curves_need_a_thigh(sessio
         round(t, 2) for t in session.steps["ic_s"].astype(float)]
 
 
+def test_figures_drawn_in_a_second_process_are_the_same(session, monkeypatch):
+    """A long session's figures are shared between this process and a forked child; the
+    report gets the same PNGs, in the same places, as when all are drawn here."""
+    from imu_knee.analysis import forked
+    from imu_knee.report import plots
+
+    here = [(f.key, f.png) for f in build_content(session).figures]
+    children = []
+
+    class Spy(forked.ForkedCall):
+        def __init__(self, *args):
+            children.append(1)
+            super().__init__(*args)
+
+    monkeypatch.setattr(forked, "ForkedCall", Spy)
+    monkeypatch.setattr(plots, "PARALLEL_MIN_STEPS", 0)
+    shared = [(f.key, f.png) for f in build_content(session).figures]
+    assert shared == here and sum(png is not None for _, png in here) >= 3
+    assert children == ([1] if forked.can_fork() else [])
+
+
 def test_trend_from_earlier_sessions(session):
     content = build_content(session)
     assert "No earlier sessions stored" in content.trend.message and content.trend.table is None
@@ -259,6 +280,12 @@ def test_recording_without_walking_is_a_one_line_error(tmp_path, capsys):
     assert main(["report", str(path), "-o", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "no walking found" in err and err.count("\n") == 1
+    assert not out.exists()
+    # a file that is no recording: the reader's one-line message (it reads in the background)
+    path.write_text("timestamp_s,sensor\n0.0,left_knee\n", encoding="utf-8")
+    assert main(["report", str(path), "-o", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "standing.csv" in err and "Traceback" not in err
     assert not out.exists()
 
 

@@ -105,9 +105,31 @@ def _import_renderers(pdf: bool) -> None:
         pass
 
 
+class _InBackground:
+    """``fn(*args)`` in a thread; :meth:`result` waits and returns its value (or raises its
+    error). Used for reading the recording: pandas' CSV parser releases the GIL, so the
+    analysis and plotting modules load meanwhile on the other core."""
+
+    def __init__(self, fn, *args):
+        self._value, self._error = None, None
+        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn, args) -> None:
+        try:
+            self._value = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller in result()
+            self._error = exc
+
+    def result(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 def run(args) -> int:
     from ..recording import read_recording
-    from ..report import HistoryInput, analyse_session, build_content, history_for, render_html, render_pdf
 
     if args.leg_length is not None and not 0.4 <= args.leg_length <= 1.4:
         raise InputError(f"--leg-length {args.leg_length}: expected metres between 0.4 and 1.4")
@@ -119,11 +141,15 @@ def run(args) -> int:
     check_outputs(args.recording, outputs, args.force)
     say = (lambda m: None) if args.quiet else (lambda m: print(f"imu-knee: {m}", file=sys.stderr))
     started = time.perf_counter()
-    earlier = _load_earlier(args.earlier)
-    warm = threading.Thread(target=_import_renderers, args=(bool(args.pdf),), daemon=True)
-    warm.start()  # matplotlib / reportlab load while the recording is read and analysed
     say(f"reading {args.recording}")
-    rec = read_recording(args.recording)
+    reading = _InBackground(read_recording, args.recording)
+    # while the file is read: the analysis, matplotlib and reportlab load (no thread is left
+    # running afterwards, so the analysis may fork)
+    from ..report import HistoryInput, analyse_session, build_content, history_for, render_html, render_pdf
+
+    _import_renderers(bool(args.pdf))
+    earlier = _load_earlier(args.earlier)
+    rec = reading.result()
     if earlier is not None:
         history = HistoryInput(earlier)
     elif args.no_history:
@@ -134,7 +160,6 @@ def run(args) -> int:
     data = analyse_session(rec, leg_length_m=args.leg_length, earlier=history.earlier)
     data.persisting, data.see_therapist = history.persisting, history.see_therapist
     data.history_note = history.note
-    warm.join()
     say("drawing figures")
     content = build_content(data, name=args.name.strip(), notes=args.notes.strip())
     write_atomic(args.output, render_html(content).encode("utf-8"))

@@ -516,6 +516,11 @@ RING_PATTERNS = {"impact": ("hard_landing", "long_strides"), "stride": ("long_st
 
 
 def _figures(data: SessionData, findings: list[FindingItem]) -> list[Figure]:
+    """The report's figures. Each is described first (title, caption, what to draw, or why
+    there is nothing to draw); then all are drawn together (plots.draw_all may use a second
+    process)."""
+    from functools import partial
+
     from . import plots  # matplotlib loads only when figures are drawn
 
     steps = data.steps
@@ -524,25 +529,28 @@ def _figures(data: SessionData, findings: list[FindingItem]) -> list[Figure]:
     ring = {key: {round(t, 4) for f in findings if f.pattern in pats for t in f.steps_s}
             for key, pats in RING_PATTERNS.items()}
     low = [s for s, r in rates.items() if r and r < IMPACT_RELIABLE_RATE_HZ]
-    figs = []
-    has_impact = len(steps) and steps["impact_g"].notna().any()
+    specs: list[tuple[Figure, object]] = []  # (figure without its PNG, job drawing it or None)
+
+    def has(column: str) -> bool:
+        return bool(len(steps)) and bool(steps[column].notna().any())
+
     cap = ("Each dot is one landing, in g (1 g is what the shin feels when standing still). "
            "The grey band is your usual range on level ground in this session (the middle half "
            f"of those landings). Measured at {rtext} samples per second.")
     if low:
         cap += " At under 150 samples per second short landing peaks are under-read."
-    figs.append(Figure("impact", f"Landing impact per step (measured at {rtext} samples per second)",
-                       cap, plots.per_step_png(steps, "impact_g", "Landing impact (g)", ring["impact"],
-                                               band_from="level", rate_hz=rates)
-                       if has_impact else None,
-                       "" if has_impact else "Landing impact needs a shin sensor (not available)."))
-    has_stride = len(steps) and steps["stride_length_m"].notna().any()
-    figs.append(Figure("stride", "Stride length per step",
-                       "Distance the foot travelled from one contact to the next, in metres. "
-                       "Stairs strides are short by nature.",
-                       plots.per_step_png(steps, "stride_length_m", "Stride length (m)", ring["stride"])
-                       if has_stride else None,
-                       "" if has_stride else "Stride length needs a shin sensor (not available)."))
+    specs.append((Figure("impact", f"Landing impact per step (measured at {rtext} samples per second)",
+                         cap, None, "" if has("impact_g") else
+                         "Landing impact needs a shin sensor (not available)."),
+                  partial(plots.per_step_png, steps, "impact_g", "Landing impact (g)", ring["impact"],
+                          band_from="level", rate_hz=rates) if has("impact_g") else None))
+    specs.append((Figure("stride", "Stride length per step",
+                         "Distance the foot travelled from one contact to the next, in metres. "
+                         "Stairs strides are short by nature.", None,
+                         "" if has("stride_length_m") else
+                         "Stride length needs a shin sensor (not available)."),
+                  partial(plots.per_step_png, steps, "stride_length_m", "Stride length (m)",
+                          ring["stride"]) if has("stride_length_m") else None))
     knee = dict(data.knee)
     why_missing = dict(data.knee_missing)
     for n in data.coach.not_assessed:
@@ -550,22 +558,31 @@ def _figures(data: SessionData, findings: list[FindingItem]) -> list[Figure]:
             for side in (("left", "right") if n.side == "both" else (n.side,)):
                 if knee.pop(side, None) is not None:
                     why_missing[side] = n.reason
-    curves_png = plots.knee_curves_png(steps, knee) if knee else None
     missing = "; ".join(f"{side} leg: {why}" for side, why in why_missing.items())
-    figs.append(Figure("knee", "Average knee bend over a stride, per activity",
-                       "From one foot contact (0 %) to the next contact of the same foot (100 %); "
-                       "0° = as straight as when standing, higher = more bent. Line: average; "
-                       "band: ± one standard deviation." + (f" Not shown for the {missing}." if curves_png and missing else ""),
-                       curves_png,
-                       "" if curves_png else f"Not available: {missing or 'no knee angle measured'} "
-                       "(knee angles need a thigh and a shin sensor on the same leg)."))
-    has_wobble = len(steps) and steps["frontal_wobble_dps"].notna().any()
-    figs.append(Figure("wobble", "Side-to-side wobble of the shin while the foot is down",
-                       "How fast the shin tipped sideways (in or out) during each stance, in degrees "
-                       "per second; lower is steadier. The grey band is your usual range on level ground.",
-                       plots.per_step_png(steps, "frontal_wobble_dps", "Wobble (°/s)", ring["wobble"],
-                                          band_from="level") if has_wobble else None,
-                       "" if has_wobble else "Wobble needs a shin sensor (not available)."))
+    specs.append((Figure("knee", "Average knee bend over a stride, per activity",
+                         "From one foot contact (0 %) to the next contact of the same foot (100 %); "
+                         "0° = as straight as when standing, higher = more bent. Line: average; "
+                         "band: ± one standard deviation.",
+                         None, f"Not available: {missing or 'no knee angle measured'} "
+                         "(knee angles need a thigh and a shin sensor on the same leg)."),
+                  partial(plots.knee_curves_png, steps, knee) if knee else None))
+    specs.append((Figure("wobble", "Side-to-side wobble of the shin while the foot is down",
+                         "How fast the shin tipped sideways (in or out) during each stance, in degrees "
+                         "per second; lower is steadier. The grey band is your usual range on level ground.",
+                         None, "" if has("frontal_wobble_dps") else
+                         "Wobble needs a shin sensor (not available)."),
+                  partial(plots.per_step_png, steps, "frontal_wobble_dps", "Wobble (°/s)", ring["wobble"],
+                          band_from="level") if has("frontal_wobble_dps") else None))
+    jobs = [job for _, job in specs if job is not None]
+    drawn = iter(plots.draw_all(jobs, len(steps)))
+    figs = []
+    for fig, job in specs:
+        fig.png = next(drawn) if job is not None else None
+        if fig.png is not None:
+            fig.note = ""
+            if fig.key == "knee" and missing:
+                fig.caption += f" Not shown for the {missing}."
+        figs.append(fig)
     return figs
 
 

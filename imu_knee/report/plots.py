@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import textwrap
+from typing import Callable
 
 import matplotlib
 
@@ -30,6 +31,8 @@ DPI = 110
 WIDTH_IN = 7.5
 MAX_STRIDE_S = 2.5
 CURVE_POINTS = 101
+# Below this many steps a second process for the figures costs more than it saves.
+PARALLEL_MIN_STEPS = 600
 
 plt.rcParams.update({
     "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8,
@@ -42,6 +45,27 @@ def _png(fig) -> bytes:
     fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
     plt.close(fig)
     return buf.getvalue()
+
+
+def draw_all(jobs: list[Callable[[], bytes | None]], n_steps: int) -> list[bytes | None]:
+    """Run the figure-drawing ``jobs`` (each returns PNG bytes or None), in order.
+
+    With a spare core and a long session, every second job runs in a forked child (matplotlib
+    holds the GIL, so threads would not help); the PNGs are the same bytes either way. A child
+    that fails is replaced by drawing its figures here."""
+    from ..analysis.forked import FAILED, ForkedCall, can_fork
+
+    if len(jobs) < 2 or n_steps < PARALLEL_MIN_STEPS or not can_fork():
+        return [job() for job in jobs]
+    theirs = jobs[1::2]
+    with ForkedCall(lambda: [job() for job in theirs]) as child:
+        mine = [job() for job in jobs[0::2]]
+        drawn = child.result()
+    if drawn is FAILED:
+        drawn = [job() for job in theirs]
+    out: list[bytes | None] = [None] * len(jobs)
+    out[0::2], out[1::2] = mine, drawn
+    return out
 
 
 def _time_axis(t_s: np.ndarray) -> tuple[np.ndarray, str]:

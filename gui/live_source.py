@@ -24,9 +24,6 @@ from imu_knee.recording import Recording
 
 from .replay_source import ReplaySource
 
-SCAN_S = 0.3
-TAIL_S = 0.3
-
 
 def stream_rate_hz(profile_name: str, wanted_hz: float | None) -> float:
     """The rate a profile's sensor will stream at: ``wanted_hz`` if the device can, else its default."""
@@ -118,32 +115,23 @@ class VirtualBleSource:
                 pass
 
     async def _main(self) -> None:
-        from bleak import BleakScanner
-
-        from imu_knee.ble.bumble_backend import BumbleClient, BumbleScanner
+        from imu_knee.ble.bumble_backend import BumbleClient
         from imu_knee.ble.profiles import get_profile
         from imu_knee.ble.session import RecordingSession, SensorSpec
         from imu_knee.ble.virtual import VirtualRadio
-        from imu_knee.ble.virtual.sensor import VirtualSensor
+        from imu_knee.ble.virtual.fleet import all_finished, make_virtual_sensors, start_and_find
 
+        # Bumble objects belong to the event loop running when they are made: the radio and
+        # the sensors are made here, inside this thread's loop (see the module docstring)
         self._loop = asyncio.get_running_loop()
         self._stop_event = asyncio.Event()
         profile = get_profile(self.profile_name)
         radio = VirtualRadio("dashboard")
-        base = getattr(profile, "advertised_name", None) or profile.device_name or profile.name
-        sensors = {name: VirtualSensor(profile, self.rec.streams[name], realtime=True, radio=radio,
-                                       name=f"{base} {i + 1}")
-                   for i, name in enumerate(self.assignment)}
+        sensors = make_virtual_sensors(profile, {name: self.rec.streams[name] for name in self.assignment}, radio)
         try:
-            for sensor in sensors.values():
-                await sensor.start()
-            found = await BleakScanner.discover(SCAN_S, return_adv=True, service_uuids=[profile.service_uuid],
-                                                backend=BumbleScanner, radio=radio)
+            found = await start_and_find(sensors, profile, radio)
             specs = []
-            for name, sensor in sensors.items():
-                if sensor.address not in found:
-                    raise RuntimeError(f"virtual sensor for {name} was not seen while scanning")
-                device, adv = found[sensor.address]
+            for name, (device, adv) in found.items():
                 self.found.append({"name": adv.local_name, "address": device.address, "rssi": adv.rssi,
                                    "placement": self.assignment[name]})
                 rate = stream_rate_hz(self.profile_name, self.rec.streams[name].rate_hz)
@@ -151,16 +139,7 @@ class VirtualBleSource:
             session = RecordingSession(specs, self._out, client_kwargs={"backend": BumbleClient},
                                        on_samples=self._push)
             self._session = session
-            done_since: dict[str, float] = {}
-
-            def finished() -> bool:
-                now = session.now_s()
-                for name, sensor in sensors.items():
-                    if sensor.finished.is_set():
-                        done_since.setdefault(name, now)
-                return len(done_since) == len(sensors) and now - max(done_since.values()) >= TAIL_S
-
-            await session.run(stop=self._stop_event, until=finished)
+            await session.run(stop=self._stop_event, until=all_finished(sensors))
         finally:
             for sensor in sensors.values():
                 await sensor.close()

@@ -122,7 +122,8 @@ class VirtualBleSource:
         from imu_knee.ble.virtual.fleet import all_finished, make_virtual_sensors, start_and_find
 
         # Bumble objects belong to the event loop running when they are made: the radio and
-        # the sensors are made here, inside this thread's loop (see the module docstring)
+        # the sensors are made here, inside this thread's loop (made in another loop, their
+        # GATT answers never arrive: setup times out; see imu_knee.ble.virtual.radio)
         self._loop = asyncio.get_running_loop()
         self._stop_event = asyncio.Event()
         profile = get_profile(self.profile_name)

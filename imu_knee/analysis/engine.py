@@ -43,14 +43,14 @@ from ..recording import SENSOR_NAMES, Recording
 from .activity import sagittal_inclination_deg, thigh_stride_activity
 from .events import Swing, first_minimum_after
 from .knee_series import KneeSeries
-from .impact import clip_level_mps2, impact_at, window_end
+from .impact import clip_level_mps2, impact_at, impacts_at, window_end
 from .derived import ShankDerived
 from .knee_stage import CHUNK_STEPS, FrontalStage, KneeStage
 from .sensor_chain import ChainConfig, SensorChain
 from .shank_tilt import walking_direction
 from .steps import STEP_COLUMNS, StepRow
 from .windows import chunks, window_index
-from .stride import ankle_displacements, midstance_index
+from .stride import ankle_displacements, midstance_index, midstance_indices
 from .stride_at_contact import displacement_to, drift_rate_mps2
 
 LIVE_HISTORY_S = 30.0  # sample history a live engine keeps (Engine(history_s=...)); memory stays flat
@@ -199,13 +199,19 @@ class SideBuilder:
 
     def _anchor_before(self, k: int) -> int | None:
         """Mid-stance sample of the stance before swing k (stillest sample)."""
+        i = int(self._anchors_before([k])[0])
+        return None if i < 0 else i
+
+    def _anchors_before(self, ks: list[int]) -> np.ndarray:
+        """:meth:`_anchor_before` of many swings (-1: none)."""
         swings = self.events.swings
-        to = swings[k].to_s
-        if k > 0 and to - swings[k - 1].ic_s <= MAX_STANCE_S:
-            start = swings[k - 1].ic_s + ANCHOR_AFTER_IC_S
-        else:
-            start = to - 1.0
-        return self._midstance(start, to - 0.05)
+        to = np.array([swings[k].to_s for k in ks])
+        prev_ic = np.array([swings[k - 1].ic_s if k > 0 else np.nan for k in ks])
+        with np.errstate(invalid="ignore"):
+            start = np.where(to - prev_ic <= MAX_STANCE_S, prev_ic + ANCHOR_AFTER_IC_S, to - 1.0)
+        self.derived.update()
+        return midstance_indices(self.shank.t.view(), self.derived.gyr_lp_sq.view(), start,
+                                 to - 0.05)
 
     def _anchor_after(self, k: int) -> int | None:
         swings = self.events.swings
@@ -360,17 +366,34 @@ class SideBuilder:
 
     def _integration_problem(self, i0: int, i1: int) -> list[str]:
         """Why the shank cannot be integrated from sample i0 to i1 (empty: it can)."""
+        return self._integration_problems(np.array([i0]), np.array([i1]))[0]
+
+    def _integration_problems(self, i0: np.ndarray, i1: np.ndarray) -> list[list[str]]:
+        """:meth:`_integration_problem` of many strides at once."""
         ch = self.shank
         t = ch.t.view()
-        if t[i1] - t[i0] > 3.0:
-            return ["stride_too_long"]
-        if np.any(ch.gap_after.view()[i0:i1]):
-            return ["gap"]
-        if np.isnan(ch.quat.view()[i0:i1 + 1, 0]).any() or any(
-                -0.5 < t[i0] - r < AFTER_GAP_S for r in ch.restarts_s):
-            # orientation unknown until the first quiet sample after a gap, then settling
-            return ["after_gap", "activity_unknown"]
-        return []
+        lo, hi = int(i0.min()), int(i1.max()) + 1
+        # a gap after a sample in [i0, i1); an unknown orientation in [i0, i1]
+        gaps = np.concatenate([[0], np.cumsum(ch.gap_after.view()[lo:hi])])
+        unknown = np.concatenate([[0], np.cumsum(np.isnan(ch.quat.view()[lo:hi, 0]))])
+        has_gap = gaps[i1 - lo] > gaps[i0 - lo]
+        has_unknown = unknown[i1 + 1 - lo] > unknown[i0 - lo]
+        since_restart = t[i0][:, None] - np.asarray(ch.restarts_s)[None, :]
+        settling = ((-0.5 < since_restart) & (since_restart < AFTER_GAP_S)).any(axis=1)
+        too_long = t[i1] - t[i0] > 3.0
+        out = []
+        for long_, gap, unk, settle in zip(too_long.tolist(), has_gap.tolist(),
+                                           has_unknown.tolist(), settling.tolist()):
+            if long_:
+                out.append(["stride_too_long"])
+            elif gap:
+                out.append(["gap"])
+            elif unk or settle:
+                # orientation unknown until the first quiet sample after a gap, then settling
+                out.append(["after_gap", "activity_unknown"])
+            else:
+                out.append([])
+        return out
 
     def _knee_and_frontal(self, rows: list[StepRow], flags: list[list[str]]) -> None:
         if not rows:
@@ -402,9 +425,9 @@ class SideBuilder:
     def _impact(self, rows: list[StepRow], flags: list[list[str]]) -> None:
         ch = self.shank
         clip = clip_level_mps2(ch.max_abs_acc)
-        t, acc, norm = ch.t.view(), ch.acc.view(), self.derived.acc_norm.view()
-        for row, f in zip(rows, flags):
-            impact, loading, fl = impact_at(t, acc, row.ic_s, ch.rate_hz, clip, norm)
+        found = impacts_at(ch.t.view(), ch.acc.view(), np.array([r.ic_s for r in rows]),
+                           ch.rate_hz, clip, self.derived.acc_norm.view())
+        for row, f, (impact, loading, fl) in zip(rows, flags, found):
             row.impact_g = None if impact is None else round(impact, 3)
             row.loading_rate_gps = None if loading is None else round(loading, 2)
             row.impact_rate_hz = round(ch.rate_hz, 1)
@@ -415,35 +438,31 @@ class SideBuilder:
         """Stride length and step height into ``rows``; returns the world displacements."""
         ch = self.shank
         out: list[np.ndarray | None] = [None] * len(ks)
-        anchors: dict[int, int | None] = {}  # mid-stance before swing k, each found once
-
-        def before(k: int) -> int | None:
-            if k not in anchors:
-                anchors[k] = self._anchor_before(k)
-            return anchors[k]
-
-        n_swings = len(self.events.swings)
-        todo, i0s, i1s = [], [], []
-        for j, k in enumerate(ks):
-            i0 = before(k)
-            i1 = before(k + 1) if k + 1 < n_swings else self._anchor_after(k)
-            if i0 is None or i1 is None or i1 <= i0:
-                flags[j].append("no_midstance")
-                continue
-            problem = self._integration_problem(i0, i1)
-            if problem:
+        # mid-stance before each swing k and k + 1 (ks are consecutive; after the last swing:
+        # in its own stance)
+        more = ks[-1] + 1 < len(self.events.swings)
+        anchors = self._anchors_before(ks + [ks[-1] + 1] if more else ks)
+        i0 = anchors[:len(ks)]
+        if more:
+            i1 = anchors[1:]
+        else:
+            last = self._anchor_after(ks[-1])
+            i1 = np.append(anchors[1:], -1 if last is None else last)
+        todo = np.flatnonzero((i0 >= 0) & (i1 > i0))
+        for j in np.flatnonzero(~((i0 >= 0) & (i1 > i0))).tolist():
+            flags[j].append("no_midstance")
+        if len(todo):
+            problems = self._integration_problems(i0[todo], i1[todo])
+            for j, problem in zip(todo.tolist(), problems):
                 flags[j].extend(problem)
-                continue
-            todo.append(j)
-            i0s.append(i0)
-            i1s.append(i1)
-        if not todo:
+            todo = np.array([j for j, problem in zip(todo.tolist(), problems) if not problem], dtype=int)
+        if not len(todo):
             return out
         lever = self.lever_m * ch.calibration.up_axis
         d = ankle_displacements(ch.t.view(), ch.acc_world.view(), ch.gyr.view(), ch.quat.view(),
-                                np.array(i0s), np.array(i1s), lever)
+                                i0[todo], i1[todo], lever)
         length = np.hypot(d[:, 0], d[:, 1]).tolist()
-        for j, dj, h, v in zip(todo, d, d[:, 2].tolist(), length):
+        for j, dj, h, v in zip(todo.tolist(), d, d[:, 2].tolist(), length):
             rows[j].stride_length_m = round(v, 4)
             rows[j].step_height_m = round(h, 4)
             out[j] = dj

@@ -15,13 +15,21 @@ def cross_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Rotate vectors ``v`` (N,3) or (3,) from the sensor frame to the world frame by ``q`` (N,4)."""
+    """Rotate vectors ``v`` (N,3) or (3,) from the sensor frame to the world frame by ``q`` (N,4).
+
+    v' = v + w t + u x t with t = 2 u x v (u = x, y, z of q); computed on whole columns."""
     q = np.asarray(q, dtype=np.float64)
     v = np.asarray(v, dtype=np.float64)
-    w = q[:, :1]
-    u = q[:, 1:]
-    t = 2.0 * cross_rows(u, v)
-    return v + w * t + cross_rows(u, t)
+    w, x, y, z = (np.ascontiguousarray(q[:, i]) for i in range(4))
+    vx, vy, vz = (v[i] for i in range(3)) if v.ndim == 1 else (v[:, i] for i in range(3))
+    tx = 2.0 * (y * vz - z * vy)
+    ty = 2.0 * (z * vx - x * vz)
+    tz = 2.0 * (x * vy - y * vx)
+    out = np.empty(np.broadcast_shapes(q.shape[:-1], v.shape[:-1]) + (3,))
+    out[:, 0] = vx + w * tx + (y * tz - z * ty)
+    out[:, 1] = vy + w * ty + (z * tx - x * tz)
+    out[:, 2] = vz + w * tz + (x * ty - y * tx)
+    return out
 
 
 def rotate_one(q, v) -> tuple[float, float, float]:

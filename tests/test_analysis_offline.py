@@ -178,3 +178,13 @@ def test_step_metrics_equal_the_per_stance_functions(four_sensors):
         assert tilt == max_forward_tilt_deg(quat, up, direction, i0, i1)
         checked += tilt is not None
     assert checked > 15
+
+
+def test_no_fork_from_a_worker_thread_or_a_pool_worker():
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(can_fork).result() is False
+    if can_fork():
+        with ProcessPoolExecutor(1) as pool:
+            assert pool.submit(can_fork).result() is False

@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import threading
 from typing import Any, Callable
 
 FAILED = object()  # a child's result when the child did not deliver one
@@ -23,9 +24,11 @@ _CHUNK = 1 << 20
 
 
 def can_fork() -> bool:
-    """True where a forked helper may run: POSIX fork, at least two usable CPUs, and not
-    inside a process pool's worker (a batch already keeps every core busy)."""
-    if not hasattr(os, "fork"):
+    """True where a forked helper may run: POSIX fork, at least two usable CPUs, called from
+    the main thread (not from a worker thread of an application such as the dashboard, whose
+    other threads a fork would copy mid-work), and not inside a process pool's worker (a batch
+    already keeps every core busy)."""
+    if not hasattr(os, "fork") or threading.current_thread() is not threading.main_thread():
         return False
     try:
         cpus = len(os.sched_getaffinity(0))

@@ -50,7 +50,10 @@ def displacement_to(t_s: np.ndarray, acc_world_mps2: np.ndarray, gyr_dps: np.nda
     t = t_s[sl]
     u = _velocity_change(t, acc_world_mps2[sl])
     lever0, v0 = _pendulum(quat, gyr_dps, i0, lever_sensor)
-    v = u + v0 - np.outer(t - t[0], drift_mps2)
-    p = np.sum(0.5 * (v[1:] + v[:-1]) * (t[1:] - t[:-1])[:, None], axis=0)
+    # velocity v = u + v0 - (t - t0) * drift; its trapezoidal integral: that of u plus the
+    # exact integral of the linear terms, T * v0 - T^2 / 2 * drift
+    span = float(t[-1] - t[0])
+    p_u = np.sum(0.5 * (u[1:] + u[:-1]) * (t[1:] - t[:-1])[:, None], axis=0)
+    p = p_u + span * np.asarray(v0) - (0.5 * span * span) * np.asarray(drift_mps2)
     lever1 = rotate_one(quat[i_end].tolist(), np.asarray(lever_sensor, dtype=float).tolist())
     return p - np.subtract(lever1, lever0)

@@ -236,3 +236,23 @@ def test_both_knees_wobbling_found_by_the_level_limit_unless_that_is_usual():
     # If earlier sessions looked the same, this is the person's usual walking: no finding.
     history = Baselines.from_step_tables([both_wobbly(400 + k) for k in range(3)])
     assert run(both_wobbly(18), baselines=history).findings == []
+
+
+def test_heel_lift_against_the_other_leg_is_judged_relative_to_level_walking():
+    """A leg that leans less everywhere is a person's natural asymmetry; a leg that leans
+    less only going down stairs is the pattern (the other leg scaled by the level ratio)."""
+    df = synthetic_steps(SessionSpec(seed=5))
+    right = df.side == "right"
+    stairs = df.activity == "stairs_down"
+    base = run(df)
+    assert "heel_lift" not in [f.pattern for f in base.findings]
+    everywhere = df.copy()
+    everywhere.loc[right, SHANK_TILT_COLUMN] *= 0.85  # 15 % less, level and stairs alike
+    assert "heel_lift" not in [f.pattern for f in run(everywhere).findings]
+    stairs_only = df.copy()
+    stairs_only.loc[right & stairs, SHANK_TILT_COLUMN] *= 0.85  # about 4 deg less
+    found = [f for f in run(stairs_only).findings if f.pattern == "heel_lift"]
+    assert [f.side for f in found] == ["right"]
+    both = stairs_only.copy()
+    both.loc[right & (df.activity == "level"), SHANK_TILT_COLUMN] *= 0.85
+    assert "heel_lift" not in [f.pattern for f in run(both).findings]

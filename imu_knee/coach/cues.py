@@ -142,7 +142,8 @@ class LiveCoach:
         tilt = _num(step, SHANK_TILT_COLUMN)
         if act == "stairs_down" and math.isfinite(tilt):
             if (ref := hist(SHANK_TILT_COLUMN, side, act)) is not None:
-                out["heel_lift"] = _score(tilt, ref, th["ratio_vs_history"], th["min_difference_deg"], False)
+                out["heel_lift"] = _score(tilt, ref, th["ratio_vs_history"],
+                                          th["min_difference_vs_history_deg"], False)
             elif ((ref := self._running(SHANK_TILT_COLUMN, other, act)) is not None
                   and not self._other_knee_more_bent(side, other)):
                 lvl = self._running(SHANK_TILT_COLUMN, side, "level")

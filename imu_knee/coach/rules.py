@@ -194,21 +194,28 @@ def rule_heel_lift(ctx: Context) -> RuleOutput:
                                        "measurable shin lean"))
             continue
         comps = []
+        level = ctx.median(side, "level", metric, n_min)
         hist = ctx.baselines.get(metric, side, act)
         if hist is not None:
-            comps.append(Comparison(pattern, side, act, metric, "history", hist,
-                                    "in your earlier sessions", "low", th["ratio_vs_history"],
-                                    th["min_difference_deg"]))
+            text = "in your earlier sessions"
+            hist_level = ctx.baselines.get(metric, side, "level")
+            if level is not None and hist_level is not None and hist_level > level > 0:
+                # leaning less on level ground too today (another strap position, slower
+                # walking): scale the old stair value down by as much, never up
+                hist *= level / hist_level
+                text += " (adjusted for leaning less on level ground too today)"
+            comps.append(Comparison(pattern, side, act, metric, "history", hist, text, "low",
+                                    th["ratio_vs_history"], th["min_difference_vs_history_deg"]))
         other = ctx.median(_other(side), act, metric, n_min)
         unfair = _other_knee_more_bent(ctx, side)
         if other is not None and not unfair:
             ref, text = other, f"on your {_other(side)} leg"
-            level = ctx.median(side, "level", metric, n_min)
             other_level = ctx.median(_other(side), "level", metric, n_min)
-            if (not _has_knee_angles(ctx) and level is not None and other_level is not None
-                    and other_level > level > 0):
-                # Without knee angles, a leg that leans further forward everywhere (a bent
-                # knee, a longer step) is not a fair reference: scale it down, never up.
+            if level is not None and other_level is not None and other_level > level > 0:
+                # A leg that leans further forward on level ground too (a person's natural
+                # left/right difference, a bent knee, a longer step) is not a fair reference
+                # for the stairs: scale it down by as much, never up (the heel-lift leg's
+                # own level walking is its reference; the pattern shows going down stairs).
                 ref *= level / other_level
                 text += " (adjusted for how far each shin leans on level ground)"
             comps.append(Comparison(pattern, side, act, metric, "other_side", ref, text, "low",
@@ -221,10 +228,6 @@ def rule_heel_lift(ctx: Context) -> RuleOutput:
             continue
         out[side] = [_test(ctx, rows, c) for c in comps]
     return out, skipped
-
-
-def _has_knee_angles(ctx: Context) -> bool:
-    return bool(np.isfinite(ctx.values(ctx.steps, "knee_min_flexion_stance_deg")).any())
 
 
 def _other_knee_more_bent(ctx: Context, side: str) -> bool:

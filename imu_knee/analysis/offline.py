@@ -27,8 +27,9 @@ from .knee_series import KneeSeries
 from .steps import StepRow
 from .summary import build_summary
 
-# below this many samples (all sensors) a second process costs more than it saves
-PARALLEL_MIN_SAMPLES = 20_000
+# below this many samples (all sensors; 4 x 100 Hz for about 2 minutes) a second process
+# costs about as much as it saves on a busy 2-core machine
+PARALLEL_MIN_SAMPLES = 50_000
 
 
 @dataclass

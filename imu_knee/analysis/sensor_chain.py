@@ -93,6 +93,7 @@ class SensorChain:
         self.finished = False
         self.detect_events = True  # off for a thigh when its leg has a shank (shank events used)
         self._await_quiet = False
+        self._last_orientation: tuple[np.ndarray, np.ndarray] | None = None  # after the last sample
         self.restarts_s: list[float] = []  # orientation restarted after a gap, at these times
 
     def _full_calibration_pending(self) -> bool:
@@ -114,7 +115,12 @@ class SensorChain:
         self.gyr_lp.append(self._lowpass.process(gyr))
         dt = np.diff(t_s, prepend=t_s[0] if prev_t is None else prev_t)
         is_gap = dt > self.config.gap_factor / self.rate_hz
-        q, bias = self._orientation_with_resets(acc, gyr, is_gap)
+        # sample periods since the sample before (1 normally; 2 after a dropped sample; 0 for
+        # a repeated time): the orientation filter runs on the nominal grid (see _on_grid)
+        periods = np.rint(dt * self.rate_hz).astype(np.int64)
+        if prev_t is None:
+            periods[0] = 1
+        q, bias = self._orientation_with_resets(acc, gyr, is_gap, periods, n_old)
         self.quat.append(q)
         self.bias.append(bias)
         a_w = rotate(q, acc)
@@ -130,7 +136,8 @@ class SensorChain:
         self.max_abs_acc = max(self.max_abs_acc, float(np.abs(acc).max()))
         return self._advance(final=False)
 
-    def _orientation_with_resets(self, acc, gyr, gap_before: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _orientation_with_resets(self, acc, gyr, gap_before: np.ndarray, periods: np.ndarray,
+                                 n_old: int) -> tuple[np.ndarray, np.ndarray]:
         """Orientation and gyro bias; after a gap (the segment moved while no data came) it
         restarts at the first quiet sample (slow rotation, |acc| near g); until then it is
         unknown (NaN)."""
@@ -149,9 +156,42 @@ class SensorChain:
                 a = a + int(hits[0])
                 self.restarts_s.append(float(self.t.view()[self.t.n - len(acc) + a]))
                 self._orientation.reset()
+                self._last_orientation = None
                 self._await_quiet = False
-            out[a:b], bias[a:b] = self._orientation.process_with_bias(acc[a:b], gyr[a:b])
+            if a in cuts or self._last_orientation is None:
+                periods[a] = 1  # a (re)start: nothing to fill in before it
+            if a > 0:
+                before = acc[a - 1], gyr[a - 1]
+            else:
+                before = (self.acc.view()[n_old - 1], self.gyr.view()[n_old - 1]) if n_old else (acc[0], gyr[0])
+            out[a:b], bias[a:b] = self._on_grid(acc[a:b], gyr[a:b], periods[a:b], before)
         return out, bias
+
+    def _on_grid(self, acc, gyr, periods, before) -> tuple[np.ndarray, np.ndarray]:
+        """Orientation of samples that may have dropped ones (``periods`` > 1: that many sample
+        periods since the sample before) or repeat a time (0) between them. The filter
+        integrates the gyro over one nominal period per update, so a dropped sample would
+        lose its rotation: the missing ones are fed as linear interpolations (``before``: the
+        sample before the first); a repeated one is not fed and takes the orientation before."""
+        if np.all(periods == 1):
+            q, b = self._orientation.process_with_bias(acc, gyr)
+        else:
+            c = np.maximum(periods, 0)
+            rep = np.repeat(np.arange(len(c)), c)
+            first = (np.cumsum(c) - c)[rep]
+            frac = ((np.arange(len(rep)) - first + 1) / c[rep])[:, None]
+            prev_acc = np.vstack([before[0][None, :], acc[:-1]])
+            prev_gyr = np.vstack([before[1][None, :], gyr[:-1]])
+            qx, bx = self._orientation.process_with_bias(
+                prev_acc[rep] + frac * (acc[rep] - prev_acc[rep]),
+                prev_gyr[rep] + frac * (gyr[rep] - prev_gyr[rep]))
+            last = self._last_orientation or (np.full(4, np.nan), np.full(3, np.nan))
+            qx, bx = np.vstack([last[0][None, :], qx]), np.vstack([last[1][None, :], bx])
+            pos = np.cumsum(c)   # row of each sample's own update (0 = the one before the block)
+            q, b = qx[pos], bx[pos]
+        if len(q):
+            self._last_orientation = (q[-1].copy(), b[-1].copy())
+        return q, b
 
     def finish(self) -> list[Swing]:
         self.finished = True

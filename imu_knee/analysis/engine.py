@@ -24,7 +24,10 @@ rows are the same (tested), and so are the contact rows' values.
 Stages per sensor (:mod:`.sensor_chain`): low-pass (sosfilt, carried state) -> orientation
 (vqf) -> segment calibration (:mod:`.calibration`, decided at 1 s checkpoints) -> swings
 (:mod:`.events`). Per leg (:class:`SideBuilder`): knee and frontal series (:mod:`.knee_stage`),
-then per contact: stride integration (:mod:`.stride`), activity, impact (:mod:`.impact`).
+then per contact: stride integration (:mod:`.stride`), activity, impact (:mod:`.impact`). The
+final rows of all contacts that are ready are computed together, each metric for all of them
+in one padded array (:mod:`.windows`): offline that is every contact at once, live one or two;
+the values do not depend on the grouping (tested: random live blocks give the offline rows).
 Memory: offline (default) the whole history is kept, about 170 bytes a sample per sensor plus
 up to 2x growth slack (4 sensors at 200 Hz: about 120 MB per 10 min). Live, ``history_s=30``
 releases the heavy arrays (raw, filtered, orientation, world acceleration, knee and frontal

@@ -26,6 +26,25 @@ RISE_MAX_STANCE_S = 2.0
 PROVISIONAL_THRESHOLD_FACTOR = 1.5  # swing threshold from a provisional calibration's one swing
 
 
+def on_sample_grid(columns: list[np.ndarray], before: list[np.ndarray],
+                   periods: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Samples put back on the nominal grid for a filter that assumes a fixed rate.
+
+    ``periods[j]``: sample periods since the sample before j (``before``: the values of the
+    one before the first). A sample that comes k > 1 periods later is preceded by k - 1
+    linear interpolations; one with 0 (a repeated time) is left out. Returns the columns on
+    the grid and, per sample, the row of its own value counting the sample before as row 0
+    (a left-out sample points at the row before it)."""
+    c = np.maximum(periods, 0)
+    rep = np.repeat(np.arange(len(c)), c)
+    frac = ((np.arange(len(rep)) - (np.cumsum(c) - c)[rep] + 1) / c[rep])[:, None]
+    out = []
+    for col, b in zip(columns, before):
+        prev = np.vstack([b[None, :], col[:-1]])[rep]
+        out.append(prev + frac * (col[rep] - prev))
+    return out, np.cumsum(c)
+
+
 class _HeldArray(GrowingArray):
     """Raw samples: their memory is kept while ``hold()`` (the full calibration still reads
     them from the standing on), whatever a live engine asks to forget."""
@@ -112,14 +131,14 @@ class SensorChain:
         self.t.append(t_s)
         self.acc.append(acc)
         self.gyr.append(gyr)
-        self.gyr_lp.append(self._lowpass.process(gyr))
         dt = np.diff(t_s, prepend=t_s[0] if prev_t is None else prev_t)
         is_gap = dt > self.config.gap_factor / self.rate_hz
         # sample periods since the sample before (1 normally; 2 after a dropped sample; 0 for
-        # a repeated time): the orientation filter runs on the nominal grid (see _on_grid)
-        periods = np.rint(dt * self.rate_hz).astype(np.int64)
+        # a repeated time): the filters run on the nominal grid (see on_sample_grid)
+        periods = np.where(is_gap, 1, np.rint(dt * self.rate_hz)).astype(np.int64)
         if prev_t is None:
             periods[0] = 1
+        self.gyr_lp.append(self._lowpass_on_grid(gyr, periods, n_old))
         q, bias = self._orientation_with_resets(acc, gyr, is_gap, periods, n_old)
         self.quat.append(q)
         self.bias.append(bias)
@@ -167,6 +186,14 @@ class SensorChain:
             out[a:b], bias[a:b] = self._on_grid(acc[a:b], gyr[a:b], periods[a:b], before)
         return out, bias
 
+    def _lowpass_on_grid(self, gyr: np.ndarray, periods: np.ndarray, n_old: int) -> np.ndarray:
+        if np.all(periods == 1):
+            return self._lowpass.process(gyr)
+        last_in, last_out = ((self.gyr.view()[n_old - 1], self.gyr_lp.view()[n_old - 1]) if n_old
+                             else (gyr[0], np.full(3, np.nan)))
+        (gyr_g,), pos = on_sample_grid([gyr], [last_in], periods)
+        return np.vstack([last_out[None, :], self._lowpass.process(gyr_g)])[pos]
+
     def _on_grid(self, acc, gyr, periods, before) -> tuple[np.ndarray, np.ndarray]:
         """Orientation of samples that may have dropped ones (``periods`` > 1: that many sample
         periods since the sample before) or repeat a time (0) between them. The filter
@@ -176,19 +203,11 @@ class SensorChain:
         if np.all(periods == 1):
             q, b = self._orientation.process_with_bias(acc, gyr)
         else:
-            c = np.maximum(periods, 0)
-            rep = np.repeat(np.arange(len(c)), c)
-            first = (np.cumsum(c) - c)[rep]
-            frac = ((np.arange(len(rep)) - first + 1) / c[rep])[:, None]
-            prev_acc = np.vstack([before[0][None, :], acc[:-1]])
-            prev_gyr = np.vstack([before[1][None, :], gyr[:-1]])
-            qx, bx = self._orientation.process_with_bias(
-                prev_acc[rep] + frac * (acc[rep] - prev_acc[rep]),
-                prev_gyr[rep] + frac * (gyr[rep] - prev_gyr[rep]))
+            (acc_g, gyr_g), pos = on_sample_grid([acc, gyr], before, periods)
+            qx, bx = self._orientation.process_with_bias(acc_g, gyr_g)
             last = self._last_orientation or (np.full(4, np.nan), np.full(3, np.nan))
-            qx, bx = np.vstack([last[0][None, :], qx]), np.vstack([last[1][None, :], bx])
-            pos = np.cumsum(c)   # row of each sample's own update (0 = the one before the block)
-            q, b = qx[pos], bx[pos]
+            q = np.vstack([last[0][None, :], qx])[pos]
+            b = np.vstack([last[1][None, :], bx])[pos]
         if len(q):
             self._last_orientation = (q[-1].copy(), b[-1].copy())
         return q, b

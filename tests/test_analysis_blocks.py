@@ -17,7 +17,7 @@ import pandas as pd
 
 from imu_knee.analysis.engine import Engine, analyze_recording, rows_to_frame
 from imu_knee.recording import Recording, SensorStream, read_recording
-from imu_knee.replay_source import iter_blocks
+from imu_knee.replay_source import interleaved_sample_blocks, iter_blocks
 
 RECORDINGS = Path(__file__).resolve().parents[1] / "recordings"
 
@@ -57,5 +57,23 @@ def test_holed_recording_in_20ms_blocks_equals_its_whole_push():
     for _, blocks in iter_blocks(holed, 0.02):
         for block in blocks:
             rows.extend(engine.push(*block))
+    rows.extend(engine.finish())
+    pd.testing.assert_frame_equal(rows_to_frame(rows), whole, check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+def test_thigh_only_legs_give_the_same_rows_in_any_blocks():
+    """Thigh-only: contacts (moved later on stairs down), toe-offs and activity come from
+    the thigh's own samples up to each swing, so one-sample blocks give the whole push's rows."""
+    rec = read_recording(RECORDINGS / "stairs_hard_landing.csv")
+    rec = Recording(streams={n: s for n, s in rec.streams.items() if n.endswith("thigh")},
+                    meta=rec.meta, leg_length_m=rec.leg_length_m, path=rec.path)
+    whole, _ = analyze_recording(rec)
+    assert set(whole.activity) == {"level", "stairs_up", "stairs_down"}
+    engine = Engine({n: s.rate_hz for n, s in rec.streams.items()}, leg_length_m=rec.leg_length_m,
+                    contact_rows=True)
+    rng = np.random.default_rng(5)
+    rows = []
+    for block in interleaved_sample_blocks(rec, lambda: rng.integers(1, 4)):
+        rows.extend(engine.push(*block))
     rows.extend(engine.finish())
     pd.testing.assert_frame_equal(rows_to_frame(rows), whole, check_exact=False, rtol=1e-9, atol=1e-9)

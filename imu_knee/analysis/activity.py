@@ -40,10 +40,10 @@ def thigh_stride_activity(chain, ic_s: float) -> str | None:
     k = int(np.argmin([abs(sw.ic_s - ic_s) for sw in swings]))
     sw = swings[k]
     t = chain.t.view()
-    i_ic = min(sw.ic_i, len(t) - 1)
+    i_ic = min(int(np.searchsorted(t, sw.ic_s)), len(t) - 1)
     i_to = min(int(np.searchsorted(t, sw.to_s)), i_ic)
     if k > 0:
-        i0 = swings[k - 1].ic_i
+        i0 = int(np.searchsorted(t, swings[k - 1].ic_s))
     else:
         i0 = int(np.searchsorted(t, sw.to_s - NO_PREVIOUS_STRIDE_S))
     if i0 >= i_ic:
@@ -52,10 +52,16 @@ def thigh_stride_activity(chain, ic_s: float) -> str | None:
     incl = sagittal_inclination_deg(chain.quat.view()[i0:i_ic + 1], cal.up_axis, cal.forward_axis)
     if np.isnan(incl).any():
         return None
+    return thigh_stride_class(incl, i_to - i0)
+
+
+def thigh_stride_class(incl_deg: np.ndarray, to_i: int) -> str:
+    """Activity from the thigh's inclination over a stride (from the contact before to the
+    one that ends it; ``to_i``: the toe-off's index in it)."""
     # the thigh's inclination is + with the knee behind the hip: flexion is its negative
-    flexion_ic, flexion_to = -incl[-1], -incl[i_to - i0]
+    flexion_ic, flexion_to = -incl_deg[-1], -incl_deg[to_i]
     if flexion_ic > UP_HIP_FLEXION_IC_DEG:
         return "stairs_up"
-    if flexion_to > DOWN_FLEXION_TO_DEG and incl.max() < DOWN_MAX_EXTENSION_DEG:
+    if flexion_to > DOWN_FLEXION_TO_DEG and incl_deg.max() < DOWN_MAX_EXTENSION_DEG:
         return "stairs_down"
     return "level"

@@ -91,6 +91,9 @@ class SwingDetector:
         # how much the foot rose over a new swing's stride, m (None: unknown); called with the
         # new swing and the swing before it, before any merging, from samples up to its contact
         self.stride_rise_m: Callable[[Swing, Swing | None], float | None] | None = None
+        # seconds the contact of a new swing comes after the time found from the rate (thigh:
+        # later on stairs down); called like stride_rise_m
+        self.contact_delay_s: Callable[[Swing, Swing | None], float] | None = None
         self._first_i = 0
         self._levels: list[tuple[int, float, float]] = []  # (from sample, hi, lo) changes
         self.delay_s = delay_s
@@ -200,4 +203,9 @@ class SwingDetector:
         if self.stride_rise_m is not None and not self.to_at_crossing:
             sw.to_s = toe_off_time_s(to_s, sw.start_s + self.to_offset_s,
                                      self.stride_rise_m(sw, self.last_swing))
+        if self.contact_delay_s is not None:
+            delay = self.contact_delay_s(sw, self.last_swing)
+            if delay:
+                sw.ic_s += delay
+                sw.ic_i = int(np.searchsorted(t_s, sw.ic_s))
         return sw

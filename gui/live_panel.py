@@ -59,10 +59,10 @@ class LivePanel(QWidget):
         self.table = QTableWidget(0, 5)
         self.table.setHorizontalHeaderLabels(["#", "placement", "Hz", "lost", "battery"])
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Interactive)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        for i, w in enumerate((30, 112, 34, 34)):
-            self.table.setColumnWidth(i, w)
+        header = self.table.horizontalHeader()
+        for i in range(5):    # every column as wide as its text; the placement gets the rest
+            header.setSectionResizeMode(i, QHeaderView.Stretch if i == 1 else QHeaderView.ResizeToContents)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.table.setToolTip("rate: samples per second arriving; lost: packets lost and gaps; "
                               "battery: when the device reports it")
         self.table.setMinimumHeight(150)
@@ -330,7 +330,7 @@ def _cal_text(status: dict | None) -> str:
         q = st.calibration_quality
         if not st.calibration.startswith("calibrated"):
             still = "standing seen" if q.get("standing_s") else "stand still…"
-            lines.append(f"⏳ <b>{name}</b>: {still} then walk a few steps")
+            lines.append(f"○ <b>{name}</b>: {still} then walk a few steps")
             continue
         good = not st.calibration_flags
         mark = "✓" if good else "!"

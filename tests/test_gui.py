@@ -221,9 +221,11 @@ def test_corrupt_files_give_a_clear_message(qtbot, window, tmp_path):
 def test_live_mode_with_virtual_sensors_and_recording(qtbot, window, tmp_path):
     from imu_knee.simulate import simulate
 
-    rec = simulate("level:5", sensors=("left_shank", "right_shank"), rate_hz=100, seed=5).recording
+    # Polar Verity Sense: a rate it supports, several samples per notification (light on a
+    # busy machine) and the standard Battery Service
+    rec = simulate("level:5", sensors=("left_shank", "right_shank"), rate_hz=104, seed=5).recording
     window.set_mode("live")
-    window.settings.profile = "thingy52"       # a device with the standard Battery Service
+    window.settings.profile = "polar"
     panel = window.live_panel
     panel.set_virtual_recording(rec)
     assert panel.start_btn.isEnabled()

@@ -23,8 +23,11 @@ recording with ``--source analysis``).
 simulated person (needed for long strides: with the stride lengthened on both legs, only
 earlier sessions tell whether level impact went up).
 
+The last table gives each knob's detection limit: the smallest injected size from which every
+case (both legs, every seed) was found.
+
 Run: ``.venv/bin/python benchmarks/coach_confusion.py [--source truth|analysis|synthetic]
-[--seeds 2] [--history] [--rate 200] [--json OUT.json]``
+[--seeds 2] [--clean 12] [--history] [--rate 200] [--json OUT.json]``
 """
 
 from __future__ import annotations
@@ -48,14 +51,22 @@ from imu_knee.coach import (PATTERNS, SHANK_TILT_COLUMN, Baselines, LiveCoach,  
 ACTIVITIES = "level:20,stairs_up:8,level:4,stairs_down:8"
 SENSORS = ("left_shank", "right_shank", "left_thigh", "right_thigh")
 
-# Simulator knob -> (pattern, sizes). Long strides have no per-side knob: the level stride
-# (in leg lengths) and the level impact are raised on both legs.
+# Simulator knob -> (pattern, sizes). The smallest size of each is about where a therapist
+# would start to care, so the misses there show the detection limit honestly:
+# - hard landing: extra stair-landing pulse; +1 g is about +25 % over the other leg (the
+#   everyday left/right and strap differences are 10-20 %), +2 g about +50 % (a stomp);
+# - knee caving: medial shank tilt in loading, 3 deg is a small but visible valgus;
+# - knee wobble: a 4 Hz side-to-side wobble of 1 deg amplitude is barely visible, 2 deg is;
+# - heel lift: heel held up going down stairs; 10 deg of lost ankle bend already matters;
+# - extension deficit: 5 deg short of straight is the usual clinical threshold.
+# Long strides have no per-side knob: the level stride (in leg lengths) and the level impact
+# are raised on both legs.
 KNOBS = {
     "hard_landing_g": ("hard_landing", [1.0, 2.0, 4.0]),
     "knee_caving_deg": ("knee_wobble", [3.0, 6.0, 10.0]),
     "knee_wobble_deg": ("knee_wobble", [1.0, 2.0, 4.0]),
-    "heel_lift_deg": ("heel_lift", [10.0, 20.0, 30.0]),
-    "extension_deficit_deg": ("incomplete_extension", [10.0, 15.0, 25.0]),
+    "heel_lift_deg": ("heel_lift", [10.0, 15.0, 20.0, 30.0]),
+    "extension_deficit_deg": ("incomplete_extension", [5.0, 10.0, 15.0, 25.0]),
 }
 LONG_STRIDES = [(1.9, 2.4), (2.05, 2.8), (2.2, 3.4)]  # (stride / leg length, level impact g)
 
@@ -71,11 +82,13 @@ class Case:
     gait: dict
 
 
-def make_cases(seeds: int) -> list[Case]:
+def make_cases(seeds: int, clean: int | None = None) -> list[Case]:
+    """``seeds`` recordings per knob, side and size; ``clean`` clean controls (default
+    3 x seeds)."""
     from imu_knee.simulate import SideProblems
     known = {f.name for f in dataclasses.fields(SideProblems)}
     cases = []
-    for seed in range(seeds * 3):
+    for seed in range(seeds * 3 if clean is None else clean):
         cases.append(Case("clean", None, None, 0.0, 100 + seed, {}, {}))
     for knob, (pattern, sizes) in KNOBS.items():
         if knob not in known:
@@ -277,16 +290,42 @@ def report(rows) -> str:
         out.append(f"Live cues: injected cases with the pattern's cue on the right leg {hit}/{len(inj)}"
                    f" (cases with another pattern's cue: {other}); clean controls without any cue "
                    f"{quiet}/{len(clean)}; cues per recording at most {max(n_cues)}.")
+    out.append("")
+    out.append(detection_limits(df))
     na = Counter(p for lst in df.not_assessed for p in lst)
     if na:
         out.append("Not assessed (cases): " + ", ".join(f"{p} {n}" for p, n in sorted(na.items())))
     return "\n".join(out)
 
 
+def detection_limits(df: pd.DataFrame) -> str:
+    """Per injected knob: found / cases at each size, and the detection limit (the smallest
+    size from which every case of that size and of all larger sizes was found)."""
+    inj = df[df.pattern != "clean"].copy()
+    if inj.empty or (inj["size"] == 0).all():
+        return ""
+    inj["knob"] = inj["case"].str.split("=").str[0]
+    lines = ["| injected | found per size (both sides) | detection limit |", "|---|---|---|"]
+    for knob, g in inj.groupby("knob", sort=False):
+        per_size = g.groupby("size")["outcome"].agg(lambda o: ((o == "found").sum(), len(o)))
+        limit = None
+        for size in sorted(per_size.index, reverse=True):
+            found, n = per_size[size]
+            if found < n:
+                break
+            limit = size
+        unit = knob.rsplit("_", 1)[-1] if knob != "stride" else "x leg"
+        cells = ", ".join(f"{size:g}: {f}/{n}" for size, (f, n) in per_size.items())
+        lines.append(f"| {knob} | {cells} | "
+                     + (f"{limit:g} {unit}" if limit is not None else "not reached") + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--source", choices=["truth", "analysis", "synthetic"], default="truth")
     ap.add_argument("--seeds", type=int, default=2, help="recordings per pattern, side and size")
+    ap.add_argument("--clean", type=int, default=12, help="clean control recordings")
     ap.add_argument("--rate", type=float, default=200.0, help="simulated sample rate, Hz")
     ap.add_argument("--history", action="store_true", help="give the coach two clean earlier sessions")
     ap.add_argument("--write-dir", help="also write the simulated recordings and truth here")
@@ -297,7 +336,7 @@ def main(argv=None) -> int:
     if args.from_dir:
         rows = evaluate_dir(args.from_dir, args.source, args.rate)
     else:
-        cases = make_cases(args.seeds)
+        cases = make_cases(args.seeds, args.clean)
         if args.write_dir:
             write_cases(cases, args.write_dir, args.rate)
         rows = evaluate(cases, args.source, args.rate, args.history)

@@ -256,3 +256,17 @@ def test_heel_lift_against_the_other_leg_is_judged_relative_to_level_walking():
     both = stairs_only.copy()
     both.loc[right & (df.activity == "level"), SHANK_TILT_COLUMN] *= 0.85
     assert "heel_lift" not in [f.pattern for f in run(both).findings]
+
+
+def test_a_slightly_more_bent_other_knee_is_no_fair_heel_lift_reference():
+    """As in the simulator with a 5-degree extension deficit on the left: the left knee stays
+    ~5 deg more bent going down stairs and its shin leans ~3.5 deg further; the right ankle
+    is fine, so the right leg is not flagged (the lean comparison is set aside)."""
+    df = synthetic_steps(SessionSpec(seed=8))
+    left_down = (df.side == "left") & (df.activity == "stairs_down")
+    df.loc[left_down, "knee_min_flexion_stance_deg"] += 5.0
+    df.loc[left_down, SHANK_TILT_COLUMN] += 3.5
+    result = run(df)
+    assert "heel_lift" not in [f.pattern for f in result.findings]
+    assert any(n.pattern == "heel_lift" and n.side == "right" and "bent" in n.reason
+               for n in result.not_assessed)

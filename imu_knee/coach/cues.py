@@ -174,7 +174,7 @@ class LiveCoach:
         return out
 
     def _other_knee_more_bent(self, side: str, other: str) -> bool:
-        limit = self.th["incomplete_extension"]["difference_vs_other_side_deg"]
+        limit = self.th["heel_lift"]["other_knee_more_bent_deg"]
         for act in ("stairs_down", "level"):
             mine = self._running("knee_min_flexion_stance_deg", side, act)
             theirs = self._running("knee_min_flexion_stance_deg", other, act)

@@ -233,12 +233,12 @@ def rule_heel_lift(ctx: Context) -> RuleOutput:
 def _other_knee_more_bent(ctx: Context, side: str) -> bool:
     """True when the other knee stays clearly more bent in stance (stairs down or level):
     its shin then leans further forward, which would make this leg look stiff."""
-    th = ctx.th["incomplete_extension"]
+    limit = ctx.th["heel_lift"]["other_knee_more_bent_deg"]
     metric, n_min = "knee_min_flexion_stance_deg", ctx.general["min_steps"]
     for act in ("stairs_down", "level"):
         mine = ctx.median(side, act, metric, n_min)
         other = ctx.median(_other(side), act, metric, n_min)
-        if mine is not None and other is not None and other - mine >= th["difference_vs_other_side_deg"]:
+        if mine is not None and other is not None and other - mine >= limit:
             return True
     return False
 

@@ -103,6 +103,7 @@ def main() -> int:
         win.live_panel.set_virtual_recording(tiled(demo, args.seconds + 5))
         win.live_panel.start()
     samples = []
+    load_start = os.getloadavg()
     t0_wall = time.monotonic()
     t0_cpu = time.process_time()
     state = {"frames0": win.frames, "last": (t0_wall, t0_cpu, win.frames)}
@@ -140,7 +141,10 @@ def main() -> int:
     rss = [s["rss_mb"] for s in samples]
     out = {
         "mode": args.mode, "speed": args.speed, "rate_hz": args.rate,
-        "sensors": 4, "wall_s": round(wall, 1),
+        "sensors": 4, "wall_s": round(wall, 1), "gui_cpu_s": round(cpu, 1),
+        # other processes on the machine slow everything down: the figures are only comparable
+        # at a similar load (1-minute load average at the start and at the end)
+        "load_average": [round(load_start[0], 2), round(os.getloadavg()[0], 2)],
         "frames_per_s": round(win.frames / wall, 1),
         "frames_per_s_min_5s": min((s["fps"] for s in steady), default=None),
         "cpu_pct_of_one_core": round(100 * cpu / wall, 1),

@@ -26,10 +26,14 @@ from .replay_source import ReplaySource
 
 
 def stream_rate_hz(profile_name: str, wanted_hz: float | None) -> float:
-    """The rate a profile's sensor will stream at: ``wanted_hz`` if the device can, else its default."""
+    """The rate a profile's sensor will stream at: ``wanted_hz`` if the device can, else the
+    nearest rate it supports (Polar: 104 Hz for 100), else its configured one."""
     from imu_knee.ble.profiles import get_profile
 
     profile = get_profile(profile_name)
+    choices = [float(r) for r in (profile.rates_hz or ())]
+    if wanted_hz is not None and choices:
+        wanted_hz = min(choices, key=lambda r: abs(r - wanted_hz))
     try:
         return float(profile.settings(wanted_hz).rate_hz)
     except Exception:  # the device cannot do that rate: it streams at its configured one

@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
         sl = QHBoxLayout(session)
         sl.setContentsMargins(0, 0, 0, 0)
         self.side_stack = QStackedWidget()
-        self.side_stack.setFixedWidth(310)
+        self.side_stack.setFixedWidth(330)
         from .live_panel import LivePanel
         self.live_panel = LivePanel(self)
         self.replay_panel = ReplayPanel()

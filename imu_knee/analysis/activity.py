@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .quaternion import dot_rows
+
 UP_HIP_FLEXION_IC_DEG = 40.0     # thigh ahead of vertical at contact: stairs up above this
 DOWN_FLEXION_TO_DEG = 7.0        # ... at the toe-off before the swing: stairs down above this
 DOWN_MAX_EXTENSION_DEG = 8.0     # ... and never further behind vertical than this in the stride
@@ -28,7 +30,9 @@ def sagittal_inclination_deg(quat: np.ndarray, up_axis: np.ndarray, forward_axis
     up_world_in_sensor = np.stack([2 * (q[:, 1] * q[:, 3] - q[:, 0] * q[:, 2]),
                                    2 * (q[:, 2] * q[:, 3] + q[:, 0] * q[:, 1]),
                                    1 - 2 * (q[:, 1] ** 2 + q[:, 2] ** 2)], axis=1)
-    return np.degrees(np.arctan2(-up_world_in_sensor @ forward_axis, up_world_in_sensor @ up_axis))
+    # row by row (a row's value does not depend on how many rows come with it)
+    return np.degrees(np.arctan2(-dot_rows(up_world_in_sensor, forward_axis),
+                                 dot_rows(up_world_in_sensor, up_axis)))
 
 
 def thigh_stride_activity(chain, ic_s: float) -> str | None:

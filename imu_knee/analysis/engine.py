@@ -244,8 +244,9 @@ class SideBuilder:
             self.derived.update()
             d_world = self._stride_metrics(ks, rows, flags)
         self._knee_and_frontal(rows, flags)
-        for k, row in zip(ks, rows):
-            row.activity = self._activity(row, self._shank_inclination_deg(swings[k].ic_i))
+        incl = self._shank_inclinations_deg([swings[k].ic_i for k in ks])
+        for row, a in zip(rows, incl):
+            row.activity = self._activity(row, a)
         if self.shank is not None:
             stairs = [j for j, row in enumerate(rows) if row.activity != "level"]
             for j in stairs:
@@ -473,14 +474,21 @@ class SideBuilder:
 
     def _shank_inclination_deg(self, i: int) -> float | None:
         """Sagittal inclination of the shank at sample i (+ = knee ahead of ankle), deg."""
+        return self._shank_inclinations_deg([i])[0]
+
+    def _shank_inclinations_deg(self, idx: list[int]) -> list[float | None]:
+        """:meth:`_shank_inclination_deg` at many samples (None: no shank, sample not there
+        yet, or orientation unknown)."""
         ch = self.shank
-        if ch is None or i >= ch.t.n:
-            return None
-        q = ch.quat.view()[i:i + 1]
-        if np.isnan(q).any():
-            return None
+        if ch is None:
+            return [None] * len(idx)
+        i = np.array(idx, dtype=np.int64)
+        there = i < ch.t.n
+        q = ch.quat.view()[np.where(there, i, 0)] if ch.t.n else np.full((len(i), 4), np.nan)
+        known = there & ~np.isnan(q).any(axis=1)
         cal = ch.calibration
-        return float(sagittal_inclination_deg(q, cal.up_axis, cal.forward_axis)[0])
+        incl = sagittal_inclination_deg(q, cal.up_axis, cal.forward_axis)
+        return [float(a) if ok else None for a, ok in zip(incl.tolist(), known.tolist())]
 
     def _activity(self, row: StepRow, incl_deg: float | None = None) -> str:
         """Level / stairs up / stairs down for the stride that ends at this contact.

@@ -5,7 +5,7 @@ Mid-swing is the large positive peak. Contact is where the rate falls through ze
 just after, which on smooth signals lags the heel contact by up to 90 ms, so the crossing is
 used, plus a fixed offset). Toe-off is the last minimum before the swing on level ground; on
 stairs it moves (:func:`toe_off_time_s`), so a chain can tell the detector how much the foot
-rose over the swing's stride (``SwingDetector.stride_rise_m``).
+rose over the swing's stride (``SwingDetector.stride_rises_m``).
 
 Detection runs on a hysteresis state (``hi`` above the swing threshold, ``lo`` below
 ``-LO_DPS``) computed vectorised over each new block; Python only loops over detected swings.
@@ -77,6 +77,23 @@ def first_minimum_after(t_s: np.ndarray, s: np.ndarray, i: int, rate_hz: float, 
     return float(t_s[j] - delay_s)
 
 
+class StrideEnds:
+    """What the stride before each new swing is integrated between (see
+    ``SwingDetector.stride_rises_m``), one entry per swing, taken as the swing was found:
+    its toe-off time at the rate's minimum (``to_s``), its contact sample (``ic_i``) and the
+    contact time of the swing before it (``prev_ic_s``, NaN: none)."""
+
+    def __init__(self):
+        self.to_s: list[float] = []
+        self.ic_i: list[int] = []
+        self.prev_ic_s: list[float] = []
+
+    def add(self, sw: Swing, prev: Swing | None) -> None:
+        self.to_s.append(sw.to_s)
+        self.ic_i.append(sw.ic_i)
+        self.prev_ic_s.append(float("nan") if prev is None else prev.ic_s)
+
+
 class SwingDetector:
     """Finds swings in a growing sagittal-rate signal; call ``scan`` after each block."""
 
@@ -88,11 +105,12 @@ class SwingDetector:
         self.min_stance_s = min_stance_s
         self.last_swing: Swing | None = None
         self.to_at_crossing = False  # thigh: toe-off from the upward zero crossing (+ offset)
-        # how much the foot rose over a new swing's stride, m (None: unknown); called with the
-        # new swing and the swing before it, before any merging, from samples up to its contact
-        self.stride_rise_m: Callable[[Swing, Swing | None], float | None] | None = None
+        # how much the foot rose over each new swing's stride, m (NaN: unknown); called once
+        # per scan with :class:`StrideEnds` of the scan's new swings (as each was found, before
+        # any merging), reading samples up to their contacts
+        self.stride_rises_m: Callable[[StrideEnds], np.ndarray] | None = None
         # seconds the contact of a new swing comes after the time found from the rate (thigh:
-        # later on stairs down); called like stride_rise_m
+        # later on stairs down); called with the new swing and the swing before it
         self.contact_delay_s: Callable[[Swing, Swing | None], float] | None = None
         self._first_i = 0
         self._levels: list[tuple[int, float, float]] = []  # (from sample, hi, lo) changes
@@ -130,6 +148,7 @@ class SwingDetector:
         rises = change[state[change] == 1]
         falls = change[state[change] == -1]
         swings: list[Swing] = []
+        ends = StrideEnds()
         next_pos = n
         fi = 0
         for a in rises:
@@ -159,9 +178,15 @@ class SwingDetector:
                 prev.gap = prev.gap or sw.gap
                 prev.merged = True
                 continue
+            ends.add(sw, prev)
             swings.append(sw)
             self.last_swing = sw
         self.scan_pos = next_pos
+        if swings and self.stride_rises_m is not None and not self.to_at_crossing:
+            # toe-off from how much the foot rose over each stride, all new swings at once
+            for sw, rise, t_min in zip(swings, self.stride_rises_m(ends).tolist(), ends.to_s):
+                sw.to_s = toe_off_time_s(t_min, sw.start_s + self.to_offset_s,
+                                         None if rise != rise else rise)
         return swings
 
     def _make_swing(self, t_s, s, a: int, b: int, gap_after, at_end: bool = False) -> Swing | None:
@@ -200,9 +225,6 @@ class SwingDetector:
         gap = bool(gap_after is not None and np.any(gap_after[to_i:b]))
         sw = Swing(to_i, to_s, ms, float(t_s[ms] - self.delay_s), float(s[ms]), ic_i, ic_s, gap,
                    float(t_cross - self.delay_s), k, float(t_s[zc_up] - self.delay_s))
-        if self.stride_rise_m is not None and not self.to_at_crossing:
-            sw.to_s = toe_off_time_s(to_s, sw.start_s + self.to_offset_s,
-                                     self.stride_rise_m(sw, self.last_swing))
         if self.contact_delay_s is not None:
             delay = self.contact_delay_s(sw, self.last_swing)
             if delay:

@@ -62,6 +62,7 @@ from scipy.optimize import least_squares
 from scipy.signal import find_peaks, lfilter
 from vqf import VQF
 
+from .quaternion import dot_rows  # noqa: F401 - also used from here by other modules
 from .quaternion import rotate as _rotate
 
 __all__ = [
@@ -176,13 +177,6 @@ def _principal_axis(gyr: np.ndarray) -> np.ndarray:
     """Direction of largest angular-rate energy (the sagittal axis in walking)."""
     _, _, vt = np.linalg.svd(gyr, full_matrices=False)
     return vt[0]
-
-
-def dot_rows(m: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Row-wise dot product ``m @ v`` computed element by element, so that the result of a row
-    never depends on how many rows are in the block (BLAS may sum differently by size)."""
-    m = np.asarray(m, dtype=float)
-    return m[:, 0] * v[0] + m[:, 1] * v[1] + m[:, 2] * v[2]
 
 
 def _normal_part(v: np.ndarray, axis: np.ndarray) -> np.ndarray:

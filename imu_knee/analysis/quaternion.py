@@ -14,6 +14,13 @@ def cross_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
+def dot_rows(m: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Row-wise dot product ``m @ v`` computed element by element, so that the result of a row
+    never depends on how many rows are in the block (BLAS may sum differently by size)."""
+    m = np.asarray(m, dtype=float)
+    return m[:, 0] * v[0] + m[:, 1] * v[1] + m[:, 2] * v[2]
+
+
 def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Rotate vectors ``v`` (N,3) or (3,) from the sensor frame to the world frame by ``q`` (N,4).
 

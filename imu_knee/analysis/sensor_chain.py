@@ -11,11 +11,11 @@ import numpy as np
 from . import calibration as cal
 from .activity import NO_PREVIOUS_STRIDE_S, sagittal_inclination_deg, thigh_stride_class
 from .buffers import GrowingArray
-from .events import Swing, SwingDetector
+from .events import StrideEnds, Swing, SwingDetector
 from .lowpass import StreamingLowpass
 from .orientation import StreamingOrientation
 from .quaternion import rotate
-from .stride import midstance_index
+from .stride import ankle_displacements, midstance_indices, squared_norms
 from .stride_at_contact import displacement_to
 from ..recording import GRAVITY_MPS2
 
@@ -386,7 +386,7 @@ class SensorChain:
                                       min_stance_s=0.25 if self.segment == "shank" else 0.15)
         self.detector.to_at_crossing = self.segment == "thigh"
         if self.segment == "shank":
-            self.detector.stride_rise_m = self._stride_rise_m
+            self.detector.stride_rises_m = self._stride_rises_m
         else:
             self.detector.contact_delay_s = self._thigh_contact_delay_s
 
@@ -408,24 +408,37 @@ class SensorChain:
             return 0.0
         return THIGH_DOWN_CONTACT_DELAY_S
 
-    def _stride_rise_m(self, sw: Swing, prev: Swing | None) -> float | None:
-        """Rise of the ankle from the mid-stance before swing ``sw`` to its contact (m), for
-        its toe-off (:func:`.events.toe_off_time_s`): a short integration, no drift removal."""
+    def _stride_rises_m(self, ends: StrideEnds) -> np.ndarray:
+        """Rise of the ankle from the mid-stance before each new swing to its contact (m; NaN:
+        unknown), for its toe-off (:func:`.events.toe_off_time_s`): a short integration
+        anchored at the start only (no drift removal); all of a scan's swings at once."""
         t = self.t.view()
-        if prev is not None and sw.to_s - prev.ic_s <= RISE_MAX_STANCE_S:
-            start = prev.ic_s + RISE_AFTER_IC_S
-        else:
-            start = sw.to_s - 1.0
-        i0 = midstance_index(t, self.gyr_lp.view(), start, sw.to_s - 0.05)
-        i1 = min(sw.ic_i, len(t) - 1)
-        if i0 is None or i1 <= i0 or np.any(self.gap_after.view()[i0:i1]):
-            return None
-        quat = self.quat.view()
-        if np.isnan(quat[i0:i1 + 1, 0]).any():
-            return None
-        lever = RISE_LEVER_M * self.calibration.up_axis
-        d = displacement_to(t, self.acc_world.view(), self.gyr.view(), quat, i0, i1, lever, np.zeros(3))
-        return float(d[2])
+        to_s, prev_ic_s = np.array(ends.to_s), np.array(ends.prev_ic_s)
+        with np.errstate(invalid="ignore"):
+            after_prev = to_s - prev_ic_s <= RISE_MAX_STANCE_S
+        start = np.where(after_prev, prev_ic_s + RISE_AFTER_IC_S, to_s - 1.0)
+        stop = to_s - 0.05
+        # the stillest sample in [start, stop]; squared rates only over the samples searched
+        lo = int(t.searchsorted(start.min()))
+        hi = max(int(t.searchsorted(stop.max(), side="right")), lo + 1)
+        i0 = midstance_indices(t[lo:hi], squared_norms(self.gyr_lp.view()[lo:hi]), start, stop)
+        i1 = np.minimum(np.array(ends.ic_i), len(t) - 1)
+        out = np.full(len(i0), np.nan)
+        ok = np.flatnonzero((i0 >= 0) & (i1 > i0 + lo))
+        if len(ok) == 0:
+            return out
+        i0, i1 = i0[ok] + lo, i1[ok]
+        # no gap after a sample in [i0, i1), no unknown orientation in [i0, i1]
+        a, b = int(i0.min()), int(i1.max()) + 1
+        gaps = np.concatenate([[0], np.cumsum(self.gap_after.view()[a:b])])
+        unknown = np.concatenate([[0], np.cumsum(np.isnan(self.quat.view()[a:b, 0]))])
+        good = (gaps[i1 - a] == gaps[i0 - a]) & (unknown[i1 + 1 - a] == unknown[i0 - a])
+        if good.any():
+            d = ankle_displacements(t, self.acc_world.view(), self.gyr.view(), self.quat.view(),
+                                    i0[good], i1[good], RISE_LEVER_M * self.calibration.up_axis,
+                                    end_anchored=False)
+            out[ok[good]] = d[:, 2]
+        return out
 
     # ------------------------------------------------------------------ lookups
 

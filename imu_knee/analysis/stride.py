@@ -63,18 +63,22 @@ def ankle_displacement(t_s: np.ndarray, acc_world_mps2: np.ndarray, gyr_dps: np.
 
 def ankle_displacements(t_s: np.ndarray, acc_world_mps2: np.ndarray, gyr_dps: np.ndarray,
                         quat: np.ndarray, i0: np.ndarray, i1: np.ndarray,
-                        lever_sensor: np.ndarray) -> np.ndarray:
+                        lever_sensor: np.ndarray, end_anchored: bool = True) -> np.ndarray:
     """:func:`ankle_displacement` of many strides (samples i0[k] to i1[k]) at once: (K, 3).
 
     The strides are integrated side by side in one padded array (:mod:`.windows`); each row's
-    sums run in sample order as for one stride alone."""
+    sums run in sample order as for one stride alone. ``end_anchored=False``: only the start
+    is a mid-stance (no drift removal; as :func:`.stride_at_contact.displacement_to` with
+    zero drift), e.g. up to a contact."""
     out = np.empty((len(i0), 3))
     for sl in chunks(len(i0), CHUNK_STRIDES):
-        out[sl] = _displacements(t_s, acc_world_mps2, gyr_dps, quat, i0[sl], i1[sl], lever_sensor)
+        out[sl] = _displacements(t_s, acc_world_mps2, gyr_dps, quat, i0[sl], i1[sl], lever_sensor,
+                                 end_anchored)
     return out
 
 
-def _displacements(t_s, acc_world_mps2, gyr_dps, quat, i0, i1, lever_sensor) -> np.ndarray:
+def _displacements(t_s, acc_world_mps2, gyr_dps, quat, i0, i1, lever_sensor,
+                   end_anchored: bool) -> np.ndarray:
     idx, valid = window_index(i0, i1 + 1)
     t = t_s[idx]
     a_w = acc_world_mps2[idx]
@@ -92,10 +96,12 @@ def _displacements(t_s, acc_world_mps2, gyr_dps, quat, i0, i1, lever_sensor) -> 
     lever_w1 = rotate(q1, lever_sensor)
     rad = np.pi / 180.0
     v_start = cross_rows(rotate(q0, gyr_dps[i0] * rad), lever_w0)
+    span = (t_s[i1] - t_s[i0])[:, None]
+    if not end_anchored:
+        return p_u + span * v_start - (lever_w1 - lever_w0)
     v_end = cross_rows(rotate(q1, gyr_dps[i1] * rad), lever_w1)
     # v = u + v_start - frac * drift with frac linear in time, drift so that v(end) = v_end;
     # the trapezoidal position integral of the linear terms is exact: T * (v_start - drift / 2)
-    span = (t_s[i1] - t_s[i0])[:, None]
     drift = u_end + v_start - v_end
     p_end = p_u + span * (v_start - 0.5 * drift)
     return p_end - (lever_w1 - lever_w0)

@@ -69,6 +69,35 @@ def _test(ctx: Context, rows: pd.DataFrame, comp: Comparison) -> Comparison:
     return comp.evaluate(ctx.values(rows, comp.metric), rows["ic_s"].to_numpy(float), ctx.general)
 
 
+def _level_adjusted(ref: float, level: float | None, ref_level: float | None,
+                    direction: str) -> tuple[float, bool]:
+    """A stair reference scaled by this leg's level walking against the reference's level
+    walking (another leg, or earlier sessions), only where that makes a finding harder
+    (up when more is the problem, down when less is): what shows on level ground too is not
+    about the stairs. Returns (reference, whether it was scaled)."""
+    if level is None or ref_level is None or level <= 0 or ref_level <= 0:
+        return ref, False
+    ratio = level / ref_level
+    if (ratio > 1.0) if direction == "high" else (ratio < 1.0):
+        return ref * ratio, True
+    return ref, False
+
+
+def _stairs_vs_history(ctx: Context, pattern: str, side: str, metric: str, level: float | None,
+                       direction: str, ratio: float, min_difference: float,
+                       adjusted: str) -> Comparison | None:
+    """Stair descent against this leg's earlier sessions, the old value level-adjusted
+    (:func:`_level_adjusted`; ``adjusted`` says so in the evidence); None without history."""
+    hist = ctx.baselines.get(metric, side, "stairs_down")
+    if hist is None:
+        return None
+    hist, scaled = _level_adjusted(hist, level, ctx.baselines.get(metric, side, "level"), direction)
+    text = "in your earlier sessions" + (f" (adjusted for {adjusted} on level ground too today)"
+                                         if scaled else "")
+    return Comparison(pattern, side, "stairs_down", metric, "history", hist, text, direction,
+                      ratio, min_difference)
+
+
 # ---------------------------------------------------------------- 1. hard landings
 
 def rule_hard_landing(ctx: Context) -> RuleOutput:
@@ -88,18 +117,12 @@ def rule_hard_landing(ctx: Context) -> RuleOutput:
             continue
         comps = []
         level = ctx.median(side, "level", metric, int(th["min_level_steps"]))
-        hist = ctx.baselines.get(metric, side, act)
+        # landing harder on level ground too than before (a firmer strap, faster walking,
+        # another problem): the finding is about the stairs
+        hist = _stairs_vs_history(ctx, pattern, side, metric, level, "high", th["ratio_vs_history"],
+                                  th["min_difference_g"], "landing harder")
         if hist is not None:
-            # If this leg lands harder on level ground too than it used to (a firmer strap,
-            # faster walking, another problem), scale the old stair value up by as much:
-            # the finding is about the stairs.
-            text = "in your earlier sessions"
-            hist_level = ctx.baselines.get(metric, side, "level")
-            if level is not None and hist_level is not None and level > hist_level > 0:
-                hist *= level / hist_level
-                text += " (adjusted for landing harder on level ground too today)"
-            comps.append(Comparison(pattern, side, act, metric, "history", hist, text, "high",
-                                    th["ratio_vs_history"], th["min_difference_g"]))
+            comps.append(hist)
         if level is not None:
             comps.append(Comparison(pattern, side, act, metric, "level", level,
                                     "in your level walking on the same leg", "high",
@@ -107,14 +130,14 @@ def rule_hard_landing(ctx: Context) -> RuleOutput:
         other = ctx.median(_other(side), act, metric, n_min)
         if other is not None:
             other_level = ctx.median(_other(side), "level", metric, int(th["min_level_steps"]))
-            # If this leg reads harder on level ground too (a firmer strap, a heavier step),
-            # scale the other leg's stair impact up by that much; never scale it down, so a
-            # problem on the OTHER leg's level walking cannot make this leg look worse.
-            scale, text = 1.0, f"on your {_other(side)} leg on the same stairs"
-            if level is not None and other_level is not None and level > other_level > 0:
-                scale = level / other_level
+            # this leg reads harder on level ground too (a firmer strap, a heavier step); never
+            # the other way, so a problem on the OTHER leg's level walking cannot make this
+            # leg look worse
+            text = f"on your {_other(side)} leg on the same stairs"
+            ref, scaled = _level_adjusted(other, level, other_level, "high")
+            if scaled:
                 text += " (adjusted for this leg landing harder on level ground too)"
-            comps.append(Comparison(pattern, side, act, metric, "other_side", other * scale, text,
+            comps.append(Comparison(pattern, side, act, metric, "other_side", ref, text,
                                     "high", th["ratio_vs_other_side"], th["min_difference_g"]))
         if not comps:
             skipped.append(NotAssessed(pattern, side, "nothing to compare the stair landings with "
@@ -195,28 +218,20 @@ def rule_heel_lift(ctx: Context) -> RuleOutput:
             continue
         comps = []
         level = ctx.median(side, "level", metric, n_min)
-        hist = ctx.baselines.get(metric, side, act)
+        # leaning less on level ground too than before (another strap position, slower walking)
+        hist = _stairs_vs_history(ctx, pattern, side, metric, level, "low", th["ratio_vs_history"],
+                                  th["min_difference_vs_history_deg"], "leaning less")
         if hist is not None:
-            text = "in your earlier sessions"
-            hist_level = ctx.baselines.get(metric, side, "level")
-            if level is not None and hist_level is not None and hist_level > level > 0:
-                # leaning less on level ground too today (another strap position, slower
-                # walking): scale the old stair value down by as much, never up
-                hist *= level / hist_level
-                text += " (adjusted for leaning less on level ground too today)"
-            comps.append(Comparison(pattern, side, act, metric, "history", hist, text, "low",
-                                    th["ratio_vs_history"], th["min_difference_vs_history_deg"]))
+            comps.append(hist)
         other = ctx.median(_other(side), act, metric, n_min)
         unfair = _other_knee_more_bent(ctx, side)
         if other is not None and not unfair:
-            ref, text = other, f"on your {_other(side)} leg"
-            other_level = ctx.median(_other(side), "level", metric, n_min)
-            if level is not None and other_level is not None and other_level > level > 0:
-                # A leg that leans further forward on level ground too (a person's natural
-                # left/right difference, a bent knee, a longer step) is not a fair reference
-                # for the stairs: scale it down by as much, never up (the heel-lift leg's
-                # own level walking is its reference; the pattern shows going down stairs).
-                ref *= level / other_level
+            # the other leg leans further forward on level ground too (a person's natural
+            # left/right difference, a bent knee, a longer step): the pattern shows on stairs
+            text = f"on your {_other(side)} leg"
+            ref, scaled = _level_adjusted(other, level, ctx.median(_other(side), "level", metric, n_min),
+                                          "low")
+            if scaled:
                 text += " (adjusted for how far each shin leans on level ground)"
             comps.append(Comparison(pattern, side, act, metric, "other_side", ref, text, "low",
                                     th["ratio_vs_other_side"], th["min_difference_deg"]))

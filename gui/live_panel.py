@@ -63,7 +63,7 @@ class LivePanel(QWidget):
         for i in range(5):    # every column as wide as its text; the placement gets the rest
             header.setSectionResizeMode(i, QHeaderView.Stretch if i == 1 else QHeaderView.ResizeToContents)
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.table.setToolTip("rate: samples per second arriving; lost: packets lost and gaps; "
+        self.table.setToolTip("Hz: samples per second arriving; lost: packets lost (+ gaps without data); "
                               "battery: when the device reports it")
         self.table.setMinimumHeight(150)
         bl.addWidget(self.table)
@@ -307,7 +307,7 @@ class LivePanel(QWidget):
             lost = link.get("lost_packets")
             lost_txt = f"{lost}" if lost is not None else "0"
             if st.gaps:
-                lost_txt += f" +{st.gaps} gaps"
+                lost_txt += f" +{st.gaps}"     # gaps (the tooltip says which is which)
             self.table.item(i, 3).setText(lost_txt)
             self.table.item(i, 3).setToolTip(f"{lost or 0} packets lost; {st.gaps} gaps, {st.lost_s:.1f} s without data")
             bat = link.get("battery_percent")

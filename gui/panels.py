@@ -111,8 +111,11 @@ class LastStepFigures(QWidget):
         self.stride.show_value(self.units.length(sl), "provisional" if provisional else "this stride",
                                scores.get("long_strides"))
         if provisional:
-            for card in (self.knee, self.wobble):
-                card.show_value("…", "after the stance", None)
+            if step["side"] in self.thigh_sides:
+                self.knee.show_value("…", "after the stance", None)
+            else:                      # nothing will come: say why now, not "after the stance"
+                self.knee.show_value("—", "needs a thigh sensor", None)
+            self.wobble.show_value("…", "after the stance", None)
             return
         ext = _f(step.get("knee_min_flexion_stance_deg"))
         self.knee.show_value(_fmt(ext, "{:.0f}°"),

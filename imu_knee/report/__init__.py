@@ -3,7 +3,7 @@
 - session.py: analyse a recording for a report (steps, summary, coaching, knee series) and
   the trend input :class:`EarlierSession` (date + per-metric medians of an earlier session).
 - content.py: :class:`ReportContent`, the one place that decides what the report says.
-- plots.py: the figures (matplotlib, Agg) as PNG bytes.
+- plots.py: the figures (matplotlib, Agg) as PNG bytes (a long session's in two processes).
 - html.py / pdf.py: the two renderers (self-contained HTML; PDF with reportlab).
 
     from imu_knee.report import make_report

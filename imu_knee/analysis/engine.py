@@ -131,12 +131,15 @@ class SideBuilder:
             out.append(row)
             self.contact_k += 1
         ready = self.next_k
+        # a row needs every unfinished sensor of the leg up to 0.2 s after its contact and 0.1 s
+        # after the next toe-off
+        covered_t = min([c.last_t for c in self.chains if not c.finished], default=np.inf)
         while ready < (self.contact_k if self.contact_rows else len(swings)):
             nxt = swings[ready + 1] if ready + 1 < len(swings) else None
             if nxt is None and not self.events.finished:
                 break
             need_t = max(swings[ready].ic_s + 0.2, nxt.to_s + 0.1 if nxt else -np.inf)
-            if any(c.last_t < need_t and not c.finished for c in self.chains):
+            if covered_t < need_t:
                 break
             if self.knee is not None and not self.knee.decided:
                 break

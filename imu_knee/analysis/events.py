@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .windows import window_argext
+
 LO_DPS = 3.0
 TO_SEARCH_S = 0.25
 ZC_SEARCH_S = 0.6
@@ -147,25 +149,32 @@ class SwingDetector:
         change = np.flatnonzero(np.diff(state, prepend=-1))
         rises = change[state[change] == 1]
         falls = change[state[change] == -1]
+        # each rise closes at the next fall (they alternate); a rise with none after it is the
+        # last: an open swing (rescanned from its start next time) or, at the end, closed there
+        a = rises
+        fi = np.searchsorted(falls, a, side="right")
+        b = falls[np.minimum(fi, max(len(falls) - 1, 0))] if len(falls) else np.zeros(len(a), dtype=np.int64)
+        at_end = fi >= len(falls)
+        next_pos = n
+        if at_end.any():
+            j = int(np.argmax(at_end))
+            if not final:
+                next_pos = a0 + int(a[j])
+                a, b, at_end = a[:j], b[:j], at_end[:j]
+            else:
+                b[j] = len(seg) - 1   # the recording ended: close the last swing where it stops
+                keep = j + (1 if b[j] - a[j] >= 3 else 0)
+                a, b, at_end = a[:keep], b[:keep], at_end[:keep]
         swings: list[Swing] = []
         ends = StrideEnds()
-        next_pos = n
-        fi = 0
-        for a in rises:
-            while fi < len(falls) and falls[fi] <= a:
-                fi += 1
-            if fi >= len(falls):
-                if not final:
-                    next_pos = a0 + a  # open swing: rescan from its start next time
-                    break
-                b = len(seg) - 1   # the recording ended: close the last swing where it stops
-                if b - a < 3:
-                    break
-            else:
-                b = falls[fi]
-            sw = self._make_swing(t_s, s, a0 + a, a0 + b, gap_after, at_end=fi >= len(falls))
+        for sw in self._make_swings(t_s, s, a0 + a, a0 + b, gap_after, at_end):
             if sw is None:
                 continue
+            if self.contact_delay_s is not None:
+                delay = self.contact_delay_s(sw, self.last_swing)
+                if delay:
+                    sw.ic_s += delay
+                    sw.ic_i = int(np.searchsorted(t_s, sw.ic_s))
             prev = self.last_swing
             if prev is not None and sw.start_s - prev.cross_s < self.min_stance_s:
                 # a swing split in two by a dip is one swing (no stance is that short): the
@@ -189,45 +198,70 @@ class SwingDetector:
                                          None if rise != rise else rise)
         return swings
 
-    def _make_swing(self, t_s, s, a: int, b: int, gap_after, at_end: bool = False) -> Swing | None:
+    def _make_swings(self, t_s: np.ndarray, s: np.ndarray, a: np.ndarray, b: np.ndarray,
+                     gap_after: np.ndarray | None, at_end: np.ndarray) -> list[Swing | None]:
+        """The swings between rises ``a`` and falls ``b`` of the hysteresis state (sample
+        indices; windows in order, not overlapping), all at once; None where a window holds
+        no swing (too short or long, or the recording ended before its contact).
+        ``at_end``: the window was closed by the end of the recording, not by a fall."""
+        if len(a) == 0:
+            return []
         rate = self.rate_hz
-        ms = a + int(np.argmax(s[a:b]))
-        # zero crossing before the swing (search back at most ZC_SEARCH_S)
-        lo = max(0, a - int(ZC_SEARCH_S * rate))
-        back = np.flatnonzero(s[lo:a] <= 0)
-        zc_up = lo + back[-1] if len(back) else lo
-        to_lo = max(0, zc_up - int(TO_SEARCH_S * rate))
-        to_i = to_lo + int(np.argmin(s[to_lo:zc_up + 1]))
-        # end of the forward swing: the rate falls through zero, or levels off low (a last,
-        # slow step onto a standing foot): the first local minimum below LEVEL_FRACTION x peak
-        seg = s[ms:b + 1]
-        below = np.flatnonzero(seg < 0)
-        end = below[0] if len(below) else len(seg) - 1
-        d = np.diff(seg[:end + 1])
-        flat = np.flatnonzero((d[1:] >= 0) & (d[:-1] < 0) & (seg[1:end] < LEVEL_FRACTION * s[ms]))
-        if len(flat) and flat[0] + 1 < end:
-            k = ms + flat[0] + 1
-            t_cross = t_s[k]
-        elif at_end and not len(below):
-            return None  # the recording ended during this swing: no contact yet
-        else:
-            k = ms + end - 1
-            s0, s1 = s[k], s[k + 1]
-            frac = s0 / (s0 - s1) if s0 != s1 else 0.0
-            t_cross = t_s[k] + frac * (t_s[k + 1] - t_s[k])
-        if not (MIN_SWING_S <= t_cross - t_s[zc_up] <= MAX_SWING_S):
-            return None
-        ic_s = float(t_cross - self.delay_s + self.ic_offset_s)
-        ic_i = int(np.searchsorted(t_s, ic_s))
+        a = np.asarray(a, dtype=np.int64)
+        b = np.asarray(b, dtype=np.int64)
+        # mid-swing: the peak
+        ms = window_argext(s, a, b, largest=True)
+        peak = s[ms]
+        # samples L.. of s (all the windows below read only these)
+        lo = np.maximum(0, a - int(ZC_SEARCH_S * rate))
+        L = max(int(lo.min()) - int(TO_SEARCH_S * rate), 0)
+        R = min(int(b.max()) + 2, len(s))
+        sp = s[L:R]
+        pos = np.arange(len(sp))
+        # zero crossing before the swing: the last sample <= 0 in [lo, a) (search back at
+        # most ZC_SEARCH_S), else lo
+        last_np = np.maximum.accumulate(np.where(sp <= 0, pos, -1))
+        j = last_np[np.maximum(a - 1 - L, 0)] + L
+        zc_up = np.where((a > lo) & (j >= lo), j, lo)
+        # toe-off: the rate's minimum in [zc_up - TO_SEARCH_S, zc_up]
+        to_lo = np.maximum(0, zc_up - int(TO_SEARCH_S * rate))
+        to_i = window_argext(s, to_lo, zc_up + 1, largest=False)
+        # end of the forward swing: the rate falls through zero (first sample < 0 in [ms, b]),
+        # or levels off low before that (a last, slow step onto a standing foot): the first
+        # local minimum below LEVEL_FRACTION x peak
+        first_neg = np.minimum.accumulate(np.where(sp < 0, pos, len(sp))[::-1])[::-1] + L
+        f = first_neg[ms - L]
+        has_below = f <= b
+        end_i = np.where(has_below, f, b)  # ms + end
+        d = np.diff(sp)
+        minima = np.flatnonzero((d[1:] >= 0) & (d[:-1] < 0)) + 1 + L
+        owner = np.searchsorted(ms + 1, minima, side="right") - 1  # window starting at or before
+        ok = owner >= 0
+        ok[ok] &= minima[ok] < end_i[owner[ok]]
+        ok[ok] &= s[minima[ok]] < LEVEL_FRACTION * peak[owner[ok]]
+        flat = np.full(len(a), -1, dtype=np.int64)
+        first_owner, first_j = np.unique(owner[ok], return_index=True)
+        flat[first_owner] = minima[ok][first_j]
+        has_flat = flat >= 0
+        k = np.where(has_flat, flat, end_i - 1)
+        s0, s1 = s[k], s[np.minimum(k + 1, len(s) - 1)]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = np.where(s0 != s1, s0 / (s0 - s1), 0.0)
+        t0, t1 = t_s[k], t_s[np.minimum(k + 1, len(t_s) - 1)]
+        t_cross = np.where(has_flat, t0, t0 + frac * (t1 - t0))
+        dur = t_cross - t_s[zc_up]
+        keep = (~(at_end & ~has_below) | has_flat) & (MIN_SWING_S <= dur) & (dur <= MAX_SWING_S)
+        ic_s = t_cross - self.delay_s + self.ic_offset_s
+        ic_i = np.searchsorted(t_s, ic_s)
         if self.to_at_crossing:
             to_i = zc_up
-        to_s = float(t_s[to_i] - self.delay_s + self.to_offset_s)
-        gap = bool(gap_after is not None and np.any(gap_after[to_i:b]))
-        sw = Swing(to_i, to_s, ms, float(t_s[ms] - self.delay_s), float(s[ms]), ic_i, ic_s, gap,
-                   float(t_cross - self.delay_s), k, float(t_s[zc_up] - self.delay_s))
-        if self.contact_delay_s is not None:
-            delay = self.contact_delay_s(sw, self.last_swing)
-            if delay:
-                sw.ic_s += delay
-                sw.ic_i = int(np.searchsorted(t_s, sw.ic_s))
-        return sw
+        to_s = t_s[to_i] - self.delay_s + self.to_offset_s
+        if gap_after is None:
+            gap = np.zeros(len(a), dtype=bool)
+        else:
+            gaps = np.concatenate([[0], np.cumsum(gap_after[L:R])])
+            gap = gaps[b - L] > gaps[to_i - L]
+        cols = (to_i, to_s, ms, t_s[ms] - self.delay_s, peak, ic_i, ic_s, gap,
+                t_cross - self.delay_s, k, t_s[zc_up] - self.delay_s)
+        return [Swing(*row) if kept else None
+                for kept, *row in zip(keep.tolist(), *(c.tolist() for c in cols))]

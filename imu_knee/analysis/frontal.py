@@ -148,8 +148,28 @@ class FrontalEstimator:
         self._ema = dt / travel_tau_s
         self._v_zi: np.ndarray | None = None   # leaky velocity state, (1, 2)
         self._c_zi: np.ndarray | None = None   # EMA of velocity outer products, (1, 3)
-        self.travel_heading_deg_ = np.zeros(0)
-        self.roll_deg_ = np.zeros(0)
+        # the last block's (quaternions, travel directions, known rows): the diagnostics
+        # travel_heading_deg_ and roll_deg_ are computed from them when read
+        self._last: tuple[np.ndarray, np.ndarray, np.ndarray] = (np.zeros((0, 4)), np.zeros((0, 2)),
+                                                                 np.zeros(0, dtype=bool))
+
+    @property
+    def travel_heading_deg_(self) -> np.ndarray:
+        """Per sample of the last block: the travel direction's heading (deg, in the sensor's
+        arbitrary 6D earth frame; NaN where unknown)."""
+        d = self._last[1]
+        return np.rad2deg(np.arctan2(d[:, 1], d[:, 0]))
+
+    @property
+    def roll_deg_(self) -> np.ndarray:
+        """Per sample of the last block: the shank's roll about its own forward axis relative
+        to gravity (deg, heading-free; see the class doc; NaN where unknown)."""
+        q, _, known = self._last
+        # top of the shank to the right <=> the right end of the flexion axis goes down
+        roll = -self._sign * np.rad2deg(np.arcsin(np.clip(up_from_quat(q) @ self.frame.flexion_axis,
+                                                          -1.0, 1.0)))
+        roll[~known] = np.nan
+        return roll
 
     def _travel_direction(self, q: np.ndarray, acc: np.ndarray,
                           acc_earth_xy: np.ndarray | None = None) -> np.ndarray:
@@ -175,7 +195,7 @@ class FrontalEstimator:
         gyr = np.asarray(shank_gyr_dps, dtype=float).reshape(-1, 3)
         acc = np.asarray(shank_acc_mps2, dtype=float).reshape(-1, 3)
         if len(gyr) == 0:
-            self.travel_heading_deg_, self.roll_deg_ = np.zeros(0), np.zeros(0)
+            self._last = (np.zeros((0, 4)), np.zeros((0, 2)), np.zeros(0, dtype=bool))
             return np.zeros(0), np.zeros(0)
         q, bias = self._tracker.update_quat(gyr, acc, t_s)
         return self.update_oriented(gyr, acc, q, bias)
@@ -195,7 +215,7 @@ class FrontalEstimator:
         n = len(gyr)
         known = np.isfinite(q).all(axis=1)
         if n == 0 or (self._v_zi is None and not known.any()):
-            self.travel_heading_deg_, self.roll_deg_ = np.full(n, np.nan), np.full(n, np.nan)
+            self._last = (np.full((n, 4), np.nan), np.full((n, 2), np.nan), np.zeros(n, dtype=bool))
             return np.full(n, np.nan), np.full(n, np.nan)
         all_known = bool(known.all())
         first = 0 if self._v_zi is not None else int(np.argmax(known))
@@ -211,15 +231,10 @@ class FrontalEstimator:
         long_earth = rotate_to_earth(q, self.frame.long_axis)
         angle = projected_frontal_angle_deg(long_earth, d)
         rate = dot_rows(gyr - bias, self.frame.forward_axis)
-        roll = -self._sign * np.rad2deg(np.arcsin(np.clip(up_from_quat(q) @ self.frame.flexion_axis,
-                                                          -1.0, 1.0)))
         if not all_known:
             angle[~known] = np.nan
             rate[~known] = np.nan
-            roll[~known] = np.nan
-        self.travel_heading_deg_ = np.rad2deg(np.arctan2(d[:, 1], d[:, 0]))
-        # top of the shank to the right <=> the right end of the flexion axis goes down
-        self.roll_deg_ = roll
+        self._last = (q, d, known)
         return self._sign * angle, self._sign * rate
 
 

@@ -95,7 +95,9 @@ class SensorChain:
         self.gyr_lp = GrowingArray(3)
         self.quat = GrowingArray(4)
         self.bias = GrowingArray(3)                # VQF gyro-bias estimate, deg/s (NaN = unknown)
-        self.acc_world = GrowingArray(3)           # gravity removed, world frame (z up)
+        # gravity removed, world frame (z up); only while ``detect_events`` (a thigh on a leg
+        # with a shank sensor has none: nothing reads it)
+        self.acc_world = GrowingArray(3)
         self.gap_after = GrowingArray(dtype=bool)  # True: a gap between sample i and i+1
         self.sag = GrowingArray()                  # sagittal rate (after calibration)
         cutoff = self.config.thigh_lowpass_hz if self.segment == "thigh" else self.config.lowpass_hz
@@ -146,9 +148,10 @@ class SensorChain:
         q, bias = self._orientation_with_resets(acc, gyr, is_gap, periods, n_old)
         self.quat.append(q)
         self.bias.append(bias)
-        a_w = rotate(q, acc)
-        a_w[:, 2] -= GRAVITY_MPS2
-        self.acc_world.append(a_w)
+        if self.detect_events:  # read by the event-sensor's integrations only
+            a_w = rotate(q, acc)
+            a_w[:, 2] -= GRAVITY_MPS2
+            self.acc_world.append(a_w)
         if n_old:
             # mark the gap on the sample before it
             self.gap_after.view()[n_old - 1] |= bool(is_gap[0])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .quaternion import cross_rows, rotate
-from .windows import chunks, window_index
+from .windows import chunks, window_argext, window_index
 
 CHUNK_STRIDES = 256  # strides per padded array (bounds its memory)
 
@@ -38,10 +38,7 @@ def midstance_indices(t_s: np.ndarray, gyr_lp_sq: np.ndarray, t_from: np.ndarray
     i1 = t_s.searchsorted(t_to, side="right")
     out = np.full(len(i0), -1, dtype=np.int64)
     ok = np.flatnonzero(i1 > i0)
-    for sl in chunks(len(ok), CHUNK_STRIDES):
-        k = ok[sl]
-        idx, valid = window_index(i0[k], i1[k])
-        out[k] = i0[k] + np.argmin(np.where(valid, gyr_lp_sq[idx], np.inf), axis=1)
+    out[ok] = window_argext(gyr_lp_sq, i0[ok], i1[ok], largest=False, chunk=CHUNK_STRIDES)
     return out
 
 

@@ -29,3 +29,25 @@ def chunks(n: int, size: int):
     """Slices covering range(n) in pieces of at most ``size`` (bounds the padded arrays' memory)."""
     for a in range(0, n, size):
         yield slice(a, min(a + size, n))
+
+
+def window_argext(values: np.ndarray, starts, stops, largest: bool, chunk: int = 256,
+                  max_width: int = 1024) -> np.ndarray:
+    """Per non-empty window ``values[starts[k]:stops[k]]``: the index (into ``values``) of its
+    first largest (``largest``) or smallest value, as ``np.argmax`` / ``np.argmin`` of the
+    window alone (a NaN counts as the extreme). Windows side by side in padded arrays of at
+    most ``chunk`` rows; a window longer than ``max_width`` on its own."""
+    starts = np.asarray(starts, dtype=np.int64)
+    stops = np.asarray(stops, dtype=np.int64)
+    arg = np.argmax if largest else np.argmin
+    out = np.empty(len(starts), dtype=np.int64)
+    long = stops - starts > max_width
+    for k in np.flatnonzero(long).tolist():
+        out[k] = starts[k] + int(arg(values[starts[k]:stops[k]]))
+    short = np.flatnonzero(~long)
+    for sl in chunks(len(short), chunk):
+        k = short[sl]
+        idx, valid = window_index(starts[k], stops[k])
+        v = np.where(valid, values[idx], -np.inf if largest else np.inf)
+        out[k] = starts[k] + arg(v, axis=1)
+    return out

@@ -11,6 +11,8 @@ only over samples every sensor has covered, so any split into blocks gives the s
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import frontal as fr
@@ -280,10 +282,17 @@ class FrontalStage:
             hi = np.max(a, axis=1, where=va, initial=-np.inf)
             lo = np.min(a, axis=1, where=va, initial=np.inf)
             rng[sl] = np.where(va.any(axis=1), hi - lo, np.nan)
-        for j, a, lo, hi in zip(ok.tolist(), rng.tolist(), i0.tolist(), i1.tolist()):
-            # a mean per stance (a padded sum's rounding would depend on the other stances)
-            r = rate[lo:hi]
-            r = r[np.isfinite(r)]
-            w = float(np.sqrt(np.mean(r * r))) if len(r) else None
+        # RMS rate: a sum per stance, in its own order (a padded sum's rounding would depend on
+        # the other stances); squares and finite marks computed once over the stances' span
+        lo_all, hi_all = int(i0.min()), int(i1.max())
+        r = rate[lo_all:hi_all]
+        sq = r * r
+        finite = np.isfinite(r)
+        n_bad = np.concatenate([[0], np.cumsum(~finite)])
+        add = np.add.reduce
+        for j, a, lo, hi in zip(ok.tolist(), rng.tolist(), (i0 - lo_all).tolist(),
+                                (i1 - lo_all).tolist()):
+            part = sq[lo:hi] if n_bad[hi] == n_bad[lo] else sq[lo:hi][finite[lo:hi]]
+            w = math.sqrt(float(add(part)) / len(part)) if len(part) else None
             out[j] = (a if a == a else None, w)
         return out

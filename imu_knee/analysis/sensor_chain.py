@@ -49,6 +49,21 @@ def on_sample_grid(columns: list[np.ndarray], before: list[np.ndarray],
     return out, np.cumsum(c)
 
 
+def _first_quiet(acc: np.ndarray, gyr: np.ndarray, a: int, b: int) -> int | None:
+    """The first quiet sample in [a, b) (slow rotation, |acc| near g), or None; looked for in
+    growing pieces (it usually comes soon after a gap)."""
+    lo, size = a, 64
+    while lo < b:
+        hi = min(lo + size, b)
+        quiet = ((np.linalg.norm(gyr[lo:hi], axis=1) < QUIET_GYRO_DPS)
+                 & (np.abs(np.linalg.norm(acc[lo:hi], axis=1) - GRAVITY_MPS2) < QUIET_ACC_MPS2))
+        hits = np.flatnonzero(quiet)
+        if len(hits):
+            return lo + int(hits[0])
+        lo, size = hi, size * 4
+    return None
+
+
 class _HeldArray(GrowingArray):
     """Raw samples: their memory is kept while ``hold()`` (the full calibration still reads
     them from the standing on), whatever a live engine asks to forget."""
@@ -174,12 +189,10 @@ class SensorChain:
             if a in cuts:
                 self._await_quiet = True
             if self._await_quiet:
-                quiet = ((np.linalg.norm(gyr[a:b], axis=1) < QUIET_GYRO_DPS)
-                         & (np.abs(np.linalg.norm(acc[a:b], axis=1) - GRAVITY_MPS2) < QUIET_ACC_MPS2))
-                hits = np.flatnonzero(quiet)
-                if len(hits) == 0:
+                first = _first_quiet(acc, gyr, a, b)
+                if first is None:
                     continue
-                a = a + int(hits[0])
+                a = first
                 self.restarts_s.append(float(self.t.view()[self.t.n - len(acc) + a]))
                 self._orientation.reset()
                 self._last_orientation = None

@@ -8,6 +8,7 @@ per step (engine rows).
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import deque
 
@@ -185,8 +186,8 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         if fit:
             self._fit_y(self.sag_plot, "sag", sag_vals, 200.0, 100.0, False)
             self._fit_y(self.acc_plot, "acc", acc_vals, 3.0, 1.0, True)
-        if self._steps_dirty:
-            self._draw_steps()
+        if self._steps_dirty or fit:     # fit: also lets markers that scrolled out go
+            self._draw_steps(since_s=x0 - 1.0)
             self._steps_dirty = False
         # items keep the signal's time; shifting them by -latest puts "now" at x = 0, so the
         # views and their time axes never change (no tick layout per frame)
@@ -196,12 +197,14 @@ class SessionPlots(pg.GraphicsLayoutWidget):
             item.setPos(-latest, 0.0)
             item.viewTransformChanged()    # its item-to-view mapping moved (cached view rect)
 
-    def _draw_steps(self) -> None:
+    def _draw_steps(self, since_s: float) -> None:
+        """Markers of the steps with a contact after ``since_s`` (the ones in view): a paint
+        costs per point, and the history holds up to MAX_POINTS steps per side."""
         events, impacts, knee, frontal = [], [], [], []
         for side in SIDE_COLOURS:
-            steps = list(self.steps[side])
+            steps = _newest(self.steps[side], lambda s: s["ic_s"] >= since_s)
             finals = np.array([s["ic_s"] for s in steps]) if steps else np.empty(0)
-            ics = [t for t in self.notices[side]
+            ics = [t for t in _newest(self.notices[side], lambda t: t >= since_s)
                    if not len(finals) or np.min(np.abs(finals - t)) > 0.1]
             ics += finals.tolist()
             events += [(t, 0.0, ("contact", side)) for t in ics]
@@ -240,6 +243,13 @@ class SessionPlots(pg.GraphicsLayoutWidget):
         else:
             self._fit_y(self.frontal_plot, "frontal", [np.array([v for _, v, _ in frontal])], 6.0, 2.0, True)
         self.frontal_note.setText("" if frontal else "frontal-plane angle: not measured yet")
+
+
+def _newest(items: deque, keep) -> list:
+    """The newest items for which ``keep`` holds, oldest first (``items`` in time order)."""
+    out = list(itertools.takewhile(keep, reversed(items)))
+    out.reverse()
+    return out
 
 
 def _curve(plot, pen) -> pg.PlotCurveItem:

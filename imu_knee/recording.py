@@ -192,9 +192,9 @@ class _NeedsSlowCheck(Exception):
 
 @dataclass
 class _Rows:
-    """The parsed data rows: numbers (N, 7) in NUMBER_COLUMNS order and sensor codes."""
+    """The parsed data rows: a number column (N,) per NUMBER_COLUMNS entry and sensor codes."""
 
-    numbers: np.ndarray
+    columns: list[np.ndarray]
     codes: np.ndarray
     sensors: list[str]  # name of each code
 
@@ -211,21 +211,25 @@ def _parse_rows(path: Path, header: _Header, nrows: int | None = None) -> _Rows:
 
 def _parse_rows_pandas(path: Path, header: _Header, nrows: int | None) -> _Rows:
     if nrows == 0:
-        return _Rows(np.empty((0, len(NUMBER_COLUMNS))), np.empty(0, dtype=np.int8), [])
+        return _no_rows()
     try:
         df = pd.read_csv(path, skiprows=header.header_line_no, header=None, comment="#",
                          usecols=range(len(COLUMNS)), names=COLUMNS, nrows=nrows,
                          dtype={"sensor": "category"}, engine="c", on_bad_lines="error")
     except pd.errors.EmptyDataError:
-        return _Rows(np.empty((0, len(NUMBER_COLUMNS))), np.empty(0, dtype=np.int8), [])
+        return _no_rows()
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
         raise _NeedsSlowCheck() from None
     if any(df[col].dtype.kind not in "fi" for col in NUMBER_COLUMNS):
         raise _NeedsSlowCheck()
     if len(df) == 0:
-        return _Rows(np.empty((0, len(NUMBER_COLUMNS))), np.empty(0, dtype=np.int8), [])
-    return _Rows(df[NUMBER_COLUMNS].to_numpy(dtype=np.float64), df["sensor"].cat.codes.to_numpy(),
-                 [str(c) for c in df["sensor"].cat.categories])
+        return _no_rows()
+    return _Rows([df[c].to_numpy(dtype=np.float64) for c in NUMBER_COLUMNS],
+                 df["sensor"].cat.codes.to_numpy(), [str(c) for c in df["sensor"].cat.categories])
+
+
+def _no_rows() -> _Rows:
+    return _Rows([np.empty(0) for _ in NUMBER_COLUMNS], np.empty(0, dtype=np.int8), [])
 
 
 def _parse_rows_arrow(path: Path, header: _Header) -> _Rows | None:
@@ -252,22 +256,20 @@ def _parse_rows_arrow(path: Path, header: _Header) -> _Rows | None:
         return None
     sensor = table.column("sensor").unify_dictionaries().combine_chunks()
     if len(sensor) == 0:
-        return _Rows(np.empty((0, len(NUMBER_COLUMNS))), np.empty(0, dtype=np.int8), [])
-    numbers = np.empty((table.num_rows, len(NUMBER_COLUMNS)))
-    for k, c in enumerate(NUMBER_COLUMNS):
-        numbers[:, k] = table.column(c).to_numpy()
-    return _Rows(numbers, sensor.indices.to_numpy(), sensor.dictionary.to_pylist())
+        return _no_rows()
+    return _Rows([table.column(c).to_numpy() for c in NUMBER_COLUMNS], sensor.indices.to_numpy(),
+                 sensor.dictionary.to_pylist())
 
 
 def _check_rows(rows: _Rows) -> None:
     """The vectorised checks; any failure leaves naming the line to the slow scan."""
-    if len(rows.numbers) == 0:
+    if len(rows.codes) == 0:
         return
-    if not np.isfinite(rows.numbers).all():
+    if not all(np.isfinite(col).all() for col in rows.columns):
         raise _NeedsSlowCheck()
     if set(rows.sensors) - set(SENSOR_NAMES):
         raise _NeedsSlowCheck()
-    if np.any(np.diff(rows.numbers[:, 0]) < 0):
+    if np.any(np.diff(rows.columns[0]) < 0):
         raise _NeedsSlowCheck()
 
 
@@ -297,21 +299,22 @@ def read_recording(path: str | os.PathLike, check_units: bool = True) -> Recordi
             rows = _parse_rows(path, header, nrows=bad.rows_before)
         except _NeedsSlowCheck:
             raise InputError(f"{path}: line {bad.line_no}: {bad.message}") from None
-    if len(rows.numbers) == 0:
+    if len(rows.codes) == 0:
         raise InputError(f"{path}: the recording holds no samples")
     streams: dict[str, SensorStream] = {}
     for code, name in enumerate(rows.sensors):
         which = np.flatnonzero(rows.codes == code)
         if len(which) == 0:
             continue
-        mine = rows.numbers[which]
+        t_s = rows.columns[0][which]
+        acc, gyr = np.empty((len(which), 3)), np.empty((len(which), 3))
+        for k in range(3):
+            acc[:, k] = rows.columns[1 + k][which]
+            gyr[:, k] = rows.columns[4 + k][which]
         smeta = header.sensor_meta.get(name, {})
-        rate = _float_or_none(smeta.get("rate_hz")) or estimate_rate_hz(mine[:, 0])
-        streams[name] = SensorStream(
-            name=name, t_s=np.ascontiguousarray(mine[:, 0]),
-            acc_mps2=np.ascontiguousarray(mine[:, 1:4]),
-            gyr_dps=np.ascontiguousarray(mine[:, 4:7]),
-            rate_hz=float(rate), device=smeta.get("device"))
+        rate = _float_or_none(smeta.get("rate_hz")) or estimate_rate_hz(t_s)
+        streams[name] = SensorStream(name=name, t_s=t_s, acc_mps2=acc, gyr_dps=gyr,
+                                     rate_hz=float(rate), device=smeta.get("device"))
     streams = {n: streams[n] for n in SENSOR_NAMES if n in streams}
     rec = Recording(streams=streams, meta=header.meta, path=path,
                     leg_length_m=_leg_length_from_meta(header.meta))
@@ -336,7 +339,9 @@ def _leg_length_from_meta(meta: dict[str, str]) -> float | None:
 
 def gravity_reading(stream: SensorStream) -> float:
     """Median acceleration magnitude over the stream: about 9.81 in m/s², about 1 in g."""
-    return float(np.median(np.linalg.norm(stream.acc_mps2, axis=1)))
+    a = stream.acc_mps2
+    # the row norms, summed column by column as np.linalg.norm(a, axis=1) does
+    return float(np.median(np.sqrt(a[:, 0] * a[:, 0] + a[:, 1] * a[:, 1] + a[:, 2] * a[:, 2])))
 
 
 def check_acc_units(rec: Recording) -> None:

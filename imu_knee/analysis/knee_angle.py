@@ -230,7 +230,7 @@ def estimate_joint_axes(thigh_gyr_dps: np.ndarray, shank_gyr_dps: np.ndarray,
         j1, j2 = split(x)
         r = gyro_res(j1, j2) / gyr_sigma_dps
         if use_up:
-            r = np.r_[r, (dot_rows(u1, j1) - dot_rows(u2, j2)) / up_sigma]
+            r = np.concatenate((r, (dot_rows(u1, j1) - dot_rows(u2, j2)) / up_sigma))
         return r
 
     if starts is None:

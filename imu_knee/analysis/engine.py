@@ -15,10 +15,13 @@ and ``"final"`` (``final=True``) once its stance is over (about one stride later
 column. The final row may revise the contact row's values and refine its contact time (stairs:
 by a few tens of ms; a swing found to be split in two: the notice and contact row of its first
 part are superseded). Consumers keep final rows; notices and contact rows are for showing a
-step at once. Rows come per side in contact order (notice, contact row, final row). Contacts
-found before the sensors have calibrated (the first few seconds of walking) come out together
-once calibration is done. Sensors' blocks may arrive in any sizes and interleaving; the final
-rows are the same (tested), and so are the contact rows' values.
+step at once. Rows come per side in contact order (notice, contact row, final row), from the
+first step on: the first swing after quiet standing gives a provisional flexion axis
+(:mod:`.calibration`) until the full calibration (a few seconds of walking). On a leg with a
+thigh and a shank sensor the final rows wait for both sensors' full calibrations (the knee's
+hinge calibration needs them); those of the first steps then come out together. Sensors'
+blocks may arrive in any sizes and interleaving; the final rows are the same (tested), and so
+are the contact rows' values.
 :func:`analyze_recording` pushes a whole recording and returns the final rows and a summary.
 
 Stages per sensor (:mod:`.sensor_chain`): low-pass (sosfilt, carried state) -> orientation
@@ -89,7 +92,7 @@ class SideBuilder:
     """Turns one leg's swings into step rows, using every sensor on that leg."""
 
     def __init__(self, side: str, chains: dict[str, SensorChain], leg_length_m: float,
-                 config: EngineConfig, contact_rows: bool = False):
+                 config: EngineConfig, contact_rows: bool = False, notices: bool = True):
         self.side = side
         self.shank = chains.get(f"{side}_shank")
         self.thigh = chains.get(f"{side}_thigh")
@@ -106,6 +109,7 @@ class SideBuilder:
         self.next_k = 0          # next swing whose row is not final yet
         self.noticed_k = 0       # next swing whose early notice is not sent yet
         self.contact_rows = contact_rows  # emit contact rows (live displays opt in)
+        self.notices = notices            # emit notice rows (offline opts out)
         self.contact_k = 0       # next swing whose contact row is not sent yet
         self._pending: StepRow | None = None  # contact row of swing contact_k, awaiting impact
 
@@ -118,7 +122,7 @@ class SideBuilder:
         if self.frontal is not None:
             self.frontal.advance(final)
         swings = self.events.swings
-        while self.noticed_k < len(swings):
+        while self.notices and self.noticed_k < len(swings):
             sw = swings[self.noticed_k]
             out.append(StepRow(self.side, round(sw.ic_s, 4), event_sensor=self.events.name,
                                final=False, stage="notice", emitted_t_s=now_s))
@@ -525,9 +529,10 @@ class Engine:
 
     def __init__(self, rates_hz: dict[str, float], leg_length_m: float | None = None,
                  config: EngineConfig | None = None, contact_rows: bool = False,
-                 history_s: float | None = None):
+                 history_s: float | None = None, notices: bool = True):
         """``contact_rows``: also emit a contact row per contact (live displays; see the
         module docstring). Off by default: notices and final rows only, as before.
+        ``notices=False``: no notice rows either (offline: final rows only).
 
         ``history_s`` (live sessions; e.g. 30): release the memory of samples older than this
         and than anything a pending row or stage still reads; the rows are the same (tested).
@@ -545,7 +550,7 @@ class Engine:
             mine = {n: c for n, c in self.chains.items() if n.startswith(side)}
             if mine:
                 self.sides[side] = SideBuilder(side, mine, self.leg_length_m, self.config,
-                                               contact_rows=contact_rows)
+                                               contact_rows=contact_rows, notices=notices)
         self._now_s = float("-inf")
 
     def push(self, sensor: str, t_s, acc_mps2, gyr_dps) -> list[StepRow]:

@@ -77,7 +77,7 @@ def _analyse_leg(rec: Recording, names: list[str], leg_length_m: float | None,
                  config: EngineConfig | None, knee: bool) -> _LegResult:
     """One engine over the sensors ``names`` (one leg's), pushed whole."""
     engine = Engine({n: rec.streams[n].rate_hz for n in names}, leg_length_m=leg_length_m,
-                    config=config)
+                    config=config, notices=False)
     rows = []
     for name in names:
         s = rec.streams[name]

@@ -188,3 +188,21 @@ def test_no_fork_from_a_worker_thread_or_a_pool_worker():
     if can_fork():
         with ProcessPoolExecutor(1) as pool:
             assert pool.submit(can_fork).result() is False
+
+
+def test_steps_csv_numbers_as_pandas_float_format_writes_them(tmp_path):
+    """STEPS.csv's own per-column formatting gives pandas' float_format="%.4f" text exactly."""
+    from imu_knee.analysis.output import write_steps_csv
+
+    rng = np.random.default_rng(3)
+    values = rng.normal(scale=50.0, size=(40, 3))
+    values[::7, 0] = np.nan
+    values[3, 1] = -0.0
+    values[5, 2] = -0.00004   # rounds to "-0.0000"
+    values[6, 2] = 0.00005    # a tie at the 4th decimal
+    df = pd.DataFrame({"side": ["left", "right"] * 20, "ic_s": values[:, 0],
+                       "flags": ["gap;after_gap", ""] * 20, "impact_g": values[:, 1],
+                       "knee_flexion_ic_deg": values[:, 2]})
+    write_steps_csv(tmp_path / "steps.csv", df)
+    expected = df.to_csv(index=False, na_rep="", float_format="%.4f")
+    assert (tmp_path / "steps.csv").read_text() == expected

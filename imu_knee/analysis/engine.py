@@ -383,12 +383,7 @@ class SideBuilder:
         """:meth:`_integration_problem` of many strides at once."""
         ch = self.shank
         t = ch.t.view()
-        lo, hi = int(i0.min()), int(i1.max()) + 1
-        # a gap after a sample in [i0, i1); an unknown orientation in [i0, i1]
-        gaps = np.concatenate([[0], np.cumsum(ch.gap_after.view()[lo:hi])])
-        unknown = np.concatenate([[0], np.cumsum(np.isnan(ch.quat.view()[lo:hi, 0]))])
-        has_gap = gaps[i1 - lo] > gaps[i0 - lo]
-        has_unknown = unknown[i1 + 1 - lo] > unknown[i0 - lo]
+        has_gap, has_unknown = ch.gaps_and_unknown(i0, i1)
         since_restart = t[i0][:, None] - np.asarray(ch.restarts_s)[None, :]
         settling = ((-0.5 < since_restart) & (since_restart < AFTER_GAP_S)).any(axis=1)
         too_long = t[i1] - t[i0] > 3.0

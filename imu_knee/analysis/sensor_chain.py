@@ -444,11 +444,8 @@ class SensorChain:
         if len(ok) == 0:
             return out
         i0, i1 = i0[ok] + lo, i1[ok]
-        # no gap after a sample in [i0, i1), no unknown orientation in [i0, i1]
-        a, b = int(i0.min()), int(i1.max()) + 1
-        gaps = np.concatenate([[0], np.cumsum(self.gap_after.view()[a:b])])
-        unknown = np.concatenate([[0], np.cumsum(np.isnan(self.quat.view()[a:b, 0]))])
-        good = (gaps[i1 - a] == gaps[i0 - a]) & (unknown[i1 + 1 - a] == unknown[i0 - a])
+        has_gap, has_unknown = self.gaps_and_unknown(i0, i1)
+        good = ~(has_gap | has_unknown)
         if good.any():
             d = ankle_displacements(t, self.acc_world.view(), self.gyr.view(), self.quat.view(),
                                     i0[good], i1[good], RISE_LEVER_M * self.calibration.up_axis,
@@ -457,6 +454,14 @@ class SensorChain:
         return out
 
     # ------------------------------------------------------------------ lookups
+
+    def gaps_and_unknown(self, i0: np.ndarray, i1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per span of samples i0[k] to i1[k]: (a gap after a sample in [i0, i1), an unknown
+        orientation in [i0, i1])."""
+        lo, hi = int(i0.min()), int(i1.max()) + 1
+        gaps = np.concatenate([[0], np.cumsum(self.gap_after.view()[lo:hi])])
+        unknown = np.concatenate([[0], np.cumsum(np.isnan(self.quat.view()[lo:hi, 0]))])
+        return gaps[i1 - lo] > gaps[i0 - lo], unknown[i1 + 1 - lo] > unknown[i0 - lo]
 
     @property
     def last_t(self) -> float:

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from .errors import InputError
 
@@ -210,6 +209,8 @@ def _parse_rows(path: Path, header: _Header, nrows: int | None = None) -> _Rows:
 
 
 def _parse_rows_pandas(path: Path, header: _Header, nrows: int | None) -> _Rows:
+    import pandas as pd  # only here and for writing (recording live needs neither)
+
     if nrows == 0:
         return _no_rows()
     try:
@@ -485,6 +486,8 @@ class RecordingWriter:
 
 def write_recording(path: str | os.PathLike, rec: Recording, meta: dict[str, object] | None = None) -> None:
     """Write a whole recording, rows merged in time order across sensors."""
+    import pandas as pd
+
     sensors = {n: {k: v for k, v in (("device", s.device), ("rate_hz", _round_rate(s.rate_hz)))
                    if v is not None}
                for n, s in rec.streams.items()}

@@ -340,9 +340,9 @@ def _leg_length_from_meta(meta: dict[str, str]) -> float | None:
 
 def gravity_reading(stream: SensorStream) -> float:
     """Median acceleration magnitude over the stream: about 9.81 in m/s², about 1 in g."""
-    a = stream.acc_mps2
-    # the row norms, summed column by column as np.linalg.norm(a, axis=1) does
-    return float(np.median(np.sqrt(a[:, 0] * a[:, 0] + a[:, 1] * a[:, 1] + a[:, 2] * a[:, 2])))
+    from .analysis.quaternion import row_norms
+
+    return float(np.median(row_norms(stream.acc_mps2)))
 
 
 def check_acc_units(rec: Recording) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .buffers import GrowingArray
-from .quaternion import rotate
+from .quaternion import rotate, row_norms
 from .sensor_chain import SensorChain
 from .stride import squared_norms
 
@@ -32,7 +32,7 @@ class ShankDerived:
         n = ch.t.n
         done = self.acc_norm.n
         if n > done:
-            self.acc_norm.append(np.linalg.norm(ch.acc.view()[done:n], axis=1))
+            self.acc_norm.append(row_norms(ch.acc.view()[done:n]))
             self.gyr_lp_sq.append(squared_norms(ch.gyr_lp.view()[done:n]))
         done = self.long_axis.n
         if n > done and ch.calibration is not None:

@@ -4,6 +4,7 @@ pose (the knee angle's zero) is left empty with a flag and a one-line warning.""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -48,3 +49,7 @@ def test_no_standing_keeps_every_step_and_empties_only_the_knee_angles(tmp_path,
     assert steps.stride_length_m.notna().mean() > 0.7
     assert "no quiet standing" in err
     assert "Traceback" not in err
+    # the shin's forward lean is relative to the standing pose: no standing, no lean
+    assert steps.shank_tilt_max_stance_deg.isna().all()
+    findings = json.loads((tmp_path / "s.json").read_text())["findings"]
+    assert [f["pattern"] for f in findings] == ["hard_landing"]  # the injected problem only

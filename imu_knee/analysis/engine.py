@@ -261,7 +261,10 @@ class SideBuilder:
             # at the refined contact times
             self._knee_and_frontal([rows[j] for j in stairs], [flags[j] for j in stairs])
             self._impact(rows, flags)
-            tilt = [j for j, k in enumerate(ks) if real_to[j] and not swings[k].gap]
+            # the lean is relative to the shank's standing pose: none without quiet standing
+            cal = self.shank.calibration
+            leans = not (cal is not None and "no_standing" in cal.flags)
+            tilt = [j for j, k in enumerate(ks) if leans and real_to[j] and not swings[k].gap]
             for j, v in zip(tilt, self._shank_tilt_max([swings[ks[j]] for j in tilt],
                                                        [rows[j] for j in tilt],
                                                        [d_world[j] for j in tilt])):

@@ -33,13 +33,15 @@ in one padded array (:mod:`.windows`): offline that is every contact at once, li
 the values do not depend on the grouping (tested: random live blocks give the offline rows).
 Memory: offline (default) the whole history is kept, about 170 bytes a sample per sensor plus
 up to 2x growth slack (4 sensors at 200 Hz: about 120 MB per 10 min). Live, ``history_s=30``
-releases the heavy arrays (raw, filtered, orientation, world acceleration, knee and frontal
-series) older than 30 s and than anything a pending row still reads (:meth:`Engine.retained_samples`);
-only the time stamps, gap marks and sagittal rate (about 33 bytes a sample) are kept whole.
+releases the memory of every sample array (time stamps, raw, filtered, orientation, sagittal
+rate, world acceleration, knee and frontal series) older than 30 s and than anything a pending
+row still reads (:meth:`Engine.retained_samples`); indices stay absolute (released pages read
+as 0, see :class:`.buffers.GrowingArray`), so memory stays flat however long the session.
 """
 
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,6 +49,7 @@ import pandas as pd
 
 from ..recording import SENSOR_NAMES, Recording
 from .activity import sagittal_inclination_deg, thigh_stride_activity
+from .buffers import GrowingArray
 from .events import Swing, first_minimum_after
 from .knee_series import KneeSeries
 from .impact import clip_level_mps2, impact_at, impacts_at, window_end
@@ -86,6 +89,15 @@ class EngineConfig:
 
 def _r(x: float | None, digits: int) -> float | None:
     return None if x is None else round(float(x), digits)
+
+
+def _forget_times(t: GrowingArray, i: int) -> None:
+    """Release the time stamps before index ``i`` when the array stays sorted: released ones
+    read as 0 and are released whole pages at a time, so the stamp a page before ``i`` must
+    not be negative (a clock that starts before 0 keeps its first stamps until then)."""
+    back = max(i - mmap.PAGESIZE // t.view().itemsize, 0)
+    if 0 < i <= t.n and t.view()[back] >= 0:
+        t.forget_before(i)
 
 
 class SideBuilder:
@@ -177,16 +189,20 @@ class SideBuilder:
 
     def forget_before_s(self, cut_s: float) -> None:
         """Release this leg's sample memory before ``cut_s`` (see :meth:`Engine.retained`)."""
+        # Time stamps are released too: forgotten ones read as 0, so a time array stays sorted
+        # (0 <= every session time) and searchsorted for any time after the cut is unchanged.
         for ch in self.chains:
             i = int(np.searchsorted(ch.t.view(), cut_s))
-            for arr in (ch.acc, ch.gyr, ch.gyr_lp, ch.quat, ch.bias, ch.acc_world):
+            for arr in (ch.acc, ch.gyr, ch.gyr_lp, ch.quat, ch.bias, ch.acc_world, ch.sag,
+                        ch.gap_after):
                 arr.forget_before(i)
-        if self.knee is not None:
-            self.knee.flexion.forget_before(int(np.searchsorted(self.knee.t.view(), cut_s)))
-        if self.frontal is not None:
-            i = int(np.searchsorted(self.frontal.t.view(), cut_s))
-            self.frontal.angle.forget_before(i)
-            self.frontal.rate.forget_before(i)
+            _forget_times(ch.t, i)
+        for stage, arrays in ((self.knee, ("flexion",)), (self.frontal, ("angle", "rate"))):
+            if stage is not None:
+                i = int(np.searchsorted(stage.t.view(), cut_s))
+                for name in arrays:
+                    getattr(stage, name).forget_before(i)
+                _forget_times(stage.t, i)
         if self.derived is not None:
             self.derived.forget_before(int(np.searchsorted(self.shank.t.view(), cut_s)))
 
@@ -572,8 +588,9 @@ class Engine:
                 side.forget_before_s(cut)
 
     def retained_samples(self) -> dict[str, int]:
-        """Per sensor: samples whose (heavy) arrays are still held in memory."""
-        return {n: c.acc.retained for n, c in self.chains.items()}
+        """Per sensor: samples whose arrays (any of them) are still held in memory."""
+        return {n: max(a.retained for a in (c.acc, c.quat, c.t, c.sag, c.gap_after))
+                for n, c in self.chains.items()}
 
     def finish(self) -> list[StepRow]:
         for chain in self.chains.values():

@@ -190,6 +190,8 @@ class Pipeline:
         cal = chain.calibration
         if cal is None:
             st.calibration = "stand still, then walk a few steps"
+        elif getattr(cal, "provisional", False):
+            st.calibration = "steps counted; keep walking to finish calibrating"
         else:
             st.calibration = "calibrated" if not cal.flags else "calibrated (" + ", ".join(cal.flags) + ")"
             st.calibration_quality = dict(cal.quality)

@@ -33,10 +33,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..analysis.engine import analyze_recording
-    from ..analysis.output import write_steps_csv, write_summary_json
+    from ..background import InBackground
     from ..batch import cli as batch_cli
-    from ..batch.worker import coach_findings
     from ..recording import read_recording
 
     if batch_cli.wants_batch(args):
@@ -54,7 +52,13 @@ def run(args) -> int:
     started = time.perf_counter()
     say = (lambda m: None) if args.quiet else (lambda m: print(f"imu-knee: {m}", file=sys.stderr))
     say(f"reading {args.recording}")
-    rec = read_recording(args.recording)
+    reading = InBackground(read_recording, args.recording)
+    # while the file is read, the analysis modules load (SciPy takes about a second)
+    from ..analysis.engine import analyze_recording
+    from ..analysis.output import write_steps_csv, write_summary_json
+    from ..batch.worker import coach_findings
+
+    rec = reading.result()
     steps, summary = analyze_recording(rec, leg_length_m=args.leg_length, progress=not args.quiet)
     not_calibrated = [n for n, r in summary["sensors"].items() if r["calibration"] is None]
     if len(not_calibrated) == len(summary["sensors"]):

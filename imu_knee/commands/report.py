@@ -12,10 +12,10 @@ import json
 import os
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
+from ..background import InBackground
 from ..errors import InputError
 from ..paths import check_output_path, output_folder
 from .history import add_history_options
@@ -105,29 +105,6 @@ def _import_renderers(pdf: bool) -> None:
         pass
 
 
-class _InBackground:
-    """``fn(*args)`` in a thread; :meth:`result` waits and returns its value (or raises its
-    error). Used for reading the recording: pandas' CSV parser releases the GIL, so the
-    analysis and plotting modules load meanwhile on the other core."""
-
-    def __init__(self, fn, *args):
-        self._value, self._error = None, None
-        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
-        self._thread.start()
-
-    def _run(self, fn, args) -> None:
-        try:
-            self._value = fn(*args)
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller in result()
-            self._error = exc
-
-    def result(self):
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
-
-
 def run(args) -> int:
     from ..recording import read_recording
 
@@ -142,7 +119,7 @@ def run(args) -> int:
     say = (lambda m: None) if args.quiet else (lambda m: print(f"imu-knee: {m}", file=sys.stderr))
     started = time.perf_counter()
     say(f"reading {args.recording}")
-    reading = _InBackground(read_recording, args.recording)
+    reading = InBackground(read_recording, args.recording)
     # while the file is read: the analysis, matplotlib and reportlab load (no thread is left
     # running afterwards, so the analysis may fork)
     from ..report import HistoryInput, analyse_session, build_content, history_for, render_html, render_pdf

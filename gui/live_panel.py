@@ -232,14 +232,8 @@ class LivePanel(QWidget):
             "kind": "virtual" if use_ble else "paced", "recording": rec, "rates_hz": rates,
             "leg_length_m": w.leg_length_for(rec), "profile": w.settings.profile,
             "assignment": dict(self.assignment)})
-        if session is None:
-            return
-        self._rates = rates
-        w.session_kind = "live"
-        w.recording = None
-        self.start_btn.setText("■ Stop")
-        self.record_btn.setEnabled(True)
-        self._rows = {self.assignment[n]: i for i, n in enumerate(rec.streams)}
+        if session is not None:
+            self._running(rates, [self.assignment[n] for n in rec.streams])
 
     def _start_real(self) -> None:
         placements = list(self.assignment.values())
@@ -252,14 +246,17 @@ class LivePanel(QWidget):
         rates = {d["placement"]: stream_rate_hz(d["profile"], None) for d in devices}
         session = w.start_session({"kind": "ble", "devices": devices, "rates_hz": rates,
                                    "leg_length_m": w.leg_length_for(None)})
-        if session is None:
-            return
+        if session is not None:
+            self._running(rates, [d["placement"] for d in devices])
+
+    def _running(self, rates: dict, placements: list[str]) -> None:
+        """A live session has started: the panel shows it (placements in table order)."""
         self._rates = rates
-        w.session_kind = "live"
-        w.recording = None
+        self.win.session_kind = "live"
+        self.win.recording = None
         self.start_btn.setText("■ Stop")
         self.record_btn.setEnabled(True)
-        self._rows = {d["placement"]: i for i, d in enumerate(devices)}
+        self._rows = {p: i for i, p in enumerate(placements)}
 
     def stop(self) -> None:
         self.stop_recording()

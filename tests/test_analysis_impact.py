@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from imu_knee.analysis.engine import analyze_recording
-from imu_knee.analysis.impact import impact_at, window_end
-from imu_knee.recording import GRAVITY_MPS2, read_recording
+sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "analysis"))
+from bundled import analyse_bundled  # noqa: E402
 
-RECORDINGS = Path(__file__).resolve().parents[1] / "recordings"
+from imu_knee.analysis.impact import impact_at, window_end  # noqa: E402
+from imu_knee.recording import GRAVITY_MPS2  # noqa: E402
 
 
 def _resultant(t_s, g_of_t):
@@ -50,12 +50,7 @@ def test_only_falling_window_leaves_the_loading_rate_empty_with_a_flag():
 
 
 def _steps_and_truth(name: str):
-    path = RECORDINGS / f"{name}.csv"
-    if not path.exists():
-        pytest.skip(f"{path} not bundled")
-    rec = read_recording(path)
-    truth = pd.read_csv(path.with_suffix(".truth.csv"))
-    steps, _ = analyze_recording(rec)
+    _, truth, steps, _ = analyse_bundled(name)
     pairs = []
     for _, det in steps.iterrows():
         tr = truth[truth.side == det.side]

@@ -6,26 +6,19 @@ Pins what the engine measures on known answers: contacts, activity, stride lengt
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from imu_knee.analysis.engine import analyze_recording
-from imu_knee.recording import read_recording
-
-RECORDINGS = Path(__file__).resolve().parents[1] / "recordings"
+sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "analysis"))
+from bundled import analyse_bundled  # noqa: E402
 
 
 def _analyse(name: str):
-    path = RECORDINGS / f"{name}.csv"
-    if not path.exists():
-        pytest.skip(f"{path} not bundled")
-    rec = read_recording(path)
-    truth = pd.read_csv(path.with_suffix(".truth.csv"))
+    rec, truth, steps, summary = analyse_bundled(name)
     truth = truth[truth.side.isin({n.split("_")[0] for n in rec.streams})]
-    steps, summary = analyze_recording(rec)
     # match each true contact to the nearest detected one of the same side
     rows = []
     for _, tr in truth.iterrows():

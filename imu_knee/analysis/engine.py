@@ -56,7 +56,7 @@ from .impact import clip_level_mps2, impact_at, impacts_at, window_end
 from .derived import ShankDerived
 from .knee_stage import CHUNK_STEPS, FrontalStage, KneeStage
 from .sensor_chain import ChainConfig, SensorChain
-from .shank_tilt import walking_direction
+from .shank_tilt import axis_tilt_deg, walking_direction
 from .steps import STEP_COLUMNS, StepRow
 from .windows import chunks, window_index
 from .stride import ankle_displacements, midstance_index, midstance_indices
@@ -292,7 +292,7 @@ class SideBuilder:
     def _shank_tilt_max(self, sws: list[Swing], rows: list[StepRow],
                         d_world: list[np.ndarray | None]) -> list[float | None]:
         """Largest forward lean of the shank over each row's stance (:mod:`.shank_tilt`:
-        ``max_forward_tilt_deg``, from the long axis per sample in :attr:`derived`)."""
+        ``axis_tilt_deg`` of the long axis per sample in :attr:`derived`)."""
         out: list[float | None] = [None] * len(rows)
         ch = self.shank
         t, quat, gap_after = ch.t.view(), ch.quat.view(), ch.gap_after.view()
@@ -316,10 +316,7 @@ class SideBuilder:
         best = np.empty(len(todo))
         for sl in chunks(len(todo), CHUNK_STEPS):
             idx, valid = window_index(i0[sl], i1[sl] + 1)
-            a = axis[idx]
-            dk = d[sl, None, :]
-            fwd = a[..., 0] * dk[..., 0] + a[..., 1] * dk[..., 1]
-            tilt = np.degrees(np.arctan2(fwd, a[..., 2]))
+            tilt = axis_tilt_deg(axis[idx], d[sl, None, :])
             best[sl] = np.max(tilt, axis=1, where=valid, initial=-np.inf)
         for j, v in zip(todo, best.tolist()):
             out[j] = v if v == v else None  # NaN: orientation unknown somewhere in the stance

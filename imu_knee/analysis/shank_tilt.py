@@ -34,11 +34,16 @@ def walking_direction(d_world: np.ndarray | None, quat: np.ndarray, up_axis: np.
     return None if norm < MIN_HORIZONTAL else axis[:2] / norm
 
 
+def axis_tilt_deg(axis: np.ndarray, direction_xy: np.ndarray) -> np.ndarray:
+    """Forward tilt from vertical (deg, + = knee ahead of ankle) of world-frame long axes
+    ``axis`` (..., 3) along horizontal walking directions ``direction_xy`` (..., 2)."""
+    fwd = axis[..., 0] * direction_xy[..., 0] + axis[..., 1] * direction_xy[..., 1]
+    return np.degrees(np.arctan2(fwd, axis[..., 2]))
+
+
 def forward_tilt_deg(quat: np.ndarray, up_axis: np.ndarray, direction_xy: np.ndarray) -> np.ndarray:
     """Forward tilt of the long axis from vertical per sample (deg, + = knee ahead of ankle)."""
-    axis = rotate(quat, up_axis)
-    fwd = axis[:, 0] * direction_xy[0] + axis[:, 1] * direction_xy[1]
-    return np.degrees(np.arctan2(fwd, axis[:, 2]))
+    return axis_tilt_deg(rotate(quat, up_axis), np.asarray(direction_xy, dtype=float))
 
 
 def max_forward_tilt_deg(quat: np.ndarray, up_axis: np.ndarray, direction_xy: np.ndarray,

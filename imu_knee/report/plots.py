@@ -1,4 +1,5 @@
-"""The report's figures, drawn with matplotlib (Agg backend) and returned as PNG bytes.
+"""The report's figures, drawn with matplotlib (object interface, no pyplot: no global
+figure state, safe from the dashboard's worker thread) and returned as PNG bytes.
 
 Colours are the Okabe-Ito colour-blind-safe palette; the two legs also differ by panel (or
 line style) and activities by marker shape, so nothing depends on colour alone. The data
@@ -13,11 +14,9 @@ import textwrap
 from typing import Callable
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
 LEFT_COLOUR = "#0072B2"    # Okabe-Ito blue
 RIGHT_COLOUR = "#D55E00"   # Okabe-Ito vermillion
@@ -34,7 +33,7 @@ CURVE_POINTS = 101
 # Below this many steps a second process for the figures costs more than it saves.
 PARALLEL_MIN_STEPS = 600
 
-plt.rcParams.update({
+matplotlib.rcParams.update({
     "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8,
     "axes.spines.top": False, "axes.spines.right": False, "svg.fonttype": "none",
 })
@@ -43,7 +42,6 @@ plt.rcParams.update({
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
-    plt.close(fig)
     return buf.getvalue()
 
 
@@ -85,8 +83,8 @@ def per_step_png(steps: pd.DataFrame, column: str, ylabel: str, flagged: set[flo
                  band_from: str | None = None, rate_hz: dict | None = None) -> bytes:
     """One dot per step over time, a panel per leg; optional usual-range band; flagged steps ringed."""
     sides = [s for s in ("left", "right") if (steps["side"] == s).any()]
-    fig, axes = plt.subplots(len(sides), 1, figsize=(WIDTH_IN, 1.9 * len(sides) + 0.7),
-                             sharex=True, sharey=True, squeeze=False)
+    fig = Figure(figsize=(WIDTH_IN, 1.9 * len(sides) + 0.7))
+    axes = fig.subplots(len(sides), 1, sharex=True, sharey=True, squeeze=False)
     values = pd.to_numeric(steps[column], errors="coerce")
     many = len(steps) > 400
     size = 2.5 if many else 4.0
@@ -157,7 +155,8 @@ def knee_curves_png(steps: pd.DataFrame, knee: dict) -> bytes | None:
     if not curves:
         return None
     acts = [a for a in MARKERS if a in curves]
-    fig, axes = plt.subplots(1, len(acts), figsize=(WIDTH_IN, 2.6), sharey=True, squeeze=False)
+    fig = Figure(figsize=(WIDTH_IN, 2.6))
+    axes = fig.subplots(1, len(acts), sharey=True, squeeze=False)
     x = np.linspace(0, 100, CURVE_POINTS)
     for ax, act in zip(axes[0], acts):
         for side, c in curves[act].items():
@@ -181,7 +180,8 @@ def trend_png(labels: list[str], series: list[tuple[str, str, str, list]]) -> by
     n = len(names)
     cols = min(n, 2)
     rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH_IN, 2.1 * rows + 0.3), squeeze=False)
+    fig = Figure(figsize=(WIDTH_IN, 2.1 * rows + 0.3))
+    axes = fig.subplots(rows, cols, squeeze=False)
     x = np.arange(len(labels))
     for ax, (head, unit) in zip(axes.flat, names):
         for h, u, side, vals in series:

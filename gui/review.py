@@ -154,17 +154,17 @@ class ReviewPage(QWidget):
     def _run(self, fn, ok, what: str, after=None) -> jobs.Job:
         job = jobs.Job(fn, ok, lambda msg: self._failed(what, msg), after)
         self.jobs.append(job)
-        job.done.connect(self._job_done)        # a bound slot: runs in the GUI thread
+        job.finished.connect(self._jobs_finished)  # a bound slot: runs in the GUI thread
         job.start()
         return job
 
-    def _job_done(self, job, ok: bool, payload) -> None:
-        job.wait()
-        if job in self.jobs:
+    def _jobs_finished(self) -> None:
+        for job in [j for j in self.jobs if j.completed]:
+            job.wait()  # returns as soon as run() has returned
             self.jobs.remove(job)
-        (job.on_ok if ok else job.on_fail)(payload)
-        if job.after is not None:
-            job.after()
+            (job.on_ok if job.ok else job.on_fail)(job.payload)
+            if job.after is not None:
+                job.after()
 
     def _failed(self, what: str, msg: str) -> None:
         self.job_note.setText(f"⚠ {what}: {msg}")

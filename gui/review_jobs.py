@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import QThread
 
 # the metrics the trend shows, with their label, unit and digits
 TREND_METRICS = (("impact_g", "impact", " g", 2), ("stride_length_m", "stride", " m", 2),
@@ -26,28 +26,26 @@ TREND_WEEKS = 6
 
 
 class Job(QThread):
-    """Runs ``fn()`` in its own thread, then emits ``done(job, ok, result or one-line error)``.
-
-    Connect ``done`` to a bound method of a QObject living in the GUI thread (then Qt queues
-    the call into that thread); ``on_ok``/``on_fail``/``after`` are for that slot to call.
-    """
-
-    done = Signal(object, bool, object)
+    """Runs ``fn()`` in its own thread and keeps ``ok`` and ``payload`` (the result, or a
+    one-line error). Nothing Python crosses threads in a signal: the page listens to Qt's own
+    ``finished`` signal (queued to the GUI thread) and reads these attributes there.
+    ``on_ok``/``on_fail``/``after`` are for the page to call then."""
 
     def __init__(self, fn, on_ok, on_fail, after=None, parent=None):
         super().__init__(parent)
         self.fn, self.on_ok, self.on_fail, self.after = fn, on_ok, on_fail, after
+        self.ok, self.payload, self.completed = False, None, False
 
     def run(self) -> None:
         from imu_knee.errors import InputError
         try:
-            out = self.fn()
+            self.payload, self.ok = self.fn(), True
         except InputError as exc:
-            self.done.emit(self, False, str(exc))
+            self.payload = str(exc)
         except Exception as exc:  # a failed export must never take the window down
-            self.done.emit(self, False, f"{type(exc).__name__}: {exc}")
-        else:
-            self.done.emit(self, True, out)
+            self.payload = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.completed = True  # before Qt emits ``finished``
 
 
 def report_outputs(chosen: str) -> tuple[Path, Path | None]:

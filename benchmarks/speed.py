@@ -38,6 +38,7 @@ from synth import synth_recording  # noqa: E402
 from imu_knee.analysis.offline import analyze_whole  # noqa: E402
 from imu_knee.analysis.output import write_steps_csv, write_summary_json  # noqa: E402
 from imu_knee.batch.worker import coach_findings  # noqa: E402
+from imu_knee.heap import keep_freed_memory  # noqa: E402
 from imu_knee.recording import Recording, SensorStream, read_recording, write_recording  # noqa: E402
 
 
@@ -112,6 +113,7 @@ def main() -> int:
         make_recording(path, args.minutes)
     print(f"{path.stat().st_size / 1e6:.0f} MB; load average before: "
           + " ".join(f"{x:.2f}" for x in os.getloadavg()) + f" ({os.cpu_count()} CPUs)")
+    keep_freed_memory()  # as imu-knee analyze does
     runs = []
     with tempfile.TemporaryDirectory() as out_dir:
         for _ in range(max(1, args.repeat)):

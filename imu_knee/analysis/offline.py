@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ..heap import release_free_memory
 from ..recording import Recording
 from .engine import DEFAULT_LEG_LENGTH_M, Engine, EngineConfig, rows_to_frame
 from .forked import FAILED, ForkedCall, can_fork
@@ -113,6 +114,7 @@ def analyze_whole(rec: Recording, leg_length_m: float | None = None,
             print(f"imu-knee: analysing {name} ({len(s)} samples)", file=sys.stderr)
     parts: list[_LegResult] = []
     if _use_two_processes(rec, legs, parallel):
+        release_free_memory()  # no free heap pages left shared with the child (copy on write)
         with ForkedCall(_analyse_leg, rec, legs[1], leg, config, knee) as child:
             parts.append(_analyse_leg(rec, legs[0], leg, config, knee))
             other = child.result()

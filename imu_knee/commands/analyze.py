@@ -35,8 +35,10 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from ..background import InBackground
     from ..batch import cli as batch_cli
+    from ..heap import keep_freed_memory
     from ..recording import read_recording
 
+    keep_freed_memory()  # the analysis' temporaries reuse freed heap (imu_knee/heap.py)
     if batch_cli.wants_batch(args):
         return batch_cli.run_batch_from_args(args)
     args.recording = Path(args.recording[0])

@@ -106,8 +106,10 @@ def _import_renderers(pdf: bool) -> None:
 
 
 def run(args) -> int:
+    from ..heap import keep_freed_memory
     from ..recording import read_recording
 
+    keep_freed_memory()  # the analysis' temporaries reuse freed heap (imu_knee/heap.py)
     if args.leg_length is not None and not 0.4 <= args.leg_length <= 1.4:
         raise InputError(f"--leg-length {args.leg_length}: expected metres between 0.4 and 1.4")
     if len(args.name) > MAX_NAME_CHARS:

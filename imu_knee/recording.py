@@ -338,17 +338,16 @@ def _leg_length_from_meta(meta: dict[str, str]) -> float | None:
     return value if value and 0.3 < value < 1.5 else None
 
 
-def gravity_reading(stream: SensorStream) -> float:
-    """Median acceleration magnitude over the stream: about 9.81 in m/s², about 1 in g."""
-    from .analysis.quaternion import row_norms
-
-    return float(np.median(row_norms(stream.acc_mps2)))
+def gravity_reading(acc: np.ndarray) -> float:
+    """Median magnitude of (N, 3) accelerometer samples: about 9.81 in m/s², about 1 in g
+    (NaN when there are none)."""
+    return float(np.median(np.linalg.norm(acc, axis=1))) if len(acc) else float("nan")
 
 
 def check_acc_units(rec: Recording) -> None:
     """Refuse accelerometer data that is plainly in g (or another unit) instead of m/s²."""
     for s in rec.streams.values():
-        g = gravity_reading(s)
+        g = gravity_reading(s.acc_mps2)
         if 0.5 < g < 2.0:
             raise InputError(
                 f"{rec.path}: {s.name}: gravity reads {g:.2f}, so the acceleration looks like"

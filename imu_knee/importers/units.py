@@ -11,17 +11,12 @@ import math
 import numpy as np
 
 from ..errors import InputError
-from ..recording import GRAVITY_MPS2
+from ..recording import GRAVITY_MPS2, gravity_reading
 
 ACC_FACTORS = {"mps2": 1.0, "g": GRAVITY_MPS2}
 GYR_FACTORS = {"dps": 1.0, "rads": 180.0 / math.pi}
 ACC_UNIT_TEXT = {"mps2": "m/s²", "g": "g"}
 GYR_UNIT_TEXT = {"dps": "deg/s", "rads": "rad/s"}
-
-
-def gravity_reading(acc: np.ndarray) -> float:
-    """Median magnitude of the raw accelerometer samples."""
-    return float(np.median(np.linalg.norm(acc, axis=1))) if len(acc) else float("nan")
 
 
 def mean_to_median(acc: np.ndarray) -> float:

@@ -146,56 +146,59 @@ class FrontalEstimator:
         self._dt = dt
         self._leak = 1.0 - dt / velocity_tau_s
         self._ema = dt / travel_tau_s
-        self._v_zi: np.ndarray | None = None   # leaky velocity state, (1, 2)
-        self._c_zi: np.ndarray | None = None   # EMA of velocity outer products, (1, 3)
-        # the last block's (quaternions, travel directions, known rows): the diagnostics
+        self._v_zi: np.ndarray | None = None   # leaky velocity state (x, y), (2, 1)
+        self._c_zi: np.ndarray | None = None   # EMA state of the velocity's double angle, (2, 1)
+        # the last block's (quaternions, travel direction x, y, known rows): the diagnostics
         # travel_heading_deg_ and roll_deg_ are computed from them when read
-        self._last: tuple[np.ndarray, np.ndarray, np.ndarray] = (np.zeros((0, 4)), np.zeros((0, 2)),
-                                                                 np.zeros(0, dtype=bool))
+        self._last: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] = (
+            np.zeros((0, 4)), np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool))
 
     @property
     def travel_heading_deg_(self) -> np.ndarray:
         """Per sample of the last block: the travel direction's heading (deg, in the sensor's
         arbitrary 6D earth frame; NaN where unknown)."""
-        d = self._last[1]
-        return np.rad2deg(np.arctan2(d[:, 1], d[:, 0]))
+        _, dx, dy, _ = self._last
+        return np.rad2deg(np.arctan2(dy, dx))
 
     @property
     def roll_deg_(self) -> np.ndarray:
         """Per sample of the last block: the shank's roll about its own forward axis relative
         to gravity (deg, heading-free; see the class doc; NaN where unknown)."""
-        q, _, known = self._last
+        q, _, _, known = self._last
         # top of the shank to the right <=> the right end of the flexion axis goes down
         roll = -self._sign * np.rad2deg(np.arcsin(np.clip(up_from_quat(q) @ self.frame.flexion_axis,
                                                           -1.0, 1.0)))
         roll[~known] = np.nan
         return roll
 
-    def _travel_direction(self, q: np.ndarray, acc: np.ndarray,
-                          acc_earth_xy: np.ndarray | None = None) -> np.ndarray:
-        acc_earth = rotate_to_earth(q, acc)[:, :2] if acc_earth_xy is None else acc_earth_xy
+    def _travel_axis(self, q_first: np.ndarray, acc_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Unit principal axis (x, y; no sign) of the high-passed horizontal velocity, averaged
+        over ``travel_tau_s``. ``acc_xy``: (2, N) horizontal earth acceleration; ``q_first``:
+        the block's first quaternion (starts the average along the shank's forward axis).
+
+        The average is kept of the velocity's double-angle vector (vx² − vy², 2 vx vy) (the
+        covariance terms the principal axis needs: the axis is at half its angle)."""
         if self._v_zi is None:
-            fwd = rotate_to_earth(q[:1], self.frame.forward_axis)[0, :2]
+            fwd = rotate_to_earth(q_first.reshape(1, 4), self.frame.forward_axis)[0, :2]
             fwd = fwd / max(np.linalg.norm(fwd), 1e-9)
-            self._v_zi = np.zeros((1, 2))
+            self._v_zi = np.zeros((2, 1))
             prior = 0.01  # (m/s)²: a weak start along the shank's forward axis
-            c0 = prior * np.array([fwd[0] ** 2, fwd[1] ** 2, fwd[0] * fwd[1]])
-            self._c_zi = ((1.0 - self._ema) * c0).reshape(1, 3)
-        v, self._v_zi = lfilter([self._dt], [1.0, -self._leak], acc_earth, axis=0, zi=self._v_zi)
-        prods = np.column_stack([v[:, 0] ** 2, v[:, 1] ** 2, v[:, 0] * v[:, 1]])
-        c, self._c_zi = lfilter([self._ema], [1.0, -(1.0 - self._ema)], prods, axis=0, zi=self._c_zi)
-        heading = 0.5 * np.arctan2(2.0 * c[:, 2], c[:, 0] - c[:, 1])
-        d = np.column_stack([np.cos(heading), np.sin(heading)])
-        # point it forward (the principal axis has no sign)
-        fwd = rotate_to_earth(q, self.frame.forward_axis)[:, :2]
-        d *= np.where(np.sum(d * fwd, axis=1) < 0, -1.0, 1.0)[:, None]
-        return d
+            c0 = prior * np.array([fwd[0] ** 2 - fwd[1] ** 2, 2.0 * fwd[0] * fwd[1]])
+            self._c_zi = ((1.0 - self._ema) * c0).reshape(2, 1)
+        v, self._v_zi = lfilter([self._dt], [1.0, -self._leak], acc_xy, axis=-1, zi=self._v_zi)
+        vx, vy = v
+        double = np.empty_like(v)
+        np.subtract(vx * vx, vy * vy, out=double[0])
+        np.multiply(2.0 * vx, vy, out=double[1])
+        c, self._c_zi = lfilter([self._ema], [1.0, -(1.0 - self._ema)], double, axis=-1,
+                                zi=self._c_zi)
+        return _half_angle_unit(c[0], c[1])
 
     def update(self, t_s, shank_gyr_dps, shank_acc_mps2) -> tuple[np.ndarray, np.ndarray]:
         gyr = np.asarray(shank_gyr_dps, dtype=float).reshape(-1, 3)
         acc = np.asarray(shank_acc_mps2, dtype=float).reshape(-1, 3)
         if len(gyr) == 0:
-            self._last = (np.zeros((0, 4)), np.zeros((0, 2)), np.zeros(0, dtype=bool))
+            self._last = (np.zeros((0, 4)), np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool))
             return np.zeros(0), np.zeros(0)
         q, bias = self._tracker.update_quat(gyr, acc, t_s)
         return self.update_oriented(gyr, acc, q, bias)
@@ -209,33 +212,65 @@ class FrontalEstimator:
         Rows with an unknown (NaN) orientation give NaN and do not move the travel direction;
         the travel average starts at the first known row. Use this or :meth:`update`, not both."""
         gyr = np.asarray(shank_gyr_dps, dtype=float).reshape(-1, 3)
-        acc = np.asarray(shank_acc_mps2, dtype=float).reshape(-1, 3)
-        q = np.asarray(quat, dtype=float).reshape(-1, 4)
+        # a column-major copy: the rotations below read whole quaternion columns
+        q = np.array(np.asarray(quat, dtype=float).reshape(-1, 4), order="F")
         bias = np.asarray(bias_dps, dtype=float).reshape(-1, 3)
         n = len(gyr)
         known = np.isfinite(q).all(axis=1)
         if n == 0 or (self._v_zi is None and not known.any()):
-            self._last = (np.full((n, 4), np.nan), np.full((n, 2), np.nan), np.zeros(n, dtype=bool))
-            return np.full(n, np.nan), np.full(n, np.nan)
+            nan = np.full(n, np.nan)
+            self._last = (np.full((n, 4), np.nan), nan, nan, np.zeros(n, dtype=bool))
+            return nan.copy(), nan.copy()
         all_known = bool(known.all())
-        first = 0 if self._v_zi is not None else int(np.argmax(known))
-        acc_xy = None if acc_earth_mps2 is None else np.asarray(acc_earth_mps2, dtype=float)[:, :2]
         if not all_known:
-            q = np.where(known[:, None], q, np.array([1.0, 0.0, 0.0, 0.0]))
-            acc = np.where(known[:, None], acc, 0.0)   # unknown rows: no acceleration
-            if acc_xy is not None:
-                acc_xy = np.where(known[:, None], acc_xy, 0.0)
-        d = np.full((n, 2), np.nan)
-        d[first:] = self._travel_direction(q[first:], acc[first:],
-                                           None if acc_xy is None else acc_xy[first:])
-        long_earth = rotate_to_earth(q, self.frame.long_axis)
-        angle = projected_frontal_angle_deg(long_earth, d)
+            q[~known] = (1.0, 0.0, 0.0, 0.0)
+        if acc_earth_mps2 is None:
+            acc_earth_mps2 = rotate_to_earth(q, np.asarray(shank_acc_mps2, dtype=float).reshape(-1, 3))
+        acc_xy = np.asarray(acc_earth_mps2, dtype=float)[:, :2].T
+        if not all_known:
+            acc_xy = np.where(known, acc_xy, 0.0)   # unknown rows: no acceleration
+        first = 0 if self._v_zi is not None else int(np.argmax(known))
+        dx, dy = self._travel_axis(q[first], acc_xy[:, first:])
+        if first:
+            dx = np.concatenate([np.full(first, np.nan), dx])
+            dy = np.concatenate([np.full(first, np.nan), dy])
+        # point the travel direction forward (the principal axis has no sign)
+        fwd = rotate_to_earth(q, self.frame.forward_axis)
+        backward = dx * fwd[:, 0] + dy * fwd[:, 1] < 0
+        np.negative(dx, out=dx, where=backward)
+        np.negative(dy, out=dy, where=backward)
+        angle = _frontal_angle_deg(rotate_to_earth(q, self.frame.long_axis), dx, dy)
         rate = dot_rows(gyr - bias, self.frame.forward_axis)
         if not all_known:
             angle[~known] = np.nan
             rate[~known] = np.nan
-        self._last = (q, d, known)
-        return self._sign * angle, self._sign * rate
+        if self._sign < 0:
+            np.negative(angle, out=angle)
+            np.negative(rate, out=rate)
+        self._last = (q, dx, dy, known)
+        return angle, rate
+
+
+def _half_angle_unit(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors (x, y) at half the angle of the vectors (a, b), i.e. at
+    ½·atan2(b, a) up to a sign (x along +a where a = 0 = b): the principal axis of a 2-D
+    spread whose double-angle terms are (var x − var y, 2 cov xy). Without trigonometry:
+    for r = |(a, b)| the vector (r + a, b) lies at half the angle, and so does (b, r − a)
+    (up to its sign); the one without cancellation is used (|(r + |a|, b)|² = 2 r (r + |a|))."""
+    r = np.sqrt(a * a + b * b)
+    m = r + np.abs(a)
+    norm = np.sqrt(2.0 * r * m)
+    if not norm.all():   # no spread at all: along x
+        m, norm = np.where(norm > 0, m, 1.0), np.where(norm > 0, norm, 1.0)
+    right_half = a >= 0
+    return np.where(right_half, m, b) / norm, np.where(right_half, b, m) / norm
+
+
+def _frontal_angle_deg(long_axis_earth: np.ndarray, ux: np.ndarray, uy: np.ndarray) -> np.ndarray:
+    """:func:`projected_frontal_angle_deg` for a unit travel direction (ux, uy): the long
+    axis's component to the left of travel (along z × u), against its vertical component."""
+    lx, ly, lz = long_axis_earth[:, 0], long_axis_earth[:, 1], long_axis_earth[:, 2]
+    return np.rad2deg(np.arctan2(lx * uy - ly * ux, lz))
 
 
 def projected_frontal_angle_deg(long_axis_earth, travel_xy) -> np.ndarray:
@@ -248,9 +283,9 @@ def projected_frontal_angle_deg(long_axis_earth, travel_xy) -> np.ndarray:
     motion capture reports (see the module doc)."""
     long_axis = np.asarray(long_axis_earth, dtype=float).reshape(-1, 3)
     d = np.broadcast_to(np.asarray(travel_xy, dtype=float), (len(long_axis), 2))
-    d = d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-12)
-    left = np.column_stack([-d[:, 1], d[:, 0]])  # z × d
-    return np.rad2deg(np.arctan2(-np.sum(long_axis[:, :2] * left, axis=1), long_axis[:, 2]))
+    dx, dy = d[:, 0], d[:, 1]
+    norm = np.maximum(np.sqrt(dx * dx + dy * dy), 1e-12)
+    return _frontal_angle_deg(long_axis, dx / norm, dy / norm)
 
 
 def frontal_range_deg(angle_in_stance_deg) -> float:

@@ -1,4 +1,4 @@
-"""Plot of weekly trends (matplotlib, Agg backend: no display needed)."""
+"""Plot of weekly trends (matplotlib's object interface: no display and no global figure state)."""
 
 from __future__ import annotations
 
@@ -17,16 +17,14 @@ def plot_trends(weekly: pd.DataFrame, path: str | os.PathLike, title: str = "") 
     """One panel per metric in ``weekly`` (from :func:`weekly_trends`): the weekly median per
     side (colour) and activity (line style); a marker's size grows with that week's sessions."""
     try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
     except ImportError:
         raise InputError("--plot needs matplotlib (pip install matplotlib)") from None
     if weekly.empty:
         raise InputError("nothing to plot: no stored sessions measured that metric")
     metrics = list(dict.fromkeys(weekly["metric"]))
-    fig, axes = plt.subplots(len(metrics), 1, figsize=(8, 2.8 * len(metrics) + 0.6),
-                             squeeze=False, sharex=True)
+    fig = Figure(figsize=(8, 2.8 * len(metrics) + 0.6))
+    axes = fig.subplots(len(metrics), 1, squeeze=False, sharex=True)
     for ax, metric in zip(axes[:, 0], metrics):
         d = weekly[weekly["metric"] == metric]
         for (side, activity), g in d.groupby(["side", "activity"], sort=True):
@@ -49,5 +47,3 @@ def plot_trends(weekly: pd.DataFrame, path: str | os.PathLike, title: str = "") 
         raise InputError(f"{path}: cannot write the plot ({exc.strerror or exc})") from None
     except ValueError as exc:  # an unknown file type
         raise InputError(f"{path}: {exc} (use .png, .pdf or .svg)") from None
-    finally:
-        plt.close(fig)

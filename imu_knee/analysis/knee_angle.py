@@ -86,6 +86,8 @@ MAX_STANDING_GYR_RMS_DPS = 15.0
 MAX_RESIDUAL_REL = 0.45
 MAX_RESIDUAL_UP = 0.12
 _SWING_MIN_DPS = 60.0
+_DEFAULT_TOL = 1e-8   # least_squares' default ftol, xtol: the hinge fit's final tolerance
+_LOOSE_TOL = 1e-3     # enough to tell which start reaches the lowest minimum
 
 
 class KneeCalibrationError(ValueError):
@@ -186,6 +188,68 @@ def _normal_part(v: np.ndarray, axis: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- calibration
 
 
+class _HingeFit:
+    """Residuals of :func:`estimate_joint_axes` and their exact Jacobian, as functions of the
+    axes' spherical angles x = (φ1, θ1, φ2, θ2), j = (cos φ cos θ, cos φ sin θ, sin φ).
+
+    Gyro rows ``(|g1 × j1| − |g2 × j2|) / σ_g`` with ``|g × j| = √(|g|² − (g·j)²)``, so
+    ``∂|g × j|/∂x = −(g·j)(g·∂j/∂x) / |g × j|``; gravity rows ``(u1·j1 − u2·j2) / σ_u``. One
+    matrix product per segment gives g·j and g·∂j/∂φ, g·∂j/∂θ together; the Jacobian reuses
+    the products of the residual at the same x (least_squares asks for both at each point).
+    """
+
+    def __init__(self, g1, g2, u1, u2, use_up: bool, gyr_sigma_dps: float, up_sigma: float):
+        self.g = (g1, g2)
+        self.sq = (np.einsum("ij,ij->i", g1, g1), np.einsum("ij,ij->i", g2, g2))
+        self.u = (u1, u2) if use_up else None
+        self.gyr_sigma_dps, self.up_sigma = gyr_sigma_dps, up_sigma
+        self._x: np.ndarray | None = None
+
+    @staticmethod
+    def _frame(phi: float, theta: float) -> np.ndarray:
+        """Columns j, ∂j/∂φ, ∂j/∂θ."""
+        cp, sp, ct, st = np.cos(phi), np.sin(phi), np.cos(theta), np.sin(theta)
+        return np.array([[cp * ct, -sp * ct, -cp * st],
+                         [cp * st, -sp * st, cp * ct],
+                         [sp, cp, 0.0]])
+
+    def _at(self, x: np.ndarray) -> None:
+        if self._x is not None and np.array_equal(x, self._x):
+            return
+        self._x = np.array(x, dtype=float)
+        self._frames = (self._frame(x[0], x[1]), self._frame(x[2], x[3]))
+        self._gd = [g @ f for g, f in zip(self.g, self._frames)]   # g·j, g·∂j/∂φ, g·∂j/∂θ
+        self._cross = [np.sqrt(np.maximum(sq - gd[:, 0] ** 2, 0.0)) for sq, gd in zip(self.sq, self._gd)]
+        self._ud = None if self.u is None else [u @ f for u, f in zip(self.u, self._frames)]
+
+    def solve(self, x0: np.ndarray, tol: float):
+        """``least_squares`` (trust region, soft-L1 loss) from ``x0`` to the tolerance ``tol``
+        (its ftol and xtol)."""
+        return least_squares(self.residual, x0, jac=self.jacobian, method="trf",
+                             loss="soft_l1", f_scale=2.0, ftol=tol, xtol=tol)
+
+    def residual(self, x: np.ndarray) -> np.ndarray:
+        self._at(x)
+        r = (self._cross[0] - self._cross[1]) / self.gyr_sigma_dps
+        if self._ud is not None:
+            r = np.concatenate((r, (self._ud[0][:, 0] - self._ud[1][:, 0]) / self.up_sigma))
+        return r
+
+    def jacobian(self, x: np.ndarray) -> np.ndarray:
+        self._at(x)
+        n_gyr = len(self._cross[0])
+        n_up = 0 if self._ud is None else len(self._ud[0])
+        jac = np.empty((n_gyr + n_up, 4))
+        for k, sign in ((0, 1.0), (1, -1.0)):
+            gd, cross = self._gd[k], self._cross[k]
+            scale = np.divide(gd[:, 0], cross, out=np.zeros(n_gyr), where=cross > 0)
+            scale *= -sign / self.gyr_sigma_dps
+            jac[:n_gyr, 2 * k:2 * k + 2] = scale[:, None] * gd[:, 1:]
+            if n_up:
+                jac[n_gyr:, 2 * k:2 * k + 2] = self._ud[k][:, 1:] * (sign / self.up_sigma)
+        return jac
+
+
 def estimate_joint_axes(thigh_gyr_dps: np.ndarray, shank_gyr_dps: np.ndarray,
                         thigh_up: np.ndarray | None = None, shank_up: np.ndarray | None = None,
                         max_samples: int = 3000, gyr_sigma_dps: float = 30.0,
@@ -226,23 +290,19 @@ def estimate_joint_axes(thigh_gyr_dps: np.ndarray, shank_gyr_dps: np.ndarray,
         c2 = sq2 - dot_rows(gm2, j2) ** 2
         return np.sqrt(np.maximum(c1, 0.0)) - np.sqrt(np.maximum(c2, 0.0))
 
-    def residual(x: np.ndarray) -> np.ndarray:
-        j1, j2 = split(x)
-        r = gyro_res(j1, j2) / gyr_sigma_dps
-        if use_up:
-            r = np.concatenate((r, (dot_rows(u1, j1) - dot_rows(u2, j2)) / up_sigma))
-        return r
-
+    fit = _HingeFit(gm1, gm2, u1, u2, use_up, gyr_sigma_dps, up_sigma)
     if starts is None:
         p1, p2 = _principal_axis(gm1), _principal_axis(gm2)
         starts = [(a1, sign * p2) for a1 in [p1, *np.eye(3)] for sign in (1.0, -1.0)]
+    # every start to a loose tolerance (enough to tell the minima apart), then only the best
+    # one refined to least_squares' default tolerances
     best = None
     for s1, s2 in starts:
         x0 = np.r_[_angles_from_axis(s1), _angles_from_axis(s2)]
-        sol = least_squares(residual, x0, method="trf", loss="soft_l1", f_scale=2.0)
+        sol = fit.solve(x0, _LOOSE_TOL)
         if best is None or sol.cost < best.cost:
             best = sol
-    j1, j2 = split(best.x)
+    j1, j2 = split(fit.solve(best.x, _DEFAULT_TOL).x)
     gyr_rms = float(np.sqrt(np.mean(gyro_res(j1, j2) ** 2)))
     up_rms = float(np.sqrt(np.mean((dot_rows(u1, j1) - dot_rows(u2, j2)) ** 2))) if use_up else float("nan")
     return j1, j2, gyr_rms, up_rms
@@ -415,10 +475,21 @@ class GravityTracker:
         return up_from_quat(q), bias
 
 
+def _up_columns(q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
+    return 2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)
+
+
 def up_from_quat(q: np.ndarray) -> np.ndarray:
     """Earth z-axis (up) in the sensor frame for quaternions (w, x, y, z) sensor → earth."""
-    w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
-    return np.column_stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)])
+    return np.column_stack(_up_columns(q))
+
+
+def up_dots_from_quat(q: np.ndarray, vectors) -> list[np.ndarray]:
+    """``dot_rows(up_from_quat(q), v)`` for each sensor-frame vector v (the same arithmetic,
+    bit for bit), from the up direction's columns without building the (N, 3) array."""
+    ux, uy, uz = _up_columns(np.asarray(q, dtype=float))
+    return [ux * v[0] + uy * v[1] + uz * v[2] for v in vectors]
 
 
 def rotate_to_earth(q: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -494,15 +565,29 @@ class KneeAngleEstimator:
         out[:, 2] = dot_rows(g, axis)
         return out
 
+    def quat_terms(self, segment: str, quat, gyr_dps, bias_dps) -> np.ndarray:
+        """:meth:`segment_terms` from the segment's orientation quaternions (w, x, y, z; sensor →
+        earth, any heading) instead of its up direction (the same values, bit for bit)."""
+        cal = self.calibration
+        axis, ref = ((cal.thigh_axis, cal.thigh_ref) if segment == "thigh"
+                     else (cal.shank_axis, cal.shank_ref))
+        q = np.asarray(quat, dtype=float).reshape(-1, 4)
+        g = np.asarray(gyr_dps, dtype=float).reshape(-1, 3) - np.asarray(bias_dps, dtype=float).reshape(-1, 3)
+        out = np.empty((len(q), 3))
+        out[:, 0], out[:, 1] = up_dots_from_quat(q, (ref, np.cross(axis, ref)))
+        out[:, 2] = dot_rows(g, axis)
+        return out
+
     def update_terms(self, t_s, thigh_terms: np.ndarray, shank_terms: np.ndarray) -> np.ndarray:
         """Like :meth:`update_oriented`, from :meth:`segment_terms` of both segments."""
         t = np.asarray(t_s, dtype=float).reshape(-1)
         n = len(t)
         if n == 0:
             return np.zeros(0)
-        p1 = np.rad2deg(np.arctan2(thigh_terms[:, 1], thigh_terms[:, 0]))
-        p2 = np.rad2deg(np.arctan2(shank_terms[:, 1], shank_terms[:, 0]))
-        incl = (p2 - p1 + 180.0) % 360.0 - 180.0
+        # p2 − p1 (each p = atan2(term 1, term 0)) as one angle: arg(z2 · conj(z1)) with
+        # z = term 0 + i·term 1, in (−180, 180]
+        x1, y1, x2, y2 = thigh_terms[:, 0], thigh_terms[:, 1], shank_terms[:, 0], shank_terms[:, 1]
+        incl = np.rad2deg(np.arctan2(y2 * x1 - x2 * y1, x2 * x1 + y2 * y1))
         rate = thigh_terms[:, 2] - shank_terms[:, 2]
         prev_t = self._last_t if self._last_t is not None else t[0]
         dt = np.diff(np.r_[prev_t, t])

@@ -28,32 +28,6 @@ MAX_PLAUSIBLE_DEG = 150.0
 CHUNK_STEPS = 256              # stances per padded window array (bounds its memory)
 
 
-def _interp_rows(t: np.ndarray, t_src: np.ndarray, v_src: np.ndarray) -> np.ndarray:
-    """Every column of ``v_src`` linearly interpolated at ``t`` (held at the ends), as
-    ``np.interp`` per column but with one bracket search for all columns."""
-    n_src = len(t_src)
-    if n_src == 1:
-        return np.repeat(v_src[:1], len(t), axis=0)
-    j = np.searchsorted(t_src, t, side="right") - 1
-    np.clip(j, 0, n_src - 2, out=j)
-    t0 = t_src[j]
-    span = t_src[j + 1] - t0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        w = (t - t0) / span
-    np.clip(w, 0.0, 1.0, out=w)
-    v0 = v_src[j]
-    out = v0 + w[:, None] * (v_src[j + 1] - v0)
-    # exactly on a source sample (or a repeated time): that sample, as np.interp, also when
-    # the neighbour is NaN; the last source time gives the last sample
-    exact = (w == 0.0) | ~(span > 0)
-    if not np.isfinite(out).all():
-        out[exact] = v0[exact]
-    last = w == 1.0
-    if last.any():
-        out[last] = v_src[j[last] + 1]
-    return out
-
-
 class KneeStage:
     """Knee flexion series of one leg (deg; 0 = as when standing, + = more bent)."""
 
@@ -131,19 +105,19 @@ class KneeStage:
             same = False
         if terms:
             th = self.thigh
-            v = self._estimator.segment_terms("thigh", ka.up_from_quat(th.quat.view()[lo:hi]),
-                                              th.gyr.view()[lo:hi], th.bias.view()[lo:hi])
+            v = self._estimator.quat_terms("thigh", th.quat.view()[lo:hi], th.gyr.view()[lo:hi],
+                                           th.bias.view()[lo:hi])
         else:
             v = np.hstack([a.view()[lo:hi] for a in arrays])
-        return v if same else _interp_rows(t, th_t[lo:hi], v)
+        return v if same else ka.resample_to(t, th_t[lo:hi], v)
 
     def _estimate(self, i0: int, i1: int) -> np.ndarray:
         """Flexion over shank samples [i0, i1), from the chains' own orientations."""
         sh = self.shank
         t = sh.t.view()[i0:i1]
         thigh_terms = self._thigh_at(t, [], terms=True)
-        shank_terms = self._estimator.segment_terms("shank", ka.up_from_quat(sh.quat.view()[i0:i1]),
-                                                    sh.gyr.view()[i0:i1], sh.bias.view()[i0:i1])
+        shank_terms = self._estimator.quat_terms("shank", sh.quat.view()[i0:i1], sh.gyr.view()[i0:i1],
+                                                 sh.bias.view()[i0:i1])
         return self._estimator.update_terms(t, thigh_terms, shank_terms)
 
     def advance(self, final: bool = False) -> None:

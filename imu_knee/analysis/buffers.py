@@ -49,11 +49,20 @@ class GrowingArray:
         data = flat if self._width is None else flat.reshape(capacity, self._width)
         return mm, data
 
-    def append(self, block: np.ndarray) -> None:
+    def append(self, block: np.ndarray, adopt: bool = False) -> None:
+        """Add ``block``'s rows. ``adopt``: the block is the caller's to give away (made for
+        this array, nothing else writes to it); an empty array then keeps a block longer than
+        its capacity as its storage, without a copy (a whole recording pushed at once:
+        fresh memory for a copy costs more than the copy). A later append that needs more
+        room moves the rows into a larger map as usual."""
         m = len(block)
         if m == 0:
             return
         need = self.n + m
+        if adopt and self.n == 0 and need > len(self._data) and self._fits(block):
+            self._map, self._data, self._released, self.forgotten = None, block, 0, 0
+            self.n = need
+            return
         if need > len(self._data):
             cap = max(need, 2 * len(self._data))
             mm, new = self._allocate(cap, filled=cap == need)
@@ -63,6 +72,13 @@ class GrowingArray:
             self._release()
         self._data[self.n: need] = block
         self.n = need
+
+    def _fits(self, block: np.ndarray) -> bool:
+        """``block`` can be this array's storage as it is (rows of the right width and type,
+        C-contiguous)."""
+        row_shape = () if self._width is None else (self._width,)
+        return (block.shape[1:] == row_shape and block.dtype == self._dtype
+                and block.flags.c_contiguous)
 
     def forget_before(self, i: int) -> None:
         """Samples before index ``i`` will not be read again: release their memory."""

@@ -28,22 +28,48 @@ def row_norms(v: np.ndarray) -> np.ndarray:
     return np.sqrt(x * x + y * y + z * z)
 
 
+ROTATE_CHUNK = 4096  # rows rotated together: their temporaries stay in the CPU cache
+
+
 def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Rotate vectors ``v`` (N,3) or (3,) from the sensor frame to the world frame by ``q`` (N,4).
 
-    v' = v + w t + u x t with t = 2 u x v (u = x, y, z of q); computed on whole columns."""
+    v' = v + w t + u x t with t = 2 u x v (u = x, y, z of q); computed on whole columns, a
+    few thousand rows at a time (the same arithmetic for every row however it is split)."""
     q = np.asarray(q, dtype=np.float64)
     v = np.asarray(v, dtype=np.float64)
-    w, x, y, z = (np.ascontiguousarray(q[:, i]) for i in range(4))
-    vx, vy, vz = (v[i] for i in range(3)) if v.ndim == 1 else (v[:, i] for i in range(3))
-    tx = 2.0 * (y * vz - z * vy)
-    ty = 2.0 * (z * vx - x * vz)
-    tz = 2.0 * (x * vy - y * vx)
     out = np.empty(np.broadcast_shapes(q.shape[:-1], v.shape[:-1]) + (3,))
-    out[:, 0] = vx + w * tx + (y * tz - z * ty)
-    out[:, 1] = vy + w * ty + (z * tx - x * tz)
-    out[:, 2] = vz + w * tz + (x * ty - y * tx)
+    n = len(out)
+    per_row_v = v.ndim == 2 and len(v) == n
+    for a in range(0, n, ROTATE_CHUNK):
+        rows = slice(a, min(a + ROTATE_CHUNK, n))
+        _rotate_into(q[rows] if len(q) == n else q, v[rows] if per_row_v else v, out[rows])
     return out
+
+
+def _rotate_into(q: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
+    """:func:`rotate` of one piece, written into ``out`` (in-place steps: few temporaries)."""
+    w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
+    vx, vy, vz = (v[0], v[1], v[2]) if v.ndim == 1 else (v[:, 0], v[:, 1], v[:, 2])
+    tx = y * vz
+    tx -= z * vy
+    tx *= 2.0
+    ty = z * vx
+    ty -= x * vz
+    ty *= 2.0
+    tz = x * vy
+    tz -= y * vx
+    tz *= 2.0
+    cross = np.empty_like(tx)
+    # component k: v_k + w t_k + (u x t)_k, (u x t)_k = a t_a - b t_b
+    for k, (v_k, t_k, a, t_a, b, t_b) in enumerate(((vx, tx, y, tz, z, ty), (vy, ty, z, tx, x, tz),
+                                                     (vz, tz, x, ty, y, tx))):
+        o = out[:, k]
+        np.multiply(w, t_k, out=o)
+        o += v_k
+        np.multiply(a, t_a, out=cross)
+        cross -= b * t_b
+        o += cross
 
 
 def rotate_one(q, v) -> tuple[float, float, float]:

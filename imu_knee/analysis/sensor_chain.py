@@ -64,6 +64,17 @@ def _first_quiet(acc: np.ndarray, gyr: np.ndarray, a: int, b: int) -> int | None
     return None
 
 
+def _as_rows(x, width: int | None) -> tuple[np.ndarray, bool]:
+    """A pushed column (``width`` None) or (N, width) block as float64, and whether the chain
+    may keep it without a copy: a new array made here, or one the caller made read-only (a
+    recording's arrays that nothing changes)."""
+    a = np.asarray(x, dtype=np.float64)
+    a = a.reshape(-1) if width is None else a.reshape(-1, width)
+    if not isinstance(x, np.ndarray):
+        return a, True
+    return a, not a.flags.writeable or not np.may_share_memory(a, x)
+
+
 class _HeldArray(GrowingArray):
     """Raw samples: their memory is kept while ``hold()`` (the full calibration still reads
     them from the standing on), whatever a live engine asks to forget."""
@@ -142,16 +153,15 @@ class SensorChain:
     # ------------------------------------------------------------------ pushing
 
     def push(self, t_s: np.ndarray, acc_mps2: np.ndarray, gyr_dps: np.ndarray) -> list[Swing]:
-        t_s = np.asarray(t_s, dtype=np.float64).reshape(-1)
+        (t_s, own_t), (acc, own_acc), (gyr, own_gyr) = (
+            _as_rows(t_s, None), _as_rows(acc_mps2, 3), _as_rows(gyr_dps, 3))
         if len(t_s) == 0:
             return []
-        acc = np.asarray(acc_mps2, dtype=np.float64).reshape(-1, 3)
-        gyr = np.asarray(gyr_dps, dtype=np.float64).reshape(-1, 3)
         n_old = self.t.n
         prev_t = self.t.view()[-1] if n_old else None
-        self.t.append(t_s)
-        self.acc.append(acc)
-        self.gyr.append(gyr)
+        self.t.append(t_s, adopt=own_t)
+        self.acc.append(acc, adopt=own_acc)
+        self.gyr.append(gyr, adopt=own_gyr)
         dt = np.diff(t_s, prepend=t_s[0] if prev_t is None else prev_t)
         is_gap = dt > self.config.gap_factor / self.rate_hz
         # sample periods since the sample before (1 normally; 2 after a dropped sample; 0 for
@@ -159,18 +169,19 @@ class SensorChain:
         periods = np.where(is_gap, 1, np.rint(dt * self.rate_hz)).astype(np.int64)
         if prev_t is None:
             periods[0] = 1
-        self.gyr_lp.append(self._lowpass_on_grid(gyr, periods, n_old))
+        # the arrays made here are the buffers' own (kept without a copy when pushed whole)
+        self.gyr_lp.append(self._lowpass_on_grid(gyr, periods, n_old), adopt=True)
         q, bias = self._orientation_with_resets(acc, gyr, is_gap, periods, n_old)
-        self.quat.append(q)
-        self.bias.append(bias)
+        self.quat.append(q, adopt=True)
+        self.bias.append(bias, adopt=True)
         if self.detect_events:  # read by the event-sensor's integrations only
             a_w = rotate(q, acc)
             a_w[:, 2] -= GRAVITY_MPS2
-            self.acc_world.append(a_w)
+            self.acc_world.append(a_w, adopt=True)
         if n_old:
             # mark the gap on the sample before it
             self.gap_after.view()[n_old - 1] |= bool(is_gap[0])
-        self.gap_after.append(np.concatenate([is_gap[1:], [False]]))
+        self.gap_after.append(np.concatenate([is_gap[1:], [False]]), adopt=True)
         for j in np.flatnonzero(is_gap):
             start = prev_t if j == 0 else t_s[j - 1]
             self.gaps.append((float(start), float(t_s[j])))
@@ -251,7 +262,7 @@ class SensorChain:
         for (a, axis), b in zip(self._sag_axes, ends):
             lo, hi = max(a, n_done), min(b, n)
             if hi > lo:
-                self.sag.append(self.gyr_lp.view()[lo:hi] @ axis)
+                self.sag.append(self.gyr_lp.view()[lo:hi] @ axis, adopt=True)
         new = self.detector.scan(self.t.view(), self.sag.view(), self.gap_after.view(), final=final)
         self.swings.extend(new)
         return new

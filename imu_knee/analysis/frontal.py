@@ -52,6 +52,7 @@ from scipy.signal import lfilter
 
 from .knee_angle import (GravityTracker, KneeCalibration, _swing_peaks, dot_rows, rotate_to_earth,
                          up_from_quat)
+from .windows import chunks
 
 __all__ = [
     "ShankFrame",
@@ -115,6 +116,9 @@ def shank_frame_from_walking(standing_acc_mps2, walking_gyr_dps, rate_hz: float,
     if len(_swing_peaks(sag, rate_hz)) < min_swings:
         raise ValueError(f"too little walking to find the shank's axes (need {min_swings} swings)")
     return shank_frame_from_axes(flex, up, rate_hz)
+
+
+ORIENTED_CHUNK_ROWS = 16384  # rows of a block computed together (temporaries stay in the cache)
 
 
 class FrontalEstimator:
@@ -210,23 +214,41 @@ class FrontalEstimator:
         ``acc_earth_mps2``: the acceleration already rotated by ``quat`` (only its horizontal
         x, y are used, so gravity may have been removed from z), else it is rotated here.
         Rows with an unknown (NaN) orientation give NaN and do not move the travel direction;
-        the travel average starts at the first known row. Use this or :meth:`update`, not both."""
+        the travel average starts at the first known row. Use this or :meth:`update`, not both.
+
+        Computed :data:`ORIENTED_CHUNK_ROWS` rows at a time (any block split gives the same
+        output, and the pieces' temporaries stay in the CPU cache)."""
         gyr = np.asarray(shank_gyr_dps, dtype=float).reshape(-1, 3)
-        # a column-major copy: the rotations below read whole quaternion columns
-        q = np.array(np.asarray(quat, dtype=float).reshape(-1, 4), order="F")
+        acc = np.asarray(shank_acc_mps2, dtype=float).reshape(-1, 3)
+        q = np.asarray(quat, dtype=float).reshape(-1, 4)
         bias = np.asarray(bias_dps, dtype=float).reshape(-1, 3)
+        acc_earth = None if acc_earth_mps2 is None else np.asarray(acc_earth_mps2, dtype=float)
         n = len(gyr)
-        known = np.isfinite(q).all(axis=1)
-        if n == 0 or (self._v_zi is None and not known.any()):
+        angle, rate, dx, dy = (np.empty(n) for _ in range(4))
+        known = np.empty(n, dtype=bool)
+        for rows in chunks(n, ORIENTED_CHUNK_ROWS):
+            (angle[rows], rate[rows], dx[rows], dy[rows],
+             known[rows]) = self._oriented_rows(gyr[rows], acc[rows], q[rows], bias[rows],
+                                                None if acc_earth is None else acc_earth[rows])
+        self._last = (q, dx, dy, known)
+        return angle, rate
+
+    def _oriented_rows(self, gyr: np.ndarray, acc: np.ndarray, quat: np.ndarray, bias: np.ndarray,
+                       acc_earth: np.ndarray | None) -> tuple[np.ndarray, ...]:
+        """:meth:`update_oriented` of one piece: (angle, rate, travel x, travel y, known)."""
+        n = len(gyr)
+        known = np.isfinite(quat).all(axis=1)
+        if self._v_zi is None and not known.any():
             nan = np.full(n, np.nan)
-            self._last = (np.full((n, 4), np.nan), nan, nan, np.zeros(n, dtype=bool))
-            return nan.copy(), nan.copy()
+            return nan, nan, nan, nan, known
+        # a column-major copy: the rotations read whole quaternion columns
+        q = np.array(quat, order="F")
         all_known = bool(known.all())
         if not all_known:
             q[~known] = (1.0, 0.0, 0.0, 0.0)
-        if acc_earth_mps2 is None:
-            acc_earth_mps2 = rotate_to_earth(q, np.asarray(shank_acc_mps2, dtype=float).reshape(-1, 3))
-        acc_xy = np.asarray(acc_earth_mps2, dtype=float)[:, :2].T
+        if acc_earth is None:
+            acc_earth = rotate_to_earth(q, acc)
+        acc_xy = acc_earth[:, :2].T
         if not all_known:
             acc_xy = np.where(known, acc_xy, 0.0)   # unknown rows: no acceleration
         first = 0 if self._v_zi is not None else int(np.argmax(known))
@@ -247,8 +269,7 @@ class FrontalEstimator:
         if self._sign < 0:
             np.negative(angle, out=angle)
             np.negative(rate, out=rate)
-        self._last = (q, dx, dy, known)
-        return angle, rate
+        return angle, rate, dx, dy, known
 
 
 def _half_angle_unit(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "analysis"))
 from synth import synth_recording  # noqa: E402
@@ -20,6 +22,7 @@ from imu_knee.analysis.orientation import StreamingOrientation  # noqa: E402
 from imu_knee.cli import main  # noqa: E402
 from imu_knee.recording import Recording, SensorStream, write_recording  # noqa: E402
 from imu_knee.replay_source import interleaved_sample_blocks  # noqa: E402
+from imu_knee.analysis.steps import cells, round_like_python  # noqa: E402
 
 
 def push_in_random_blocks(rec: Recording, seed: int, max_block: int = 12, with_engine: bool = False,
@@ -286,3 +289,24 @@ def test_25hz_recording_measures_steps_but_not_impact():
     assert abs(len(steps) - len(truth["left_shank"])) <= 1
     assert steps.impact_g.isna().all()
     assert steps["flags"].str.contains("rate_too_low_for_impact").all()
+
+
+def _ties_near(x: float, digits: int) -> list[float]:
+    """x, the decimal tie next to it (a half unit of the last kept digit) and its neighbours."""
+    tie = (np.floor(x * 10 ** digits) + 0.5) / 10 ** digits
+    return [x, float(tie), float(np.nextafter(tie, np.inf)), float(np.nextafter(tie, -np.inf))]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), max_size=20)
+       | st.lists(st.floats(min_value=-5000, max_value=5000), max_size=20),
+       st.sampled_from([1, 2, 3, 4]))
+@example([0.05, 2.675, -0.0, float("nan"), float("inf"), 2.0 ** 40 + 2.0 ** -11, 1.7976931348623157e308], 1)
+def test_columns_round_as_python_rounds_each_cell(values, digits):
+    # the step rows' columns are rounded in one numpy pass: exactly as round() per cell,
+    # ties and the floats either side of them included
+    finite = [v for v in values if np.isfinite(v) and abs(v) < 1e12]
+    values = values + [y for v in finite for y in _ties_near(v, digits)]
+    got = cells(round_like_python(np.array(values, dtype=float), digits))
+    want = [None if v != v else round(v, digits) for v in values]
+    assert [repr(g) for g in got] == [repr(w) for w in want]  # repr: -0.0 and 0.0 apart

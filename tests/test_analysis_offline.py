@@ -22,6 +22,7 @@ from imu_knee.analysis.impact import impact_at  # noqa: E402
 from imu_knee.analysis.offline import analyze_whole  # noqa: E402
 from imu_knee.analysis.shank_tilt import max_forward_tilt_deg, walking_direction  # noqa: E402
 from imu_knee.analysis.stride import ankle_displacement, ankle_displacements  # noqa: E402
+from imu_knee.analysis.steps import cells  # noqa: E402
 from imu_knee.simulate import simulate  # noqa: E402
 
 FOUR = ("left_shank", "right_shank", "left_thigh", "right_thigh")
@@ -170,9 +171,10 @@ def test_step_metrics_equal_the_per_stance_functions(four_sensors):
     # the stances' largest forward tilt, all at once, equals the per-stance function
     stances = [r for r in final if r.to_s is not None]
     swings = [next(s for s in b.events.swings if abs(s.ic_s - r.ic_s) < 0.1) for r in stances]
-    together = b._shank_tilt_max(swings, stances, [None] * len(stances))
+    together = b._shank_tilt_max(np.array([r.ic_s for r in stances]), np.array([r.to_s for r in stances]),
+                                 np.array([sw.ms_i for sw in swings]), np.full((len(stances), 3), np.nan))
     up = ch.calibration.up_axis
-    for r, sw, tilt in zip(stances, swings, together):
+    for r, sw, tilt in zip(stances, swings, cells(together)):
         i0, i1 = int(t.searchsorted(r.ic_s)), int(t.searchsorted(r.to_s, side="right")) - 1
         direction = walking_direction(None, quat, up, sw.ms_i)
         assert tilt == max_forward_tilt_deg(quat, up, direction, i0, i1)

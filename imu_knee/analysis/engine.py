@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import mmap
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 import numpy as np
 import pandas as pd
@@ -56,8 +57,8 @@ from .impact import clip_level_mps2, impact_at, impacts_at, window_end
 from .derived import ShankDerived
 from .knee_stage import CHUNK_STEPS, FrontalStage, KneeStage
 from .sensor_chain import ChainConfig, SensorChain
-from .shank_tilt import axis_tilt_deg, walking_direction
-from .steps import STEP_COLUMNS, StepRow
+from .shank_tilt import axis_tilt_deg, walking_directions
+from .steps import STEP_COLUMNS, StepRow, cells, round_like_python
 from .windows import chunks, window_index
 from .stride import ankle_displacements, midstance_index, midstance_indices
 from .stride_at_contact import displacement_to, drift_rate_mps2
@@ -208,14 +209,20 @@ class SideBuilder:
 
     def _stance_end(self, k: int) -> tuple[float, bool]:
         """(end time, is a real toe-off) of the stance that starts at swing k's contact."""
+        end, real = self._stance_ends([k])
+        return float(end[0]), bool(real[0])
+
+    def _stance_ends(self, ks: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_stance_end` of many swings: the next swing's toe-off when it comes within
+        ``MAX_STANCE_S`` (a real toe-off), else 1 s after the contact, cut at the next toe-off
+        and the last sample."""
         swings = self.events.swings
-        ic = swings[k].ic_s
-        if k + 1 < len(swings) and swings[k + 1].to_s - ic <= MAX_STANCE_S:
-            return swings[k + 1].to_s, True
-        end = ic + 1.0
-        if k + 1 < len(swings):
-            end = min(end, swings[k + 1].to_s)
-        return min(end, self.events.last_t), False
+        ic = np.array([swings[k].ic_s for k in ks])
+        nxt = np.array([swings[k + 1].to_s if k + 1 < len(swings) else np.nan for k in ks])
+        with np.errstate(invalid="ignore"):
+            real = nxt - ic <= MAX_STANCE_S
+        cut = np.minimum(np.fmin(ic + 1.0, nxt), self.events.last_t)
+        return np.where(real, nxt, cut), real
 
     def _midstance(self, t_from: float, t_to: float) -> int | None:
         chain = self.shank
@@ -248,78 +255,75 @@ class SideBuilder:
 
     def _rows(self, ks: list[int]) -> list[StepRow]:
         """The final rows of swings ``ks``, computed together: each metric for all of them
-        at once (the values do not depend on which rows are computed together)."""
+        at once, as a column (NaN: not measurable) rounded once (the values do not depend on
+        which rows are computed together)."""
         if not ks:
             return []
-        swings = self.events.swings
-        no_standing = bool(self.events.calibration and "no_standing" in self.events.calibration.flags)
-        rows, flags, real_to = [], [], []
-        for k in ks:
-            sw = swings[k]
-            end_s, real = self._stance_end(k)
-            row = StepRow(self.side, round(sw.ic_s, 4), event_sensor=self.events.name)
-            row.to_s = round(end_s, 4) if real else None
-            rows.append(row)
-            flags.append((["gap"] if sw.gap else []) + (["no_standing"] if no_standing else []))
-            real_to.append(real)
-        d_world = [None] * len(ks)
+        sws = [self.events.swings[k] for k in ks]
+        n = len(ks)
+        cal = self.events.calibration
+        no_standing = bool(cal and "no_standing" in cal.flags)
+        flags = [(["gap"] if sw.gap else []) + (["no_standing"] if no_standing else []) for sw in sws]
+        end_s, real_to = self._stance_ends(ks)
+        ic = round_like_python([sw.ic_s for sw in sws], 4)
+        to = np.where(real_to, round_like_python(end_s, 4), np.nan)
+        length, height, d_world = np.full(n, np.nan), np.full(n, np.nan), np.full((n, 3), np.nan)
         if self.shank is not None:
             self.derived.update()
-            d_world = self._stride_metrics(ks, rows, flags)
-        self._knee_and_frontal(rows, flags)
-        incl = self._shank_inclinations_deg([swings[k].ic_i for k in ks])
-        for row, a in zip(rows, incl):
-            row.activity = self._activity(row, a)
+            length, height, d_world = self._stride_metrics(ks, flags)
+        knee_ic, knee_min, f_range, f_wobble = self._knee_and_frontal(ic, to, flags)
+        incl = self._shank_inclinations_deg([sw.ic_i for sw in sws])
+        activity = self._activities(ic, height, knee_ic, incl)
+        impact, loading, tilt = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+        rate_hz = None
         if self.shank is not None:
-            stairs = [j for j, row in enumerate(rows) if row.activity != "level"]
-            for j in stairs:
-                rows[j].ic_s = round(self._stairs_contact(swings[ks[j]]), 4)
-            # at the refined contact times
-            self._knee_and_frontal([rows[j] for j in stairs], [flags[j] for j in stairs])
-            self._impact(rows, flags)
+            stairs = np.flatnonzero(activity != "level")
+            if len(stairs):
+                ic[stairs] = round_like_python([self._stairs_contact(sws[j]) for j in stairs], 4)
+                # at the refined contact times
+                again = self._knee_and_frontal(ic[stairs], to[stairs], [flags[j] for j in stairs])
+                for column, values in zip((knee_ic, knee_min, f_range, f_wobble), again):
+                    column[stairs] = values
+            impact, loading = self._impact(ic, flags)
+            rate_hz = round(self.shank.rate_hz, 1)
             # the lean is relative to the shank's standing pose: none without quiet standing
             cal = self.shank.calibration
-            leans = not (cal is not None and "no_standing" in cal.flags)
-            tilt = [j for j, k in enumerate(ks) if leans and real_to[j] and not swings[k].gap]
-            for j, v in zip(tilt, self._shank_tilt_max([swings[ks[j]] for j in tilt],
-                                                       [rows[j] for j in tilt],
-                                                       [d_world[j] for j in tilt])):
-                rows[j].shank_tilt_max_stance_deg = _r(v, 2)
-        for row, f in zip(rows, flags):
-            row.flags = sorted(set(f))
-        return rows
+            if not (cal is not None and "no_standing" in cal.flags):
+                j = np.flatnonzero(real_to & ~np.array([sw.gap for sw in sws], dtype=bool))
+                ms_i = np.array([sws[i].ms_i for i in j], dtype=np.int64)
+                tilt[j] = round_like_python(self._shank_tilt_max(ic[j], to[j], ms_i, d_world[j]), 2)
+        side, name = self.side, self.events.name
+        return [StepRow(side, ic_, to_, act, sl, sh, ig, lr, kic, kmin, fr, fw, rate_hz, name,
+                        sorted(set(f)) if f else [], True, "final", inc, lean)
+                for ic_, to_, act, sl, sh, ig, lr, kic, kmin, fr, fw, f, inc, lean in zip(
+                    cells(ic), cells(to), activity.tolist(), cells(length), cells(height),
+                    cells(impact), cells(loading), cells(knee_ic), cells(knee_min),
+                    cells(f_range), cells(f_wobble), flags, cells(incl), cells(tilt))]
 
-    def _shank_tilt_max(self, sws: list[Swing], rows: list[StepRow],
-                        d_world: list[np.ndarray | None]) -> list[float | None]:
-        """Largest forward lean of the shank over each row's stance (:mod:`.shank_tilt`:
-        ``axis_tilt_deg`` of the long axis per sample in :attr:`derived`)."""
-        out: list[float | None] = [None] * len(rows)
+    def _shank_tilt_max(self, ic_s: np.ndarray, to_s: np.ndarray, ms_i: np.ndarray,
+                        d_world: np.ndarray) -> np.ndarray:
+        """Largest forward lean of the shank over each stance [ic_s, to_s] (deg; NaN: not
+        measurable), along the stride's walking direction (:mod:`.shank_tilt`; ``d_world``:
+        the strides' displacements, NaN rows: none; ``ms_i``: the swings' mid-swing samples):
+        ``axis_tilt_deg`` of the long axis per sample in :attr:`derived`."""
+        out = np.full(len(ic_s), np.nan)
         ch = self.shank
-        t, quat, gap_after = ch.t.view(), ch.quat.view(), ch.gap_after.view()
-        up = ch.calibration.up_axis
-        i0s = t.searchsorted([r.ic_s for r in rows]).tolist()
-        i1s = (t.searchsorted([r.to_s for r in rows], side="right") - 1).tolist()
-        todo, directions = [], []
-        for j, (sw, i0, i1) in enumerate(zip(sws, i0s, i1s)):
-            if i1 <= i0 or i1 >= len(quat) or gap_after[i0:i1].any():
-                continue
-            direction = walking_direction(d_world[j], quat, up, sw.ms_i)
-            if direction is not None:
-                todo.append(j)
-                directions.append(direction)
-        if not todo:
-            return out
+        t, quat = ch.t.view(), ch.quat.view()
+        i0 = t.searchsorted(ic_s)
+        i1 = t.searchsorted(to_s, side="right") - 1
+        ok = np.flatnonzero((i1 > i0) & (i1 < len(quat)))
+        if len(ok):
+            has_gap, _ = ch.gaps_and_unknown(i0[ok], i1[ok])
+            ok = ok[~has_gap]
+        direction = walking_directions(d_world[ok], quat, ch.calibration.up_axis, ms_i[ok])
+        found = ~np.isnan(direction[:, 0])
+        ok, direction = ok[found], direction[found]
         axis = self.derived.long_axis.view()
-        i0 = np.array([i0s[j] for j in todo])
-        i1 = np.array([i1s[j] for j in todo])
-        d = np.array(directions)
-        best = np.empty(len(todo))
-        for sl in chunks(len(todo), CHUNK_STEPS):
-            idx, valid = window_index(i0[sl], i1[sl] + 1)
-            tilt = axis_tilt_deg(axis[idx], d[sl, None, :])
-            best[sl] = np.max(tilt, axis=1, where=valid, initial=-np.inf)
-        for j, v in zip(todo, best.tolist()):
-            out[j] = v if v == v else None  # NaN: orientation unknown somewhere in the stance
+        for sl in chunks(len(ok), CHUNK_STEPS):
+            idx, valid = window_index(i0[ok[sl]], i1[ok[sl]] + 1)
+            tilt = axis_tilt_deg(axis[idx], direction[sl, None, :])
+            # NaN: orientation unknown somewhere in the stance
+            out[ok[sl]] = np.max(tilt, axis=1, where=valid, initial=-np.inf)
         return out
 
     # -------------------------------------------------------------- contact rows (live)
@@ -417,23 +421,23 @@ class SideBuilder:
                 out.append([])
         return out
 
-    def _knee_and_frontal(self, rows: list[StepRow], flags: list[list[str]]) -> None:
-        if not rows:
-            return
-        ic = np.array([r.ic_s for r in rows])
-        to = [r.to_s for r in rows]
-        if self.knee is not None:
-            at_ic = self.knee.at_contacts(ic)
-            lowest = self.knee.min_in_stances(ic, to)
-            for row, a, m, f in zip(rows, at_ic, lowest, flags):
-                row.knee_flexion_ic_deg = _r(a, 2)
-                row.knee_min_flexion_stance_deg = _r(m, 2)
-                if self.knee.calibration is None:
+    def _knee_and_frontal(self, ic_s: np.ndarray, to_s: np.ndarray, flags: list[list[str]]
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(knee flexion at contact, least flexion in stance, frontal range, frontal wobble),
+        rounded, of the stances [ic_s, to_s] (``to_s`` NaN: no real toe-off); NaN: not
+        measurable."""
+        n = len(ic_s)
+        knee_ic, knee_min, frontal = np.full(n, np.nan), np.full(n, np.nan), np.full((n, 2), np.nan)
+        if n and self.knee is not None:
+            knee_ic = np.array(self.knee.at_contacts(ic_s), dtype=float)
+            knee_min = np.array(self.knee.min_in_stances(ic_s, to_s.tolist()), dtype=float)
+            if self.knee.calibration is None:
+                for f in flags:
                     f.append("knee_not_calibrated")
-        if self.frontal is not None:
-            for row, (rng, wob) in zip(rows, self.frontal.in_stances(ic, to)):
-                row.frontal_range_deg = _r(rng, 2)
-                row.frontal_wobble_dps = _r(wob, 2)
+        if n and self.frontal is not None:
+            frontal = np.array(self.frontal.in_stances(ic_s, to_s.tolist()), dtype=float)
+        return (round_like_python(knee_ic, 2), round_like_python(knee_min, 2),
+                round_like_python(frontal[:, 0], 2), round_like_python(frontal[:, 1], 2))
 
     def _stairs_contact(self, sw: Swing) -> float:
         ch = self.events
@@ -444,27 +448,29 @@ class SideBuilder:
             return from_cross
         return 0.5 * (from_cross + t_min + STAIRS_MIN_TO_IC_S)
 
-    def _impact(self, rows: list[StepRow], flags: list[list[str]]) -> None:
+    def _impact(self, ic_s: np.ndarray, flags: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+        """(impact g, loading rate g/s), rounded, at the contacts ``ic_s``; NaN: none."""
         ch = self.shank
-        clip = clip_level_mps2(ch.max_abs_acc)
-        found = impacts_at(ch.t.view(), ch.acc.view(), np.array([r.ic_s for r in rows]),
-                           ch.rate_hz, clip, self.derived.acc_norm.view())
-        for row, f, (impact, loading, fl) in zip(rows, flags, found):
-            row.impact_g = None if impact is None else round(impact, 3)
-            row.loading_rate_gps = None if loading is None else round(loading, 2)
-            row.impact_rate_hz = round(ch.rate_hz, 1)
-            f.extend(fl)
+        found = impacts_at(ch.t.view(), ch.acc.view(), ic_s, ch.rate_hz,
+                           clip_level_mps2(ch.max_abs_acc), self.derived.acc_norm.view())
+        impact, loading, more = zip(*found)
+        for f, m in zip(flags, more):
+            f.extend(m)
+        return (round_like_python(np.array(impact, dtype=float), 3),
+                round_like_python(np.array(loading, dtype=float), 2))
 
-    def _stride_metrics(self, ks: list[int], rows: list[StepRow], flags: list[list[str]]
-                        ) -> list[np.ndarray | None]:
-        """Stride length and step height into ``rows``; returns the world displacements."""
+    def _stride_metrics(self, ks: list[int], flags: list[list[str]]
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(stride length m, step height m, both rounded; world displacements (K, 3)) of the
+        strides that end at swings ``ks``' contacts; NaN where not measurable (why: in flags)."""
         ch = self.shank
-        out: list[np.ndarray | None] = [None] * len(ks)
+        n = len(ks)
+        length, height, d_world = np.full(n, np.nan), np.full(n, np.nan), np.full((n, 3), np.nan)
         # mid-stance before each swing k and k + 1 (ks are consecutive; after the last swing:
         # in its own stance)
         more = ks[-1] + 1 < len(self.events.swings)
         anchors = self._anchors_before(ks + [ks[-1] + 1] if more else ks)
-        i0 = anchors[:len(ks)]
+        i0 = anchors[:n]
         if more:
             i1 = anchors[1:]
         else:
@@ -479,37 +485,44 @@ class SideBuilder:
                 flags[j].extend(problem)
             todo = np.array([j for j, problem in zip(todo.tolist(), problems) if not problem], dtype=int)
         if not len(todo):
-            return out
+            return length, height, d_world
         lever = self.lever_m * ch.calibration.up_axis
         d = ankle_displacements(ch.t.view(), ch.acc_world.view(), ch.gyr.view(), ch.quat.view(),
                                 i0[todo], i1[todo], lever)
-        length = np.hypot(d[:, 0], d[:, 1]).tolist()
-        for j, dj, h, v in zip(todo.tolist(), d, d[:, 2].tolist(), length):
-            rows[j].stride_length_m = round(v, 4)
-            rows[j].step_height_m = round(h, 4)
-            out[j] = dj
-        return out
+        length[todo] = round_like_python(np.hypot(d[:, 0], d[:, 1]), 4)
+        height[todo] = round_like_python(d[:, 2], 4)
+        d_world[todo] = d
+        return length, height, d_world
 
     def _shank_inclination_deg(self, i: int) -> float | None:
         """Sagittal inclination of the shank at sample i (+ = knee ahead of ankle), deg."""
-        return self._shank_inclinations_deg([i])[0]
+        return cells(self._shank_inclinations_deg([i]))[0]
 
-    def _shank_inclinations_deg(self, idx: list[int]) -> list[float | None]:
-        """:meth:`_shank_inclination_deg` at many samples (None: no shank, sample not there
+    def _shank_inclinations_deg(self, idx: list[int]) -> np.ndarray:
+        """:meth:`_shank_inclination_deg` at many samples (NaN: no shank, sample not there
         yet, or orientation unknown)."""
         ch = self.shank
         if ch is None:
-            return [None] * len(idx)
+            return np.full(len(idx), np.nan)
         i = np.array(idx, dtype=np.int64)
         there = i < ch.t.n
         q = ch.quat.view()[np.where(there, i, 0)] if ch.t.n else np.full((len(i), 4), np.nan)
         known = there & ~np.isnan(q).any(axis=1)
         cal = ch.calibration
-        incl = sagittal_inclination_deg(q, cal.up_axis, cal.forward_axis)
-        return [float(a) if ok else None for a, ok in zip(incl.tolist(), known.tolist())]
+        return np.where(known, sagittal_inclination_deg(q, cal.up_axis, cal.forward_axis), np.nan)
 
     def _activity(self, row: StepRow, incl_deg: float | None = None) -> str:
-        """Level / stairs up / stairs down for the stride that ends at this contact.
+        """:meth:`_activities` of one row (and its ``shank_incl_ic_deg`` set to ``incl_deg``)."""
+        row.shank_incl_ic_deg = incl_deg
+        one = [np.array([v], dtype=float) for v in (row.ic_s, row.step_height_m,
+                                                    row.knee_flexion_ic_deg, incl_deg)]
+        return str(self._activities(*one)[0])
+
+    def _activities(self, ic_s: np.ndarray, height_m: np.ndarray, knee_ic_deg: np.ndarray,
+                    incl_deg: np.ndarray) -> np.ndarray:
+        """Level / stairs up / stairs down for the strides that end at these contacts, from
+        their (rounded) step heights, knee flexions and shank inclinations at contact (NaN:
+        unknown).
 
         Mainly the step height. Going up a stair the foot lands with the knee well bent and the
         shank leaning forward, while the stride onto a landing at the top (also about +0.1 m in
@@ -517,22 +530,17 @@ class SideBuilder:
         knee (thigh + shank) or a forward-leaning shank, or when clearly a riser or more.
         A leg with only a thigh is classified from the thigh's inclination.
         """
-        row.shank_incl_ic_deg = incl_deg
         if self.shank is None and self.thigh is not None:
             # thigh only: from its inclination (:mod:`.activity`)
-            return thigh_stride_activity(self.thigh, row.ic_s) or "level"
-        h = row.step_height_m
-        if h is None:
-            return "level"
+            return np.array([thigh_stride_activity(self.thigh, ic) or "level"
+                             for ic in ic_s.tolist()])
         thr = self.config.stairs_height_m
-        if h > thr:
-            knee = row.knee_flexion_ic_deg
-            bent = (knee is not None and knee > STAIRS_UP_KNEE_DEG) or (
-                incl_deg is not None and incl_deg > STAIRS_UP_SHANK_DEG)
-            return "stairs_up" if bent or h > CLEARLY_UP_M else "level"
-        if h < -thr:
-            return "stairs_down"
-        return "level"
+        with np.errstate(invalid="ignore"):
+            bent = (knee_ic_deg > STAIRS_UP_KNEE_DEG) | (incl_deg > STAIRS_UP_SHANK_DEG)
+            rise = height_m > thr
+            up = rise & (bent | (height_m > CLEARLY_UP_M))
+            down = ~rise & (height_m < -thr)
+        return np.where(up, "stairs_up", np.where(down, "stairs_down", "level"))
 
 
 class Engine:
@@ -646,18 +654,33 @@ class Engine:
         return out
 
 
+FRAME_COLUMNS = STEP_COLUMNS + ["impact_rate_hz", "event_sensor", "flags", "shank_incl_ic_deg",
+                               "shank_tilt_max_stance_deg"]
+_TEXT_COLUMNS = ("side", "activity", "event_sensor", "flags")
+_UNCONVERTED = ("side", "ic_s", "to_s", "activity", "event_sensor", "flags")  # types as given
+
+
 def rows_to_frame(rows: list[StepRow]) -> pd.DataFrame:
-    """Final rows as a DataFrame in DESIGN.md column order, sorted by contact time."""
-    recs = [r.as_record() for r in rows if r.final]
-    cols = STEP_COLUMNS + ["impact_rate_hz", "event_sensor", "flags", "shank_incl_ic_deg",
-                           "shank_tilt_max_stance_deg"]
-    df = pd.DataFrame.from_records(recs, columns=cols)
-    if len(df):
-        df = df.sort_values(["ic_s", "side"], kind="stable").reset_index(drop=True)
-    for c in cols[4:]:
-        if c not in ("event_sensor", "flags"):
-            df[c] = pd.to_numeric(df[c], errors="coerce")
-    return df
+    """Final rows as a DataFrame in DESIGN.md column order, sorted by contact time (then side;
+    rows of the same contact time and side keep their order).
+
+    Built column by column (no dict per row): the metric columns are floats (NaN: empty), the
+    others as pandas infers them from the rows' values."""
+    final = [r for r in rows if r.final]
+    if not final:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in FRAME_COLUMNS}).astype(
+            {c: np.int64 for c in FRAME_COLUMNS if c not in _UNCONVERTED})
+    values = dict(zip(FRAME_COLUMNS, zip(*map(attrgetter(*FRAME_COLUMNS), final))))
+    values["flags"] = [";".join(f) for f in values["flags"]]
+    side = np.array(values["side"])
+    order = np.lexsort((side, np.array(values["ic_s"], dtype=float)))
+    data = {}
+    for c in FRAME_COLUMNS:
+        if c in _UNCONVERTED:
+            data[c] = [values[c][j] for j in order.tolist()]
+        else:
+            data[c] = np.array(values[c], dtype=float)[order]
+    return pd.DataFrame(data, columns=FRAME_COLUMNS)
 
 
 def analyze_recording(rec: Recording, leg_length_m: float | None = None,

@@ -2,33 +2,33 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 
-import numpy as np
 import pandas as pd
 
 
 def write_steps_csv(path: str | os.PathLike, steps: pd.DataFrame) -> None:
     """STEPS.csv in DESIGN.md column order; empty cells for not-measurable values; numbers
-    with 4 decimals (formatted here per column: pandas' ``float_format`` is slower, and gives
-    the same text)."""
-    formatted_steps(steps).to_csv(path, index=False, na_rep="")
+    with 4 decimals. The same text as ``steps.to_csv(index=False, na_rep="",
+    float_format="%.4f")``: the cells are formatted here per column and written by the csv
+    module with pandas' dialect (minimal quoting, "\\n" line ends), which is several times
+    faster than pandas' writer."""
+    columns = [_column_text(steps[name]) for name in steps.columns]
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow([str(name) for name in steps.columns])
+        writer.writerows(zip(*columns))
 
 
-def formatted_steps(steps: pd.DataFrame) -> pd.DataFrame:
-    """``steps`` with each float column as text, "%.4f" ("" for NaN)."""
-    out = {}
-    for name in steps.columns:
-        col = steps[name]
-        if col.dtype.kind == "f":
-            values = col.to_numpy()
-            text = np.array(["%.4f" % v for v in values.tolist()], dtype=object)
-            text[np.isnan(values)] = ""
-            out[name] = text
-        else:
-            out[name] = col
-    return pd.DataFrame(out, columns=steps.columns)
+def _column_text(col: pd.Series) -> list:
+    """A column's cells: floats as "%.4f", missing values as "", the rest as they are."""
+    values = col.to_numpy()
+    if col.dtype.kind == "f":
+        return ["" if v != v else "%.4f" % v for v in values.tolist()]
+    missing = pd.isna(values).tolist()
+    return ["" if m else v for v, m in zip(values.tolist(), missing)]
 
 
 def write_summary_json(path: str | os.PathLike, summary: dict) -> None:

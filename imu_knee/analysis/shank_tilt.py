@@ -23,15 +23,32 @@ def walking_direction(d_world: np.ndarray | None, quat: np.ndarray, up_axis: np.
                       ms_i: int | None) -> np.ndarray | None:
     """Unit horizontal walking direction: the foot's displacement over the stride, else the
     horizontal part of the shank's long axis at mid-swing (the shank leans forward then)."""
+    d = np.full((1, 2), np.nan)
     if d_world is not None:
-        h = np.asarray(d_world[:2], dtype=float)
-        if np.hypot(*h) > 0.05:
-            return h / np.hypot(*h)
-    if ms_i is None or ms_i >= len(quat) or np.isnan(quat[ms_i]).any():
-        return None
-    axis = rotate(quat[ms_i:ms_i + 1], up_axis)[0]
-    norm = float(np.hypot(axis[0], axis[1]))
-    return None if norm < MIN_HORIZONTAL else axis[:2] / norm
+        d[0] = np.asarray(d_world, dtype=float)[:2]
+    direction = walking_directions(d, quat, up_axis, np.array([-1 if ms_i is None else ms_i]))[0]
+    return None if np.isnan(direction[0]) else direction
+
+
+def walking_directions(d_world: np.ndarray, quat: np.ndarray, up_axis: np.ndarray,
+                       ms_i: np.ndarray) -> np.ndarray:
+    """:func:`walking_direction` of many strides, (K, 2) (NaN rows: none): ``d_world`` (K, 2+)
+    their displacements (NaN rows: unknown), ``ms_i`` their mid-swing samples (-1: none)."""
+    h = np.asarray(d_world, dtype=float)[:, :2]
+    out = np.full((len(h), 2), np.nan)
+    size = np.hypot(h[:, 0], h[:, 1])
+    with np.errstate(invalid="ignore"):
+        moved = size > 0.05
+    out[moved] = h[moved] / size[moved, None]
+    ms = np.asarray(ms_i, dtype=np.int64)
+    look = np.flatnonzero(~moved & (ms >= 0) & (ms < len(quat)))
+    if len(look):
+        q = quat[ms[look]]
+        axis = rotate(q, up_axis)
+        norm = np.hypot(axis[:, 0], axis[:, 1])
+        good = ~np.isnan(q).any(axis=1) & (norm >= MIN_HORIZONTAL)
+        out[look[good]] = axis[good, :2] / norm[good, None]
+    return out
 
 
 def axis_tilt_deg(axis: np.ndarray, direction_xy: np.ndarray) -> np.ndarray:

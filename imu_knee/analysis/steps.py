@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 STEP_COLUMNS = [
     "side", "ic_s", "to_s", "activity", "stride_length_m", "step_height_m", "impact_g",
     "loading_rate_gps", "knee_flexion_ic_deg", "knee_min_flexion_stance_deg",
@@ -61,3 +63,29 @@ class StepRow:
         rec["shank_incl_ic_deg"] = self.shank_incl_ic_deg
         rec["shank_tilt_max_stance_deg"] = self.shank_tilt_max_stance_deg
         return rec
+
+
+def round_like_python(values, digits: int) -> np.ndarray:
+    """``round(v, digits)`` of every value, as Python rounds one float (the decimal of the
+    exact binary value, ties to even), in one numpy pass; NaN stays NaN.
+
+    ``np.round`` rounds the product ``v * 10**digits``, whose own rounding can move a value
+    lying within an ulp of a tie to the other side: those few values (found with a wide
+    margin), and products too large to hold a fraction, are rounded by Python. The rest agree
+    exactly: rint of the product is the rounding of the exact value, and dividing the integer
+    by the exact power of ten is correctly rounded, as Python's conversion of the decimal is."""
+    v = np.asarray(values, dtype=float)
+    scale = 10.0 ** digits
+    with np.errstate(invalid="ignore", over="ignore"):
+        y = v * scale
+        out = np.rint(y) / scale
+        by_python = (np.abs(y - np.floor(y) - 0.5) <= 1e-9 * np.maximum(np.abs(y), 1.0)) | (
+            np.isfinite(v) & ~(np.abs(y) < 2.0 ** 52))
+    for j in np.flatnonzero(by_python).tolist():
+        out.flat[j] = round(float(v.flat[j]), digits)
+    return out
+
+
+def cells(values) -> list[float | None]:
+    """A float column as row cells: Python floats, None for NaN (not measurable)."""
+    return [None if v != v else v for v in np.asarray(values, dtype=float).tolist()]

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
+from imu_knee.analysis.frontal import _half_angle_unit  # the travel axis without trigonometry
 from imu_knee.analysis.frontal import (FrontalEstimator, frontal_range_deg, frontal_wobble_dps,
                                        projected_frontal_angle_deg, shank_frame_from_axes,
                                        shank_frame_from_knee, shank_frame_from_walking,
@@ -173,3 +176,21 @@ def test_heading_free_roll_follows_the_sway_and_ignores_blocks():
         split.update(t[i:j], sim["shank_gyr_dps"][i:j], sim["shank_acc_mps2"][i:j])
         parts.append(split.roll_deg_)
     assert np.array_equal(np.concatenate(parts), roll)
+
+
+_spread = st.floats(-1e300, 1e300)
+
+
+@given(_spread, _spread)
+@example(0.0, 0.0).via("no spread: along x")
+@example(-2.0, 0.0).via("half of 180 deg")
+@example(-2.0, -0.0).via("half of -180 deg")
+@example(-1.0, 1e-300).via("a tiny b beside a negative a")
+@example(0.0, 1e-212).via("b's square underflows")
+def test_half_angle_unit_is_the_principal_axis(a, b):
+    """The trig-free travel axis is the unit vector at ½·atan2(b, a), up to its sign."""
+    ux, uy = _half_angle_unit(np.array([a]), np.array([b]))
+    h = 0.5 * np.arctan2(b, a) if (a, b) != (0.0, 0.0) else 0.0
+    assert np.hypot(ux[0], uy[0]) == pytest.approx(1.0, abs=1e-12)
+    assert abs(ux[0] * np.cos(h) + uy[0] * np.sin(h)) == pytest.approx(1.0, abs=1e-12)
+    assert abs(uy[0] * np.cos(h) - ux[0] * np.sin(h)) < 1e-12

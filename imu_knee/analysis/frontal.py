@@ -274,15 +274,19 @@ class FrontalEstimator:
 
 def _half_angle_unit(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unit vectors (x, y) at half the angle of the vectors (a, b), i.e. at
-    ½·atan2(b, a) up to a sign (x along +a where a = 0 = b): the principal axis of a 2-D
+    ½·atan2(b, a) up to a sign (along x where a = 0 = b): the principal axis of a 2-D
     spread whose double-angle terms are (var x − var y, 2 cov xy). Without trigonometry:
     for r = |(a, b)| the vector (r + a, b) lies at half the angle, and so does (b, r − a)
-    (up to its sign); the one without cancellation is used (|(r + |a|, b)|² = 2 r (r + |a|))."""
+    (up to its sign); the one without cancellation is used (|(r + |a|, b)|² = 2 r (r + |a|)).
+    (a, b) is first scaled to a largest component of 1 (no underflow in the squares)."""
+    scale = np.maximum(np.abs(a), np.abs(b))
+    if not scale.all():   # no spread at all: the x axis (as atan2(0, 0) = 0)
+        spread = scale > 0
+        a, scale = np.where(spread, a, 1.0), np.where(spread, scale, 1.0)
+    a, b = a / scale, b / scale
     r = np.sqrt(a * a + b * b)
     m = r + np.abs(a)
     norm = np.sqrt(2.0 * r * m)
-    if not norm.all():   # no spread at all: along x
-        m, norm = np.where(norm > 0, m, 1.0), np.where(norm > 0, norm, 1.0)
     right_half = a >= 0
     return np.where(right_half, m, b) / norm, np.where(right_half, b, m) / norm
 

@@ -31,12 +31,13 @@ class ShankDerived:
         ch = self.chain
         n = ch.t.n
         done = self.acc_norm.n
+        # new arrays, the buffers' own (kept without a copy when the samples came whole)
         if n > done:
-            self.acc_norm.append(row_norms(ch.acc.view()[done:n]))
-            self.gyr_lp_sq.append(squared_norms(ch.gyr_lp.view()[done:n]))
+            self.acc_norm.append(row_norms(ch.acc.view()[done:n]), adopt=True)
+            self.gyr_lp_sq.append(squared_norms(ch.gyr_lp.view()[done:n]), adopt=True)
         done = self.long_axis.n
         if n > done and ch.calibration is not None:
-            self.long_axis.append(rotate(ch.quat.view()[done:n], ch.calibration.up_axis))
+            self.long_axis.append(rotate(ch.quat.view()[done:n], ch.calibration.up_axis), adopt=True)
 
     def forget_before(self, i: int) -> None:
         for arr in (self.acc_norm, self.gyr_lp_sq, self.long_axis):

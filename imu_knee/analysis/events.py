@@ -133,22 +133,14 @@ class SwingDetector:
         if n <= a0:
             return []
         seg = s[a0:n]
-        if self._levels:
-            # thresholds changed at sample indices: each sample is judged by its own
-            starts = np.array([self._first_i] + [lv[0] for lv in self._levels])
-            his = np.array([self.hi_dps] + [lv[1] for lv in self._levels])
-            los = np.array([self.lo_dps] + [lv[2] for lv in self._levels])
-            k = np.searchsorted(starts, np.arange(a0, n), side="right") - 1
-            hi, lo = his[k], los[k]
-        else:
-            hi, lo = self.hi_dps, self.lo_dps
-        code = np.where(seg > hi, 1, np.where(seg < -lo, -1, 0)).astype(np.int8)
-        pos = np.arange(len(seg))
-        last = np.maximum.accumulate(np.where(code != 0, pos, -1))
-        state = np.where(last >= 0, code[np.maximum(last, 0)], -1)
-        change = np.flatnonzero(np.diff(state, prepend=-1))
-        rises = change[state[change] == 1]
-        falls = change[state[change] == -1]
+        hi, lo = self._thresholds(a0, n)
+        # hysteresis: the state is that of the last sample above ``hi`` (1) or below ``-lo``
+        # (-1), -1 before the first; it changes at such a sample unlike the one before it
+        beyond = np.flatnonzero((seg > hi) | (seg < -lo))
+        up = seg[beyond] > (hi if np.isscalar(hi) else hi[beyond])
+        changed = up != np.concatenate([[False], up[:-1]])
+        rises = beyond[changed & up]
+        falls = beyond[changed & ~up]
         # each rise closes at the next fall (they alternate); a rise with none after it is the
         # last: an open swing (rescanned from its start next time) or, at the end, closed there
         a = rises
@@ -198,6 +190,21 @@ class SwingDetector:
                                          None if rise != rise else rise)
         return swings
 
+    def _thresholds(self, a0: int, n: int) -> tuple[np.ndarray | float, np.ndarray | float]:
+        """Swing threshold and (positive) low threshold of samples a0..n-1: each sample is
+        judged by the thresholds set for it (:meth:`change_thresholds`); scalars when they
+        never changed."""
+        if not self._levels:
+            return self.hi_dps, self.lo_dps
+        starts = np.array([self._first_i] + [lv[0] for lv in self._levels])
+        his = np.array([self.hi_dps] + [lv[1] for lv in self._levels])
+        los = np.array([self.lo_dps] + [lv[2] for lv in self._levels])
+        # the samples of each setting: from its start to the next one's (a later setting
+        # with the same start wins)
+        bounds = np.clip(np.append(starts, n), a0, n)
+        counts = np.diff(bounds)
+        return np.repeat(his, counts), np.repeat(los, counts)
+
     def _make_swings(self, t_s: np.ndarray, s: np.ndarray, a: np.ndarray, b: np.ndarray,
                      gap_after: np.ndarray | None, at_end: np.ndarray) -> list[Swing | None]:
         """The swings between rises ``a`` and falls ``b`` of the hysteresis state (sample
@@ -217,11 +224,11 @@ class SwingDetector:
         L = max(int(lo.min()) - int(TO_SEARCH_S * rate), 0)
         R = min(int(b.max()) + 2, len(s))
         sp = s[L:R]
-        pos = np.arange(len(sp))
         # zero crossing before the swing: the last sample <= 0 in [lo, a) (search back at
         # most ZC_SEARCH_S), else lo
-        last_np = np.maximum.accumulate(np.where(sp <= 0, pos, -1))
-        j = last_np[np.maximum(a - 1 - L, 0)] + L
+        non_pos = np.flatnonzero(sp <= 0) + L
+        before = np.searchsorted(non_pos, np.maximum(a - 1, L), side="right") - 1
+        j = np.where(before >= 0, non_pos[np.maximum(before, 0)] if len(non_pos) else -1, L - 1)
         zc_up = np.where((a > lo) & (j >= lo), j, lo)
         # toe-off: the rate's minimum in [zc_up - TO_SEARCH_S, zc_up]
         to_lo = np.maximum(0, zc_up - int(TO_SEARCH_S * rate))
@@ -229,8 +236,9 @@ class SwingDetector:
         # end of the forward swing: the rate falls through zero (first sample < 0 in [ms, b]),
         # or levels off low before that (a last, slow step onto a standing foot): the first
         # local minimum below LEVEL_FRACTION x peak
-        first_neg = np.minimum.accumulate(np.where(sp < 0, pos, len(sp))[::-1])[::-1] + L
-        f = first_neg[ms - L]
+        neg = np.flatnonzero(sp < 0) + L
+        after = np.searchsorted(neg, ms)
+        f = np.where(after < len(neg), neg[np.minimum(after, len(neg) - 1)] if len(neg) else R, R)
         has_below = f <= b
         end_i = np.where(has_below, f, b)  # ms + end
         d = np.diff(sp)
@@ -259,8 +267,8 @@ class SwingDetector:
         if gap_after is None:
             gap = np.zeros(len(a), dtype=bool)
         else:
-            gaps = np.concatenate([[0], np.cumsum(gap_after[L:R])])
-            gap = gaps[b - L] > gaps[to_i - L]
+            gap_i = np.flatnonzero(gap_after[L:R]) + L  # a gap after these samples
+            gap = np.searchsorted(gap_i, b) > np.searchsorted(gap_i, to_i)
         cols = (to_i, to_s, ms, t_s[ms] - self.delay_s, peak, ic_i, ic_s, gap,
                 t_cross - self.delay_s, k, t_s[zc_up] - self.delay_s)
         return [Swing(*row) if kept else None

@@ -13,8 +13,9 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from imu_knee.analysis.knee_angle import (KneeAngleEstimator, KneeBlock, KneeCalibrationError,
-                                          ThighToShankAligner, calibrate, knee_flexion_at_ic,
-                                          knee_min_flexion_in_stance, resample_to)
+                                          ThighToShankAligner, _HingeFit, calibrate,
+                                          knee_flexion_at_ic, knee_min_flexion_in_stance,
+                                          resample_to)
 
 G_MPS2 = 9.80665
 RIGHT = np.array([0.0, -1.0, 0.0])  # segment frame: x forward, y left, z up (proximal)
@@ -119,6 +120,21 @@ def test_axes_recovered_for_arbitrary_mountings_with_sign(seed):
     assert _angle_deg(cal.shank_axis, sim["shank_axis"]) < 3.0
     assert cal.residual_rel < 0.2
     assert cal.swings >= 8
+
+
+@pytest.mark.parametrize("use_up", [True, False])
+def test_hinge_fit_jacobian_matches_finite_differences_of_its_residual(use_up):
+    sim = simulate_leg(seed=3, walking_s=6.0)
+    g1, g2 = sim["thigh_gyr_dps"][300:], sim["shank_gyr_dps"][300:]
+    rng = np.random.default_rng(0)
+    u1, u2 = (v / np.linalg.norm(v, axis=1, keepdims=True) for v in rng.normal(size=(2, len(g1), 3)))
+    fit = _HingeFit(g1, g2, u1, u2, use_up, 30.0, 0.1)
+    for x in rng.uniform(-1.5, 1.5, (5, 4)):
+        numeric = np.column_stack([(fit.residual(x + h) - fit.residual(x - h)) / 2e-6
+                                   for h in np.eye(4) * 1e-6])
+        analytic = fit.jacobian(x)
+        assert analytic.shape == numeric.shape == (len(g1) * (2 if use_up else 1), 4)
+        np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-6)
 
 
 def test_mirrored_mountings_left_and_right_leg_both_give_positive_flexion():

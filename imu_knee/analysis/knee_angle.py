@@ -228,6 +228,18 @@ class _HingeFit:
         return least_squares(self.residual, x0, jac=self.jacobian, method="trf",
                              loss="soft_l1", f_scale=2.0, ftol=tol, xtol=tol)
 
+    def axes(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self._at(x)
+        return self._frames[0][:, 0].copy(), self._frames[1][:, 0].copy()
+
+    def rms(self, x: np.ndarray) -> tuple[float, float]:
+        """RMS of the unscaled residuals at x: (gyro, deg/s; gravity, NaN without it)."""
+        self._at(x)
+        gyr = float(np.sqrt(np.mean((self._cross[0] - self._cross[1]) ** 2)))
+        if self._ud is None:
+            return gyr, float("nan")
+        return gyr, float(np.sqrt(np.mean((self._ud[0][:, 0] - self._ud[1][:, 0]) ** 2)))
+
     def residual(self, x: np.ndarray) -> np.ndarray:
         self._at(x)
         r = (self._cross[0] - self._cross[1]) / self.gyr_sigma_dps
@@ -263,7 +275,8 @@ def estimate_joint_axes(thigh_gyr_dps: np.ndarray, shank_gyr_dps: np.ndarray,
     keeps the gravity component along it) — it pins the axis' rotation about the segment's long
     axis, which the gyro term alone leaves loose, and it fixes the *relative* sign of j1, j2.
     Both residuals are scaled by their noise (``gyr_sigma_dps``, ``up_sigma``) and minimised
-    with ``scipy.optimize.least_squares`` (Levenberg–Marquardt) from several starts.
+    with ``scipy.optimize.least_squares`` (trust region, soft-L1 loss, exact Jacobian) from
+    several starts: each to a loose tolerance, then the lowest one to the default tolerance.
     Returns ``(j1, j2, gyro_residual_rms_dps, up_residual_rms)``; the signs of j1, j2 are not
     fixed here (:func:`calibrate` does that). ``starts``: (j1, j2) pairs to start from instead
     of the default ones (principal axes and sensor axes).
@@ -279,17 +292,6 @@ def estimate_joint_axes(thigh_gyr_dps: np.ndarray, shank_gyr_dps: np.ndarray,
     moving = (np.linalg.norm(g1, axis=1) + np.linalg.norm(g2, axis=1)) > 20.0
     gm1, gm2 = (g1[moving], g2[moving]) if moving.sum() >= 50 else (g1, g2)
 
-    def split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return _axis_from_angles(x[0], x[1]), _axis_from_angles(x[2], x[3])
-
-    # |g × j|² = |g|² − (g·j)² (no cross products: this runs thousands of times per fit)
-    sq1, sq2 = np.sum(gm1 * gm1, axis=1), np.sum(gm2 * gm2, axis=1)
-
-    def gyro_res(j1: np.ndarray, j2: np.ndarray) -> np.ndarray:
-        c1 = sq1 - dot_rows(gm1, j1) ** 2
-        c2 = sq2 - dot_rows(gm2, j2) ** 2
-        return np.sqrt(np.maximum(c1, 0.0)) - np.sqrt(np.maximum(c2, 0.0))
-
     fit = _HingeFit(gm1, gm2, u1, u2, use_up, gyr_sigma_dps, up_sigma)
     if starts is None:
         p1, p2 = _principal_axis(gm1), _principal_axis(gm2)
@@ -302,9 +304,9 @@ def estimate_joint_axes(thigh_gyr_dps: np.ndarray, shank_gyr_dps: np.ndarray,
         sol = fit.solve(x0, _LOOSE_TOL)
         if best is None or sol.cost < best.cost:
             best = sol
-    j1, j2 = split(fit.solve(best.x, _DEFAULT_TOL).x)
-    gyr_rms = float(np.sqrt(np.mean(gyro_res(j1, j2) ** 2)))
-    up_rms = float(np.sqrt(np.mean((dot_rows(u1, j1) - dot_rows(u2, j2)) ** 2))) if use_up else float("nan")
+    x = fit.solve(best.x, _DEFAULT_TOL).x
+    j1, j2 = fit.axes(x)
+    gyr_rms, up_rms = fit.rms(x)
     return j1, j2, gyr_rms, up_rms
 
 

@@ -237,12 +237,12 @@ class FrontalEstimator:
                        acc_earth: np.ndarray | None) -> tuple[np.ndarray, ...]:
         """:meth:`update_oriented` of one piece: (angle, rate, travel x, travel y, known)."""
         n = len(gyr)
-        known = np.isfinite(quat).all(axis=1)
+        # a column-major copy: the rotations (and the finite check) read whole columns
+        q = np.array(quat, order="F")
+        known = np.isfinite(q).all(axis=1)
         if self._v_zi is None and not known.any():
             nan = np.full(n, np.nan)
             return nan, nan, nan, nan, known
-        # a column-major copy: the rotations read whole quaternion columns
-        q = np.array(quat, order="F")
         all_known = bool(known.all())
         if not all_known:
             q[~known] = (1.0, 0.0, 0.0, 0.0)
@@ -258,9 +258,9 @@ class FrontalEstimator:
             dy = np.concatenate([np.full(first, np.nan), dy])
         # point the travel direction forward (the principal axis has no sign)
         fwd = rotate_to_earth(q, self.frame.forward_axis)
-        backward = dx * fwd[:, 0] + dy * fwd[:, 1] < 0
-        np.negative(dx, out=dx, where=backward)
-        np.negative(dy, out=dy, where=backward)
+        flip = np.where(dx * fwd[:, 0] + dy * fwd[:, 1] < 0, -1.0, 1.0)
+        dx *= flip
+        dy *= flip
         angle = _frontal_angle_deg(rotate_to_earth(q, self.frame.long_axis), dx, dy)
         rate = dot_rows(gyr - bias, self.frame.forward_axis)
         if not all_known:

@@ -68,11 +68,11 @@ class GrowingArray:
         return mm, data
 
     def append(self, block: np.ndarray, adopt: bool = False) -> None:
-        """Add ``block``'s rows. ``adopt``: the block is the caller's to give away (made for
-        this array, nothing else writes to it); an empty array then keeps a block longer than
-        its capacity as its storage, without a copy (a whole recording pushed at once:
-        fresh memory for a copy costs more than the copy). A later append that needs more
-        room moves the rows into a larger map as usual."""
+        """Add ``block``'s rows. ``adopt``: the caller gives the block away (nothing changes
+        it afterwards); an empty array then keeps a block longer than its capacity as its
+        storage, without a copy (a whole recording pushed at once: fresh memory for a copy
+        costs more than the copy). A later append that needs more room moves the rows into
+        a larger map as usual; until then the memory of forgotten samples is not released."""
         m = len(block)
         if m == 0:
             return

@@ -64,15 +64,10 @@ def _first_quiet(acc: np.ndarray, gyr: np.ndarray, a: int, b: int) -> int | None
     return None
 
 
-def _as_rows(x, width: int | None) -> tuple[np.ndarray, bool]:
-    """A pushed column (``width`` None) or (N, width) block as float64, and whether the chain
-    may keep it without a copy: a new array made here, or one the caller made read-only (a
-    recording's arrays that nothing changes)."""
+def _as_rows(x, width: int | None) -> np.ndarray:
+    """A pushed column (``width`` None) or (N, width) block as float64 (no copy if it is)."""
     a = np.asarray(x, dtype=np.float64)
-    a = a.reshape(-1) if width is None else a.reshape(-1, width)
-    if not isinstance(x, np.ndarray):
-        return a, True
-    return a, not a.flags.writeable or not np.may_share_memory(a, x)
+    return a.reshape(-1) if width is None else a.reshape(-1, width)
 
 
 class _HeldArray(GrowingArray):
@@ -153,15 +148,20 @@ class SensorChain:
     # ------------------------------------------------------------------ pushing
 
     def push(self, t_s: np.ndarray, acc_mps2: np.ndarray, gyr_dps: np.ndarray) -> list[Swing]:
-        (t_s, own_t), (acc, own_acc), (gyr, own_gyr) = (
-            _as_rows(t_s, None), _as_rows(acc_mps2, 3), _as_rows(gyr_dps, 3))
+        """Add a block of samples (times, m/s², deg/s); returns the swings it completed.
+
+        A first block longer than the buffers' initial capacity (a whole recording pushed at
+        once) is kept by reference, not copied: its arrays must not change afterwards (a
+        recording's never do). Later blocks are copied."""
+        t_s, acc, gyr = _as_rows(t_s, None), _as_rows(acc_mps2, 3), _as_rows(gyr_dps, 3)
         if len(t_s) == 0:
             return []
         n_old = self.t.n
         prev_t = self.t.view()[-1] if n_old else None
-        self.t.append(t_s, adopt=own_t)
-        self.acc.append(acc, adopt=own_acc)
-        self.gyr.append(gyr, adopt=own_gyr)
+        # a long first block (a whole recording) is kept, not copied (see the docstring)
+        self.t.append(t_s, adopt=True)
+        self.acc.append(acc, adopt=True)
+        self.gyr.append(gyr, adopt=True)
         dt = np.diff(t_s, prepend=t_s[0] if prev_t is None else prev_t)
         is_gap = dt > self.config.gap_factor / self.rate_hz
         # sample periods since the sample before (1 normally; 2 after a dropped sample; 0 for
@@ -193,8 +193,7 @@ class SensorChain:
         """Orientation and gyro bias; after a gap (the segment moved while no data came) it
         restarts at the first quiet sample (slow rotation, |acc| near g); until then it is
         unknown (NaN)."""
-        out = np.full((len(acc), 4), np.nan)
-        bias = np.full((len(acc), 3), np.nan)
+        pieces = []  # (first, end, quaternions, bias) of each run of known orientation
         cuts = np.flatnonzero(gap_before)
         for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(acc)]):
             if a in cuts:
@@ -214,7 +213,13 @@ class SensorChain:
                 before = acc[a - 1], gyr[a - 1]
             else:
                 before = (self.acc.view()[n_old - 1], self.gyr.view()[n_old - 1]) if n_old else (acc[0], gyr[0])
-            out[a:b], bias[a:b] = self._on_grid(acc[a:b], gyr[a:b], periods[a:b], before)
+            pieces.append((a, b, *self._on_grid(acc[a:b], gyr[a:b], periods[a:b], before)))
+        if len(pieces) == 1 and pieces[0][:2] == (0, len(acc)):
+            return pieces[0][2:]  # known throughout (no gap): the filter's own arrays
+        out = np.full((len(acc), 4), np.nan)
+        bias = np.full((len(acc), 3), np.nan)
+        for a, b, q, qb in pieces:
+            out[a:b], bias[a:b] = q, qb
         return out, bias
 
     def _lowpass_on_grid(self, gyr: np.ndarray, periods: np.ndarray, n_old: int) -> np.ndarray:

@@ -293,7 +293,7 @@ def _half_angle_unit(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 def _frontal_angle_deg(long_axis_earth: np.ndarray, ux: np.ndarray, uy: np.ndarray) -> np.ndarray:
     """:func:`projected_frontal_angle_deg` for a unit travel direction (ux, uy): the long
-    axis's component to the left of travel (along z × u), against its vertical component."""
+    axis's component to the right of travel (along u × z), against its vertical component."""
     lx, ly, lz = long_axis_earth[:, 0], long_axis_earth[:, 1], long_axis_earth[:, 2]
     return np.rad2deg(np.arctan2(lx * uy - ly * ux, lz))
 

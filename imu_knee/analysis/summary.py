@@ -23,16 +23,26 @@ def _clean(x):
     return x
 
 
-def _group_stats(df: pd.DataFrame, stride_times: pd.Series) -> dict:
-    out: dict = {"count": int(len(df))}
-    st = stride_times.loc[df.index].dropna()
-    st = st[st < MAX_STRIDE_TIME_S]
-    out["stride_time_s"] = _clean(st.median()) if len(st) else None
+def _group_stats(metrics: dict[str, np.ndarray], stride_times_s: np.ndarray,
+                 rows: np.ndarray) -> dict:
+    """Count, stride time, cadence and per-metric medians of the steps ``rows`` (a mask)."""
+    out: dict = {"count": int(rows.sum())}
+    st = stride_times_s[rows]
+    with np.errstate(invalid="ignore"):
+        st = st[st < MAX_STRIDE_TIME_S]  # NaN (a side's first step) is not < anything
+    median_st = np.median(st) if len(st) else None
+    out["stride_time_s"] = _clean(median_st)
     # cadence in steps per minute (two steps per stride)
-    out["cadence_spm"] = _clean(120.0 / st.median()) if len(st) else None
-    out["median"] = {c: _clean(df[c].median()) if df[c].notna().any() else None
-                     for c in METRIC_COLUMNS}
+    with np.errstate(divide="ignore"):
+        out["cadence_spm"] = _clean(120.0 / median_st) if median_st is not None else None
+    out["median"] = {c: _median(v[rows]) for c, v in metrics.items()}
     return out
+
+
+def _median(values: np.ndarray) -> float | None:
+    """Median of the measured (not NaN) values, rounded as :func:`_clean`; None if none."""
+    measured = values[~np.isnan(values)]
+    return _clean(float(np.median(measured))) if len(measured) else None
 
 
 def asymmetry_percent(left: float | None, right: float | None) -> float | None:
@@ -55,20 +65,24 @@ def build_summary(steps: pd.DataFrame, engine, rec=None) -> dict:
     summary["leg_length_given"] = engine.leg_length_given
     summary["sensors"] = engine.sensor_report()
     summary["knee"] = engine.knee_report()
-    stride_times = pd.Series(np.nan, index=steps.index, dtype=float)
-    for side in ("left", "right"):
-        idx = steps.index[steps["side"] == side]
-        if len(idx):
-            stride_times.loc[idx] = steps.loc[idx, "ic_s"].astype(float).diff().to_numpy()
+    side = steps["side"].to_numpy(dtype=object)
+    activity = steps["activity"].to_numpy(dtype=object)
+    metrics = {c: steps[c].to_numpy(dtype=float, na_value=np.nan) for c in METRIC_COLUMNS}
+    ic_s = steps["ic_s"].to_numpy(dtype=float)
+    # per side, the time since the side's previous contact (rows are in contact order)
+    stride_times = np.full(len(steps), np.nan)
+    for name in ("left", "right"):
+        idx = np.flatnonzero(side == name)
+        stride_times[idx[1:]] = np.diff(ic_s[idx])
     sides: dict = {}
-    for side in ("left", "right"):
-        d = steps[steps["side"] == side]
-        if side not in engine.sides:
+    for name in ("left", "right"):
+        if name not in engine.sides:
             continue
-        entry = {"all": _group_stats(d, stride_times)}
+        mine = side == name
+        entry = {"all": _group_stats(metrics, stride_times, mine)}
         for act in ACTIVITIES:
-            entry[act] = _group_stats(d[d["activity"] == act], stride_times)
-        sides[side] = entry
+            entry[act] = _group_stats(metrics, stride_times, mine & (activity == act))
+        sides[name] = entry
     summary["sides"] = sides
     asym: dict = {}
     if "left" in sides and "right" in sides:

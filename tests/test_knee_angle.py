@@ -8,14 +8,19 @@ orientations and sensor positions by finite differences at 400 Hz, decimated to 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
 from imu_knee.analysis.knee_angle import (KneeAngleEstimator, KneeBlock, KneeCalibrationError,
                                           ThighToShankAligner, _HingeFit, calibrate,
                                           knee_flexion_at_ic, knee_min_flexion_in_stance,
                                           resample_to)
+from imu_knee.analysis.knee_stage import _rms_in_windows
 
 G_MPS2 = 9.80665
 RIGHT = np.array([0.0, -1.0, 0.0])  # segment frame: x forward, y left, z up (proximal)
@@ -284,3 +289,22 @@ def test_axis_signs_from_a_recording_where_the_fit_alone_flips_one():
     assert 10.0 < lo < 22.0
     assert 50.0 < hi < 75.0
     assert cal.residual_up < 0.08
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.lists(st.integers(0, 299), max_size=20),
+       st.lists(st.tuples(st.integers(0, 299), st.integers(0, 40)), min_size=1, max_size=30))
+def test_stance_rms_is_each_windows_own_sum_whatever_the_others(seed, nan_at, windows):
+    # the frontal wobble per stance: the RMS of its finite samples, bit for bit the same as the
+    # window summed alone (so live blocks and a whole recording give the same rows)
+    x = np.random.default_rng(seed).normal(0.0, 50.0, 300)
+    x[nan_at] = np.nan
+    i0 = np.array([a for a, _ in windows])
+    i1 = np.array([min(a + n, len(x)) for a, n in windows])
+    got = _rms_in_windows(x, i0, i1)
+    for k, (a, b) in enumerate(zip(i0, i1)):
+        part = x[a:b][np.isfinite(x[a:b])]
+        if len(part) == 0:
+            assert math.isnan(got[k])
+        else:
+            assert got[k] == math.sqrt(float(np.add.reduce(part * part)) / len(part))

@@ -256,17 +256,36 @@ class FrontalStage:
             hi = np.max(a, axis=1, where=va, initial=-np.inf)
             lo = np.min(a, axis=1, where=va, initial=np.inf)
             rng[sl] = np.where(va.any(axis=1), hi - lo, np.nan)
-        # RMS rate: a sum per stance, in its own order (a padded sum's rounding would depend on
-        # the other stances); squares and finite marks computed once over the stances' span
-        lo_all, hi_all = int(i0.min()), int(i1.max())
-        r = rate[lo_all:hi_all]
-        sq = r * r
-        finite = np.isfinite(r)
-        n_bad = np.concatenate([[0], np.cumsum(~finite)])
-        add = np.add.reduce
-        for j, a, lo, hi in zip(ok.tolist(), rng.tolist(), (i0 - lo_all).tolist(),
-                                (i1 - lo_all).tolist()):
-            part = sq[lo:hi] if n_bad[hi] == n_bad[lo] else sq[lo:hi][finite[lo:hi]]
-            w = math.sqrt(float(add(part)) / len(part)) if len(part) else None
-            out[j] = (a if a == a else None, w)
+        wob = _rms_in_windows(rate, i0, i1)
+        for j, a, w in zip(ok.tolist(), rng.tolist(), wob.tolist()):
+            out[j] = (a if a == a else None, w if w == w else None)
         return out
+
+
+def _rms_in_windows(x: np.ndarray, i0: np.ndarray, i1: np.ndarray) -> np.ndarray:
+    """RMS of the finite values of ``x[i0[k]:i1[k]]`` for each k (NaN where there are none).
+
+    Each window's squares are summed on their own, in their own order: the result of a window
+    never depends on the others (a padded sum's rounding would). Windows of one length and no
+    NaN are summed together as the rows of one array (a row's sum is the same as the slice's,
+    bit for bit); the rest one by one. Squares and finite marks are computed once over the
+    windows' span."""
+    out = np.full(len(i0), np.nan)
+    if len(i0) == 0:
+        return out
+    lo_all = int(i0.min())
+    r = x[lo_all:int(i1.max())]
+    sq = r * r
+    finite = np.isfinite(r)
+    lo, hi = i0 - lo_all, i1 - lo_all
+    n_bad = np.concatenate([[0], np.cumsum(~finite)])
+    clean = n_bad[hi] == n_bad[lo]
+    length = hi - lo
+    for n in np.unique(length[clean & (length > 0)]).tolist():
+        sel = np.flatnonzero(clean & (length == n))
+        out[sel] = np.sqrt(np.add.reduce(sq[lo[sel, None] + np.arange(n)], axis=1) / n)
+    for k in np.flatnonzero(~clean).tolist():
+        part = sq[lo[k]:hi[k]][finite[lo[k]:hi[k]]]
+        if len(part):
+            out[k] = math.sqrt(float(np.add.reduce(part)) / len(part))
+    return out

@@ -87,7 +87,9 @@ MAX_RESIDUAL_REL = 0.45
 MAX_RESIDUAL_UP = 0.12
 _SWING_MIN_DPS = 60.0
 _DEFAULT_TOL = 1e-8   # least_squares' default ftol, xtol: the hinge fit's final tolerance
-_LOOSE_TOL = 1e-3     # enough to tell which start reaches the lowest minimum
+_LOOSE_TOL = 1e-3     # the hinge fit's starts: enough to tell which minimum is the lowest
+_NEAR_COST_REL = 0.01  # other minima within this of the lowest cost are refined too
+_SAME_AXES_COS = float(np.cos(np.deg2rad(1.0)))
 
 
 class KneeCalibrationError(ValueError):
@@ -262,6 +264,13 @@ class _HingeFit:
         return jac
 
 
+def _same_axes(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> bool:
+    """Two (j1, j2) pairs are one hinge-fit minimum: each axis within 1 deg up to its sign, and
+    the same relative sign (flipping both leaves the fit unchanged, flipping one does not)."""
+    d1, d2 = float(np.dot(a[0], b[0])), float(np.dot(a[1], b[1]))
+    return abs(d1) > _SAME_AXES_COS and abs(d2) > _SAME_AXES_COS and d1 * d2 > 0
+
+
 def estimate_joint_axes(thigh_gyr_dps: np.ndarray, shank_gyr_dps: np.ndarray,
                         thigh_up: np.ndarray | None = None, shank_up: np.ndarray | None = None,
                         max_samples: int = 3000, gyr_sigma_dps: float = 30.0,
@@ -296,15 +305,17 @@ def estimate_joint_axes(thigh_gyr_dps: np.ndarray, shank_gyr_dps: np.ndarray,
     if starts is None:
         p1, p2 = _principal_axis(gm1), _principal_axis(gm2)
         starts = [(a1, sign * p2) for a1 in [p1, *np.eye(3)] for sign in (1.0, -1.0)]
-    # every start to a loose tolerance (enough to tell the minima apart), then only the best
-    # one refined to least_squares' default tolerances
-    best = None
-    for s1, s2 in starts:
-        x0 = np.r_[_angles_from_axis(s1), _angles_from_axis(s2)]
-        sol = fit.solve(x0, _LOOSE_TOL)
-        if best is None or sol.cost < best.cost:
-            best = sol
-    x = fit.solve(best.x, _DEFAULT_TOL).x
+    # every start to a loose tolerance, then refined to least_squares' default tolerances: the
+    # lowest minimum, and any other minimum (other axes) nearly as low, in case refining
+    # reorders them; the starts that reached one minimum are refined once
+    loose = sorted((fit.solve(np.r_[_angles_from_axis(s1), _angles_from_axis(s2)], _LOOSE_TOL)
+                    for s1, s2 in starts), key=lambda sol: sol.cost)
+    near = [sol for sol in loose if sol.cost <= loose[0].cost * (1.0 + _NEAR_COST_REL)]
+    minima = []
+    for sol in near:
+        if not any(_same_axes(fit.axes(sol.x), fit.axes(m.x)) for m in minima):
+            minima.append(sol)
+    x = min((fit.solve(m.x, _DEFAULT_TOL) for m in minima), key=lambda sol: sol.cost).x
     j1, j2 = fit.axes(x)
     gyr_rms, up_rms = fit.rms(x)
     return j1, j2, gyr_rms, up_rms

@@ -53,7 +53,7 @@ from .activity import sagittal_inclination_deg, thigh_stride_activity
 from .buffers import GrowingArray
 from .events import Swing, first_minimum_after
 from .knee_series import KneeSeries
-from .impact import clip_level_mps2, impact_at, impacts_at, window_end
+from .impact import clip_level_mps2, impact_at, impact_columns, window_end
 from .derived import ShankDerived
 from .knee_stage import CHUNK_STEPS, FrontalStage, KneeStage
 from .sensor_chain import ChainConfig, SensorChain
@@ -451,13 +451,12 @@ class SideBuilder:
     def _impact(self, ic_s: np.ndarray, flags: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
         """(impact g, loading rate g/s), rounded, at the contacts ``ic_s``; NaN: none."""
         ch = self.shank
-        found = impacts_at(ch.t.view(), ch.acc.view(), ic_s, ch.rate_hz,
-                           clip_level_mps2(ch.max_abs_acc), self.derived.acc_norm.view())
-        impact, loading, more = zip(*found)
-        for f, m in zip(flags, more):
-            f.extend(m)
-        return (round_like_python(np.array(impact, dtype=float), 3),
-                round_like_python(np.array(loading, dtype=float), 2))
+        impact, loading, flag = impact_columns(ch.t.view(), ch.acc.view(), ic_s, ch.rate_hz,
+                                               clip_level_mps2(ch.max_abs_acc),
+                                               self.derived.acc_norm.view())
+        for j in np.flatnonzero(flag != "").tolist():
+            flags[j].append(flag[j])
+        return round_like_python(impact, 3), round_like_python(loading, 2)
 
     def _stride_metrics(self, ks: list[int], flags: list[list[str]]
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -60,21 +60,37 @@ def impacts_at(t_s: np.ndarray, acc_mps2: np.ndarray, ic_s: np.ndarray, rate_hz:
                clip_mps2: float | None, acc_norm_mps2: np.ndarray | None = None
                ) -> list[tuple[float | None, float | None, list[str]]]:
     """:func:`impact_at` for many contacts at once (their windows side by side)."""
+    impact, loading, flag = impact_columns(t_s, acc_mps2, ic_s, rate_hz, clip_mps2, acc_norm_mps2)
+    return [(None if i != i else i, None if r != r else r, [f] if f else [])
+            for i, r, f in zip(impact.tolist(), loading.tolist(), flag.tolist())]
+
+
+def impact_columns(t_s: np.ndarray, acc_mps2: np.ndarray, ic_s: np.ndarray, rate_hz: float,
+                   clip_mps2: float | None, acc_norm_mps2: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`impacts_at` as columns: (impact g, loading rate g/s; NaN: none, and each
+    contact's flag, "" for none: ``rate_too_low_for_impact``, ``no_samples_for_impact``,
+    ``acc_saturated`` or ``no_rise_before_impact``)."""
     n = len(ic_s)
+    impact, loading = np.full(n, np.nan), np.full(n, np.nan)
+    flag = np.full(n, "no_samples_for_impact", dtype=object)
     if rate_hz < MIN_IMPACT_RATE_HZ:
-        return [(None, None, ["rate_too_low_for_impact"]) for _ in range(n)]
+        flag[:] = "rate_too_low_for_impact"
+        return impact, loading, flag
     i0 = t_s.searchsorted(np.asarray(ic_s, dtype=float) - CONTACT_TOLERANCE_S)
     i1 = t_s.searchsorted(np.asarray(ic_s, dtype=float) + IMPACT_WINDOW_S, side="right")
-    out: list = [(None, None, ["no_samples_for_impact"]) for _ in range(n)]
-    ok = i1 - i0 >= 2
-    if clip_mps2 is not None:
-        for k in np.flatnonzero(ok).tolist():
-            if np.any(np.abs(acc_mps2[i0[k]:i1[k]]) >= 0.995 * clip_mps2):
-                out[k] = (None, None, ["acc_saturated"])
-                ok[k] = False
-    todo = np.flatnonzero(ok)
+    todo = np.flatnonzero(i1 - i0 >= 2)
+    if clip_mps2 is not None and len(todo):
+        # a window with a sample on (or within 0.5 % of) the full scale
+        lo, hi = int(i0[todo].min()), int(i1[todo].max())
+        on_scale = (np.abs(acc_mps2[lo:hi]) >= 0.995 * clip_mps2).any(axis=1)
+        count = np.concatenate([[0], np.cumsum(on_scale)])
+        saturated = count[i1[todo] - lo] > count[i0[todo] - lo]
+        flag[todo[saturated]] = "acc_saturated"
+        todo = todo[~saturated]
     if len(todo) == 0:
-        return out
+        return impact, loading, flag
+    flag[todo] = ""
     i0, i1 = i0[todo], i1[todo]
     base = 0
     norm = acc_norm_mps2
@@ -89,9 +105,8 @@ def impacts_at(t_s: np.ndarray, acc_mps2: np.ndarray, ic_s: np.ndarray, rate_hz:
     falls = start >= i1 - 1
     if falls.any():
         idx, valid = window_index(i0[falls], i1[falls])
-        top = np.max(norm[idx] / GRAVITY_MPS2, axis=1, where=valid, initial=-np.inf)
-        for k, v in zip(todo[falls].tolist(), top.tolist()):
-            out[k] = (v, None, ["no_rise_before_impact"])
+        impact[todo[falls]] = np.max(norm[idx] / GRAVITY_MPS2, axis=1, where=valid, initial=-np.inf)
+        flag[todo[falls]] = "no_rise_before_impact"
     rises = ~falls
     if rises.any():
         # steepest rise from the start of the rise (one sample before, if the window opened
@@ -103,21 +118,16 @@ def impacts_at(t_s: np.ndarray, acc_mps2: np.ndarray, ic_s: np.ndarray, rate_hz:
         pos = np.arange(idx.shape[1])
         searched = valid & (pos >= (s0 - j0)[:, None])
         k_peak = np.argmax(np.where(searched, mag_g, -np.inf), axis=1)
-        rows = np.arange(len(j0))
-        peak = mag_g[rows, k_peak]
+        impact[todo[rises]] = mag_g[np.arange(len(j0)), k_peak]
         tw = t[idx]
         with np.errstate(invalid="ignore", divide="ignore"):
             slopes = np.diff(mag_g, axis=1) / np.maximum(np.diff(tw, axis=1), 1e-6)
         before_peak = pos[:-1] < k_peak[:, None]
         steepest = np.max(slopes, axis=1, where=before_peak, initial=-np.inf)
-        has_rise = k_peak > 0
-        for k, p, s, r in zip(todo[rises].tolist(), peak.tolist(), steepest.tolist(),
-                              has_rise.tolist()):
-            if not r or s <= 0.0:
-                out[k] = (p, None, ["no_rise_before_impact"])
-            else:
-                out[k] = (p, s, [])
-    return out
+        no_rise = (k_peak == 0) | (steepest <= 0.0)
+        loading[todo[rises][~no_rise]] = steepest[~no_rise]
+        flag[todo[rises][no_rise]] = "no_rise_before_impact"
+    return impact, loading, flag
 
 
 def rise_start(acc_mps2: np.ndarray, i0: int, i1: int) -> int:

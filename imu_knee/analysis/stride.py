@@ -77,25 +77,27 @@ def ankle_displacements(t_s: np.ndarray, acc_world_mps2: np.ndarray, gyr_dps: np
 def _displacements(t_s, acc_world_mps2, gyr_dps, quat, i0, i1, lever_sensor,
                    end_anchored: bool) -> np.ndarray:
     idx, valid = window_index(i0, i1 + 1)
+    # axes (sample, stride, xyz): each stride's sums run in sample order, and one numpy step
+    # adds a sample of every stride at once (a sum along the first axis adds in order)
+    idx, valid = idx.T, valid.T
     t = np.take(t_s, idx)
     # steps between consecutive samples of each stride (padding repeats the last sample of a
     # stride, a real one, and its steps count 0)
-    dt = np.where(valid[:, 1:], t[:, 1:] - t[:, :-1], 0.0)
-    # axes (3, stride, sample): the sums along a stride run over contiguous memory, each in
-    # sample order from the stride's first sample (cumsum; the last cumulative value is the
-    # sum, as np.sum over the samples of a (stride, sample, 3) array adds them in order)
-    a_w = np.take(acc_world_mps2, idx, axis=0).transpose(2, 0, 1)
-    # trapezoidal integration of acceleration -> velocity change u (u[:, :, 0] = 0); the
+    dt = np.where(valid[1:], t[1:] - t[:-1], 0.0)[:, :, None]
+    a_w = np.take(acc_world_mps2, idx, axis=0)
+    # trapezoidal integration of acceleration -> velocity change u (u[0] = 0); the
     # trapezoids' halves are taken out of the sums (exact: powers of two), so c = 2 u is summed
-    step = np.add(a_w[:, :, 1:], a_w[:, :, :-1])
+    step = np.add(a_w[1:], a_w[:-1])
     step *= dt
-    c = np.zeros(a_w.shape)
-    np.cumsum(step, axis=2, out=c[:, :, 1:])
+    c = np.zeros_like(a_w)
+    c[1:2] = step[:1]
+    for j in range(1, len(step)):  # as np.cumsum along the samples, far faster on this layout
+        np.add(c[j], step[j], out=c[j + 1])
     # position: the trapezoidal integral of u, sum(0.5 * (u[j] + u[j + 1]) * dt[j]) = p_u
-    c_mid = np.add(c[:, :, 1:], c[:, :, :-1], out=step)
+    c_mid = np.add(c[1:], c[:-1], out=step)
     c_mid *= dt
-    p_u = 0.25 * np.cumsum(c_mid, axis=2)[:, :, -1].T
-    u_end = 0.5 * c[:, np.arange(len(i0)), i1 - i0].T
+    p_u = 0.25 * np.sum(c_mid, axis=0)
+    u_end = 0.5 * c[i1 - i0, np.arange(len(i0))]
     # lever and angular rate at both ends, in the world frame
     q0, q1 = quat[i0], quat[i1]
     lever_w0 = rotate(q0, lever_sensor)

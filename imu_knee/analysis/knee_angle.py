@@ -567,27 +567,24 @@ class KneeAngleEstimator:
         the axis with the bias removed), shape (N, 3). All three are linear in the inputs, so
         interpolating them in time equals computing them from interpolated inputs (how the
         engine brings the thigh onto the shank's sample times cheaply)."""
-        cal = self.calibration
-        axis, ref = ((cal.thigh_axis, cal.thigh_ref) if segment == "thigh"
-                     else (cal.shank_axis, cal.shank_ref))
         up = np.asarray(up, dtype=float).reshape(-1, 3)
-        g = np.asarray(gyr_dps, dtype=float).reshape(-1, 3) - np.asarray(bias_dps, dtype=float).reshape(-1, 3)
-        out = np.empty((len(up), 3))
-        out[:, 0] = dot_rows(up, ref)
-        out[:, 1] = dot_rows(up, np.cross(axis, ref))
-        out[:, 2] = dot_rows(g, axis)
-        return out
+        return self._terms(segment, lambda vectors: [dot_rows(up, v) for v in vectors],
+                           gyr_dps, bias_dps)
 
     def quat_terms(self, segment: str, quat, gyr_dps, bias_dps) -> np.ndarray:
         """:meth:`segment_terms` from the segment's orientation quaternions (w, x, y, z; sensor →
         earth, any heading) instead of its up direction (the same values, bit for bit)."""
+        q = np.asarray(quat, dtype=float).reshape(-1, 4)
+        return self._terms(segment, lambda vectors: up_dots_from_quat(q, vectors), gyr_dps, bias_dps)
+
+    def _terms(self, segment: str, up_dots, gyr_dps, bias_dps) -> np.ndarray:
+        """The terms, with ``up_dots(vectors)`` giving the up direction's dot products."""
         cal = self.calibration
         axis, ref = ((cal.thigh_axis, cal.thigh_ref) if segment == "thigh"
                      else (cal.shank_axis, cal.shank_ref))
-        q = np.asarray(quat, dtype=float).reshape(-1, 4)
         g = np.asarray(gyr_dps, dtype=float).reshape(-1, 3) - np.asarray(bias_dps, dtype=float).reshape(-1, 3)
-        out = np.empty((len(q), 3))
-        out[:, 0], out[:, 1] = up_dots_from_quat(q, (ref, np.cross(axis, ref)))
+        out = np.empty((len(g), 3))
+        out[:, 0], out[:, 1] = up_dots((ref, np.cross(axis, ref)))
         out[:, 2] = dot_rows(g, axis)
         return out
 

@@ -77,3 +77,39 @@ def test_thigh_only_legs_give_the_same_rows_in_any_blocks():
         rows.extend(engine.push(*block))
     rows.extend(engine.finish())
     pd.testing.assert_frame_equal(rows_to_frame(rows), whole, check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+def test_long_first_block_is_kept_and_later_blocks_extend_it():
+    """A whole-recording push keeps the pushed arrays (no copy); a long first block followed by
+    small ones (its storage then grows into a buffer of its own) gives the whole push's rows."""
+    from imu_knee.simulate import simulate
+
+    rec = simulate("level:60", seed=2, rate_hz=100.0, sensors=("left_shank", "left_thigh")).recording
+    n = min(len(s) for s in rec.streams.values())
+    first = 5000  # longer than a buffer's initial capacity (4096 samples)
+    assert n > first + 1000
+    rates = {name: s.rate_hz for name, s in rec.streams.items()}
+    whole = Engine(rates, leg_length_m=rec.leg_length_m, contact_rows=True)
+    rows_whole = []
+    for name, s in rec.streams.items():
+        rows_whole.extend(whole.push(name, s.t_s, s.acc_mps2, s.gyr_dps))
+    rows_whole.extend(whole.finish())
+    shank = whole.chains["left_shank"]
+    assert np.shares_memory(shank.acc.view(), rec.streams["left_shank"].acc_mps2)
+
+    split = Engine(rates, leg_length_m=rec.leg_length_m, contact_rows=True)
+    rows = []
+    for name, s in rec.streams.items():
+        rows.extend(split.push(name, s.t_s[:first], s.acc_mps2[:first], s.gyr_dps[:first]))
+    for a in range(first, n + 1000, 37):
+        for name, s in rec.streams.items():
+            sl = slice(a, a + 37)
+            if len(s.t_s[sl]):
+                rows.extend(split.push(name, s.t_s[sl], s.acc_mps2[sl], s.gyr_dps[sl]))
+    rows.extend(split.finish())
+    assert len(rows_whole) > 40
+    pd.testing.assert_frame_equal(rows_to_frame(rows), rows_to_frame(rows_whole), check_exact=False,
+                                  rtol=1e-9, atol=1e-9)
+    chain = split.chains["left_shank"]
+    assert chain.t.n == len(rec.streams["left_shank"])
+    assert not np.shares_memory(chain.acc.view(), rec.streams["left_shank"].acc_mps2)

@@ -185,7 +185,8 @@ class SensorChain:
         for j in np.flatnonzero(is_gap):
             start = prev_t if j == 0 else t_s[j - 1]
             self.gaps.append((float(start), float(t_s[j])))
-        self.max_abs_acc = max(self.max_abs_acc, float(np.abs(acc).max()))
+        # the largest |value| without an |acc| array (NaN if any is NaN, as np.abs(acc).max())
+        self.max_abs_acc = max(self.max_abs_acc, float(np.maximum(acc.max(), -acc.min())))
         return self._advance(final=False)
 
     def _orientation_with_resets(self, acc, gyr, gap_before: np.ndarray, periods: np.ndarray,

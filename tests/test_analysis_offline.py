@@ -16,13 +16,13 @@ sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "analysis"))
 from synth import synth_recording  # noqa: E402
 
 from imu_knee.analysis import offline  # noqa: E402
-from imu_knee.analysis.engine import Engine, analyze_recording  # noqa: E402
+from imu_knee.analysis.engine import Engine, analyze_recording, join_step_frames, rows_to_frame  # noqa: E402
 from imu_knee.analysis.forked import FAILED, ForkedCall, can_fork  # noqa: E402
 from imu_knee.analysis.impact import impact_at  # noqa: E402
 from imu_knee.analysis.offline import analyze_whole  # noqa: E402
 from imu_knee.analysis.shank_tilt import max_forward_tilt_deg, walking_direction  # noqa: E402
 from imu_knee.analysis.stride import ankle_displacement, ankle_displacements  # noqa: E402
-from imu_knee.analysis.steps import cells  # noqa: E402
+from imu_knee.analysis.steps import StepRow, cells  # noqa: E402
 from imu_knee.simulate import simulate  # noqa: E402
 
 FOUR = ("left_shank", "right_shank", "left_thigh", "right_thigh")
@@ -150,6 +150,25 @@ def test_strides_integrated_together_equal_one_by_one(four_sensors):
         np.testing.assert_array_equal(together[k], ankle_displacement(*args, int(i0[k]), int(i1[k]), lever))
     # a stride's displacement is a few tens of cm, not drift
     assert np.abs(together[:, 2]).max() < 5.0
+
+
+def test_legs_tables_join_into_the_table_of_all_their_rows(four_sensors):
+    engine = Engine({n: s.rate_hz for n, s in four_sensors.streams.items()}, notices=False)
+    rows = []
+    for name, s in four_sensors.streams.items():
+        rows.extend(engine.push(name, s.t_s, s.acc_mps2, s.gyr_dps))
+    rows.extend(engine.finish())
+    left = [r for r in rows if r.side == "left"]
+    right = [r for r in rows if r.side == "right"]
+    assert len(left) > 15 and len(right) > 15
+    whole = rows_to_frame(rows)
+    joined = join_step_frames([rows_to_frame(right), rows_to_frame([]), rows_to_frame(left)])
+    pd.testing.assert_frame_equal(joined, whole, check_exact=True)
+    # a table whose toe-off column is typed otherwise (no toe-off in it) joins as its rows do
+    lone = [StepRow("right", float(whole["ic_s"].iloc[3]), activity="level")]
+    pd.testing.assert_frame_equal(join_step_frames([rows_to_frame(left), rows_to_frame(lone)]),
+                                  rows_to_frame(left + lone), check_exact=True)
+    assert join_step_frames([]).columns.tolist() == whole.columns.tolist()
 
 
 def test_step_metrics_equal_the_per_stance_functions(four_sensors):

@@ -57,7 +57,7 @@ from .impact import clip_level_mps2, impact_at, impact_columns, window_end
 from .derived import ShankDerived
 from .knee_stage import CHUNK_STEPS, FrontalStage, KneeStage
 from .sensor_chain import ChainConfig, SensorChain
-from .shank_tilt import axis_tilt_deg, walking_directions
+from .shank_tilt import axis_tilt_rad, walking_directions
 from .steps import STEP_COLUMNS, StepRow, cells, round_like_python
 from .windows import chunks, window_index
 from .stride import ankle_displacements, midstance_index, midstance_indices
@@ -80,6 +80,8 @@ DEFAULT_LEG_LENGTH_M = 0.90
 SHANK_PER_LEG = 0.47          # knee-to-ankle / (ASIS-to-ankle), anthropometric average
 SENSOR_ABOVE_ANKLE = 0.60     # shank sensors sit at about 60 % of the shank above the ankle
 PROVISIONAL_END_S = 0.05      # the contact row's stride integration ends this long after contact
+# why a stride cannot be integrated (flags), by :meth:`SideBuilder._integration_problems`
+INTEGRATION_PROBLEMS = ((), ("stride_too_long",), ("gap",), ("after_gap", "activity_unknown"))
 
 
 @dataclass
@@ -217,8 +219,9 @@ class SideBuilder:
         ``MAX_STANCE_S`` (a real toe-off), else 1 s after the contact, cut at the next toe-off
         and the last sample."""
         swings = self.events.swings
+        n = len(swings)
         ic = np.array([swings[k].ic_s for k in ks])
-        nxt = np.array([swings[k + 1].to_s if k + 1 < len(swings) else np.nan for k in ks])
+        nxt = np.array([swings[k + 1].to_s if k + 1 < n else np.nan for k in ks])
         with np.errstate(invalid="ignore"):
             real = nxt - ic <= MAX_STANCE_S
         cut = np.minimum(np.fmin(ic + 1.0, nxt), self.events.last_t)
@@ -321,9 +324,9 @@ class SideBuilder:
         axis = self.derived.long_axis.view()
         for sl in chunks(len(ok), CHUNK_STEPS):
             idx, valid = window_index(i0[ok[sl]], i1[ok[sl]] + 1)
-            tilt = axis_tilt_deg(axis[idx], direction[sl, None, :])
+            tilt = axis_tilt_rad(axis[idx], direction[sl, None, :])
             # NaN: orientation unknown somewhere in the stance
-            out[ok[sl]] = np.max(tilt, axis=1, where=valid, initial=-np.inf)
+            out[ok[sl]] = np.degrees(np.max(tilt, axis=1, where=valid, initial=-np.inf))
         return out
 
     # -------------------------------------------------------------- contact rows (live)
@@ -397,29 +400,19 @@ class SideBuilder:
 
     def _integration_problem(self, i0: int, i1: int) -> list[str]:
         """Why the shank cannot be integrated from sample i0 to i1 (empty: it can)."""
-        return self._integration_problems(np.array([i0]), np.array([i1]))[0]
+        return list(INTEGRATION_PROBLEMS[self._integration_problems(np.array([i0]), np.array([i1]))[0]])
 
-    def _integration_problems(self, i0: np.ndarray, i1: np.ndarray) -> list[list[str]]:
-        """:meth:`_integration_problem` of many strides at once."""
+    def _integration_problems(self, i0: np.ndarray, i1: np.ndarray) -> np.ndarray:
+        """:meth:`_integration_problem` of many strides at once, as indices into
+        :data:`INTEGRATION_PROBLEMS` (0: none)."""
         ch = self.shank
         t = ch.t.view()
         has_gap, has_unknown = ch.gaps_and_unknown(i0, i1)
         since_restart = t[i0][:, None] - np.asarray(ch.restarts_s)[None, :]
         settling = ((-0.5 < since_restart) & (since_restart < AFTER_GAP_S)).any(axis=1)
         too_long = t[i1] - t[i0] > 3.0
-        out = []
-        for long_, gap, unk, settle in zip(too_long.tolist(), has_gap.tolist(),
-                                           has_unknown.tolist(), settling.tolist()):
-            if long_:
-                out.append(["stride_too_long"])
-            elif gap:
-                out.append(["gap"])
-            elif unk or settle:
-                # orientation unknown until the first quiet sample after a gap, then settling
-                out.append(["after_gap", "activity_unknown"])
-            else:
-                out.append([])
-        return out
+        # orientation unknown until the first quiet sample after a gap, then settling
+        return np.select([too_long, has_gap, has_unknown | settling], [1, 2, 3], 0)
 
     def _knee_and_frontal(self, ic_s: np.ndarray, to_s: np.ndarray, flags: list[list[str]]
                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -479,10 +472,10 @@ class SideBuilder:
         for j in np.flatnonzero(~((i0 >= 0) & (i1 > i0))).tolist():
             flags[j].append("no_midstance")
         if len(todo):
-            problems = self._integration_problems(i0[todo], i1[todo])
-            for j, problem in zip(todo.tolist(), problems):
-                flags[j].extend(problem)
-            todo = np.array([j for j, problem in zip(todo.tolist(), problems) if not problem], dtype=int)
+            problem = self._integration_problems(i0[todo], i1[todo])
+            for j, p in zip(todo[problem > 0].tolist(), problem[problem > 0].tolist()):
+                flags[j].extend(INTEGRATION_PROBLEMS[p])
+            todo = todo[problem == 0]
         if not len(todo):
             return length, height, d_world
         lever = self.lever_m * ch.calibration.up_axis
@@ -667,19 +660,43 @@ def rows_to_frame(rows: list[StepRow]) -> pd.DataFrame:
     others as pandas infers them from the rows' values."""
     final = [r for r in rows if r.final]
     if not final:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in FRAME_COLUMNS}).astype(
-            {c: np.int64 for c in FRAME_COLUMNS if c not in _UNCONVERTED})
-    values = dict(zip(FRAME_COLUMNS, zip(*map(attrgetter(*FRAME_COLUMNS), final))))
+        return _empty_steps()
+    values = {c: list(map(attrgetter(c), final)) for c in FRAME_COLUMNS}
     values["flags"] = [";".join(f) for f in values["flags"]]
-    side = np.array(values["side"])
-    order = np.lexsort((side, np.array(values["ic_s"], dtype=float)))
+    return _steps_frame(values)
+
+
+def join_step_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """One table from :func:`rows_to_frame` tables (e.g. one per leg, each made where its rows
+    were: a table pickles far faster than its rows); the same as :func:`rows_to_frame` of
+    all their rows."""
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return _empty_steps()
+    if any(not f.dtypes.equals(frames[0].dtypes) for f in frames[1:]):
+        # a column typed otherwise in one table (no toe-off at all in it): typed from the values
+        return _steps_frame({c: [v for f in frames for v in f[c].tolist()] for c in FRAME_COLUMNS})
+    joined = pd.concat(frames, ignore_index=True)
+    order = np.lexsort((joined["side"].to_numpy(dtype=str), joined["ic_s"].to_numpy(dtype=float)))
+    return joined.take(order).reset_index(drop=True)
+
+
+def _steps_frame(values: dict[str, list]) -> pd.DataFrame:
+    """The steps table of per-column cell lists, rows sorted stably by (contact time, side)."""
+    order = np.lexsort((np.array(values["side"]), np.array(values["ic_s"], dtype=float))).tolist()
     data = {}
     for c in FRAME_COLUMNS:
         if c in _UNCONVERTED:
-            data[c] = [values[c][j] for j in order.tolist()]
+            data[c] = [values[c][j] for j in order]
         else:
             data[c] = np.array(values[c], dtype=float)[order]
     return pd.DataFrame(data, columns=FRAME_COLUMNS)
+
+
+def _empty_steps() -> pd.DataFrame:
+    """The table of no rows, with the column types it has always had (pandas' for no values)."""
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in FRAME_COLUMNS}).astype(
+        {c: np.int64 for c in FRAME_COLUMNS if c not in _UNCONVERTED})
 
 
 def analyze_recording(rec: Recording, leg_length_m: float | None = None,

@@ -54,8 +54,14 @@ def walking_directions(d_world: np.ndarray, quat: np.ndarray, up_axis: np.ndarra
 def axis_tilt_deg(axis: np.ndarray, direction_xy: np.ndarray) -> np.ndarray:
     """Forward tilt from vertical (deg, + = knee ahead of ankle) of world-frame long axes
     ``axis`` (..., 3) along horizontal walking directions ``direction_xy`` (..., 2)."""
+    return np.degrees(axis_tilt_rad(axis, direction_xy))
+
+
+def axis_tilt_rad(axis: np.ndarray, direction_xy: np.ndarray) -> np.ndarray:
+    """:func:`axis_tilt_deg` in radians (the largest of many tilts converted once gives the
+    same degrees: the conversion is one multiplication, which keeps the order)."""
     fwd = axis[..., 0] * direction_xy[..., 0] + axis[..., 1] * direction_xy[..., 1]
-    return np.degrees(np.arctan2(fwd, axis[..., 2]))
+    return np.arctan2(fwd, axis[..., 2])
 
 
 def forward_tilt_deg(quat: np.ndarray, up_axis: np.ndarray, direction_xy: np.ndarray) -> np.ndarray:

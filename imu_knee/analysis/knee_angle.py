@@ -64,6 +64,7 @@ from vqf import VQF
 
 from .quaternion import dot_rows  # noqa: F401 - also used from here by other modules
 from .quaternion import rotate as _rotate
+from .windows import chunks as _chunks
 
 __all__ = [
     "KneeBlock",
@@ -86,6 +87,7 @@ MAX_STANDING_GYR_RMS_DPS = 15.0
 MAX_RESIDUAL_REL = 0.45
 MAX_RESIDUAL_UP = 0.12
 _SWING_MIN_DPS = 60.0
+TERMS_CHUNK_ROWS = 16384  # rows of the knee terms computed together (temporaries stay in the cache)
 _DEFAULT_TOL = 1e-8   # least_squares' default ftol, xtol: the hinge fit's final tolerance
 _LOOSE_TOL = 1e-3     # the hinge fit's starts: enough to tell which minimum is the lowest
 _NEAR_COST_REL = 0.01  # other minima within this of the lowest cost are refined too
@@ -568,24 +570,29 @@ class KneeAngleEstimator:
         interpolating them in time equals computing them from interpolated inputs (how the
         engine brings the thigh onto the shank's sample times cheaply)."""
         up = np.asarray(up, dtype=float).reshape(-1, 3)
-        return self._terms(segment, lambda vectors: [dot_rows(up, v) for v in vectors],
+        return self._terms(segment, lambda rows, vectors: [dot_rows(up[rows], v) for v in vectors],
                            gyr_dps, bias_dps)
 
     def quat_terms(self, segment: str, quat, gyr_dps, bias_dps) -> np.ndarray:
         """:meth:`segment_terms` from the segment's orientation quaternions (w, x, y, z; sensor →
         earth, any heading) instead of its up direction (the same values, bit for bit)."""
         q = np.asarray(quat, dtype=float).reshape(-1, 4)
-        return self._terms(segment, lambda vectors: up_dots_from_quat(q, vectors), gyr_dps, bias_dps)
+        return self._terms(segment, lambda rows, vectors: up_dots_from_quat(q[rows], vectors),
+                           gyr_dps, bias_dps)
 
     def _terms(self, segment: str, up_dots, gyr_dps, bias_dps) -> np.ndarray:
-        """The terms, with ``up_dots(vectors)`` giving the up direction's dot products."""
+        """The terms, with ``up_dots(rows, vectors)`` giving the up direction's dot products
+        over a slice of rows; :data:`TERMS_CHUNK_ROWS` rows at a time."""
         cal = self.calibration
         axis, ref = ((cal.thigh_axis, cal.thigh_ref) if segment == "thigh"
                      else (cal.shank_axis, cal.shank_ref))
-        g = np.asarray(gyr_dps, dtype=float).reshape(-1, 3) - np.asarray(bias_dps, dtype=float).reshape(-1, 3)
-        out = np.empty((len(g), 3))
-        out[:, 0], out[:, 1] = up_dots((ref, np.cross(axis, ref)))
-        out[:, 2] = dot_rows(g, axis)
+        other = np.cross(axis, ref)
+        gyr = np.asarray(gyr_dps, dtype=float).reshape(-1, 3)
+        bias = np.asarray(bias_dps, dtype=float).reshape(-1, 3)
+        out = np.empty((len(gyr), 3))
+        for rows in _chunks(len(gyr), TERMS_CHUNK_ROWS):
+            out[rows, 0], out[rows, 1] = up_dots(rows, (ref, other))
+            out[rows, 2] = dot_rows(gyr[rows] - bias[rows], axis)
         return out
 
     def update_terms(self, t_s, thigh_terms: np.ndarray, shank_terms: np.ndarray) -> np.ndarray:
@@ -594,18 +601,23 @@ class KneeAngleEstimator:
         n = len(t)
         if n == 0:
             return np.zeros(0)
-        # p2 − p1 (each p = atan2(term 1, term 0)) as one angle: arg(z2 · conj(z1)) with
-        # z = term 0 + i·term 1, in (−180, 180]
-        x1, y1, x2, y2 = thigh_terms[:, 0], thigh_terms[:, 1], shank_terms[:, 0], shank_terms[:, 1]
-        incl = np.rad2deg(np.arctan2(y2 * x1 - x2 * y1, x2 * x1 + y2 * y1))
-        rate = thigh_terms[:, 2] - shank_terms[:, 2]
         prev_t = self._last_t if self._last_t is not None else t[0]
         dt = np.diff(np.r_[prev_t, t])
         a = self._alpha
-        # θ_k = (1−a)(θ_{k−1} + ω_k dt_k) + a·incl_k ; a gap (or the first sample, or the first
-        # known one after unknown rows) resets to incl
-        drive = (1.0 - a) * rate * dt + a * incl
-        unknown = ~(np.isfinite(incl) & np.isfinite(rate))
+        incl, rate, drive = np.empty(n), np.empty(n), np.empty(n)
+        unknown = np.empty(n, dtype=bool)
+        for rows in _chunks(n, TERMS_CHUNK_ROWS):
+            # p2 − p1 (each p = atan2(term 1, term 0)) as one angle: arg(z2 · conj(z1)) with
+            # z = term 0 + i·term 1, in (−180, 180]
+            x1, y1, w1 = thigh_terms[rows].T
+            x2, y2, w2 = shank_terms[rows].T
+            inc = np.rad2deg(np.arctan2(y2 * x1 - x2 * y1, x2 * x1 + y2 * y1))
+            r = w1 - w2
+            incl[rows], rate[rows] = inc, r
+            # θ_k = (1−a)(θ_{k−1} + ω_k dt_k) + a·incl_k ; a gap (or the first sample, or the
+            # first known one after unknown rows) resets to incl
+            drive[rows] = (1.0 - a) * r * dt[rows] + a * inc
+            unknown[rows] = ~(np.isfinite(inc) & np.isfinite(r))
         reset = (dt > self.max_gap_s) | (dt < 0)
         reset[1:] |= unknown[:-1]
         if self._zi is None or self._prev_unknown:

@@ -266,10 +266,12 @@ class _HingeFit:
         return jac
 
 
-def _same_axes(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> bool:
-    """Two (j1, j2) pairs are one hinge-fit minimum: each axis within 1 deg up to its sign, and
-    the same relative sign (flipping both leaves the fit unchanged, flipping one does not)."""
-    d1, d2 = float(np.dot(a[0], b[0])), float(np.dot(a[1], b[1]))
+def _same_axes(xa: np.ndarray, xb: np.ndarray) -> bool:
+    """Two hinge-fit points (φ1, θ1, φ2, θ2) are one minimum: each axis within 1 deg up to its
+    sign, and the same relative sign (flipping both leaves the fit unchanged, flipping one
+    does not)."""
+    d1 = float(np.dot(_axis_from_angles(xa[0], xa[1]), _axis_from_angles(xb[0], xb[1])))
+    d2 = float(np.dot(_axis_from_angles(xa[2], xa[3]), _axis_from_angles(xb[2], xb[3])))
     return abs(d1) > _SAME_AXES_COS and abs(d2) > _SAME_AXES_COS and d1 * d2 > 0
 
 
@@ -312,10 +314,10 @@ def estimate_joint_axes(thigh_gyr_dps: np.ndarray, shank_gyr_dps: np.ndarray,
     # reorders them; the starts that reached one minimum are refined once
     loose = sorted((fit.solve(np.r_[_angles_from_axis(s1), _angles_from_axis(s2)], _LOOSE_TOL)
                     for s1, s2 in starts), key=lambda sol: sol.cost)
-    near = [sol for sol in loose if sol.cost <= loose[0].cost * (1.0 + _NEAR_COST_REL)]
-    minima = []
+    near = [sol for sol in loose[1:] if sol.cost <= loose[0].cost * (1.0 + _NEAR_COST_REL)]
+    minima = [loose[0]]
     for sol in near:
-        if not any(_same_axes(fit.axes(sol.x), fit.axes(m.x)) for m in minima):
+        if not any(_same_axes(sol.x, m.x) for m in minima):
             minima.append(sol)
     x = min((fit.solve(m.x, _DEFAULT_TOL) for m in minima), key=lambda sol: sol.cost).x
     j1, j2 = fit.axes(x)

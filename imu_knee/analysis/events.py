@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .windows import window_argext
+from .windows import spans_with_mark, window_argext
 
 LO_DPS = 3.0
 TO_SEARCH_S = 0.25
@@ -267,8 +267,7 @@ class SwingDetector:
         if gap_after is None:
             gap = np.zeros(len(a), dtype=bool)
         else:
-            gap_i = np.flatnonzero(gap_after[L:R]) + L  # a gap after these samples
-            gap = np.searchsorted(gap_i, b) > np.searchsorted(gap_i, to_i)
+            gap = spans_with_mark(np.flatnonzero(gap_after[L:R]) + L, to_i, b)
         cols = (to_i, to_s, ms, t_s[ms] - self.delay_s, peak, ic_i, ic_s, gap,
                 t_cross - self.delay_s, k, t_s[zc_up] - self.delay_s)
         return [Swing(*row) if kept else None

@@ -17,6 +17,7 @@ from .orientation import StreamingOrientation
 from .quaternion import rotate
 from .stride import ankle_displacements, midstance_indices, squared_norms
 from .stride_at_contact import displacement_to
+from .windows import spans_with_mark
 from ..recording import GRAVITY_MPS2
 
 QUIET_GYRO_DPS = 30.0
@@ -476,9 +477,9 @@ class SensorChain:
         """Per span of samples i0[k] to i1[k]: (a gap after a sample in [i0, i1), an unknown
         orientation in [i0, i1])."""
         lo, hi = int(i0.min()), int(i1.max()) + 1
-        gaps = np.concatenate([[0], np.cumsum(self.gap_after.view()[lo:hi])])
-        unknown = np.concatenate([[0], np.cumsum(np.isnan(self.quat.view()[lo:hi, 0]))])
-        return gaps[i1 - lo] > gaps[i0 - lo], unknown[i1 + 1 - lo] > unknown[i0 - lo]
+        gaps = np.flatnonzero(self.gap_after.view()[lo:hi]) + lo
+        unknown = np.flatnonzero(np.isnan(self.quat.view()[lo:hi, 0])) + lo
+        return spans_with_mark(gaps, i0, i1), spans_with_mark(unknown, i0, i1 + 1)
 
     @property
     def last_t(self) -> float:

@@ -51,3 +51,9 @@ def window_argext(values: np.ndarray, starts, stops, largest: bool, chunk: int =
         v = np.where(valid, values[idx], -np.inf if largest else np.inf)
         out[k] = starts[k] + arg(v, axis=1)
     return out
+
+
+def spans_with_mark(marked: np.ndarray, starts, stops) -> np.ndarray:
+    """Per span ``[starts[k], stops[k])``: whether it holds a marked index (``marked``: the
+    sorted indices of the marks, e.g. ``np.flatnonzero(mask)``)."""
+    return np.searchsorted(marked, stops) > np.searchsorted(marked, starts)

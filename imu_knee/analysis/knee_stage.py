@@ -19,13 +19,12 @@ from . import frontal as fr
 from . import knee_angle as ka
 from .buffers import GrowingArray
 from .sensor_chain import SensorChain
-from .windows import chunks, window_index
 
 
 MIN_PLAUSIBLE_DEG = -20.0      # hyper-extension beyond standing
 MIN_SWING_FLEXION_DEG = 25.0   # the knee bends at least this much in a walking swing
 MAX_PLAUSIBLE_DEG = 150.0
-CHUNK_STEPS = 256              # stances per padded window array (bounds its memory)
+CHUNK_STEPS = 256              # stances per padded window array in the engine (bounds its memory)
 
 
 class KneeStage:
@@ -167,9 +166,8 @@ class KneeStage:
         ends = np.minimum(np.interp(ic, t, f), np.interp(to, t, f))
         i0, i1 = t.searchsorted(ic, "left"), t.searchsorted(to, "right")
         inner = np.full(len(ok), np.inf)
-        for sl in chunks(len(ok), CHUNK_STEPS):
-            idx, valid = window_index(np.minimum(i0[sl], len(t) - 1), i1[sl])
-            inner[sl] = np.min(f[idx], axis=1, where=valid, initial=np.inf)
+        for sel, idx in _windows_by_length(i0, i1):
+            inner[sel] = np.minimum.reduce(f[idx], axis=1)
         # NaN inside a stance: the ends, as a comparison with NaN is False
         best = np.where(inner < ends, inner, ends)
         for j, v in zip(ok.tolist(), best.tolist()):
@@ -249,13 +247,9 @@ class FrontalStage:
         i0, i1 = t.searchsorted(ic[ok], "left"), t.searchsorted(to[ok], "right")
         angle, rate = self.angle.view(), self.rate.view()
         rng = np.full(len(ok), np.nan)
-        for sl in chunks(len(ok), CHUNK_STEPS):
-            idx, valid = window_index(np.minimum(i0[sl], len(t) - 1), i1[sl])
+        for sel, idx in _windows_by_length(i0, i1):
             a = angle[idx]
-            va = valid & np.isfinite(a)
-            hi = np.max(a, axis=1, where=va, initial=-np.inf)
-            lo = np.min(a, axis=1, where=va, initial=np.inf)
-            rng[sl] = np.where(va.any(axis=1), hi - lo, np.nan)
+            rng[sel] = np.fmax.reduce(a, axis=1) - np.fmin.reduce(a, axis=1)  # NaN skipped
         wob = _rms_in_windows(rate, i0, i1)
         for j, a, w in zip(ok.tolist(), rng.tolist(), wob.tolist()):
             out[j] = (a if a == a else None, w if w == w else None)
@@ -280,12 +274,21 @@ def _rms_in_windows(x: np.ndarray, i0: np.ndarray, i1: np.ndarray) -> np.ndarray
     lo, hi = i0 - lo_all, i1 - lo_all
     n_bad = np.concatenate([[0], np.cumsum(~finite)])
     clean = n_bad[hi] == n_bad[lo]
-    length = hi - lo
-    for n in np.unique(length[clean & (length > 0)]).tolist():
-        sel = np.flatnonzero(clean & (length == n))
-        out[sel] = np.sqrt(np.add.reduce(sq[lo[sel, None] + np.arange(n)], axis=1) / n)
+    for sel, idx in _windows_by_length(lo, hi, clean):
+        out[sel] = np.sqrt(np.add.reduce(sq[idx], axis=1) / idx.shape[1])
     for k in np.flatnonzero(~clean).tolist():
         part = sq[lo[k]:hi[k]][finite[lo[k]:hi[k]]]
         if len(part):
             out[k] = math.sqrt(float(np.add.reduce(part)) / len(part))
     return out
+
+
+def _windows_by_length(i0: np.ndarray, i1: np.ndarray, keep: np.ndarray | None = None):
+    """For each length n > 0 of the windows ``[i0[k], i1[k])`` (those where ``keep``, if
+    given): (the windows' positions k, their (K, n) index array). Windows of one length are
+    the rows of one array: no padding and no mask, and each row reduces as its slice alone."""
+    length = i1 - i0
+    use = length > 0 if keep is None else keep & (length > 0)
+    for n in np.unique(length[use]).tolist():
+        sel = np.flatnonzero(use & (length == n))
+        yield sel, i0[sel, None] + np.arange(n)

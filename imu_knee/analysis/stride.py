@@ -79,23 +79,23 @@ def _displacements(t_s, acc_world_mps2, gyr_dps, quat, i0, i1, lever_sensor,
     idx, valid = window_index(i0, i1 + 1)
     # axes (sample, stride, xyz): each stride's sums run in sample order, and one numpy step
     # adds a sample of every stride at once (a sum along the first axis adds in order)
-    idx, valid = idx.T, valid.T
+    idx, valid = np.ascontiguousarray(idx.T), valid.T
     t = np.take(t_s, idx)
     # steps between consecutive samples of each stride (padding repeats the last sample of a
     # stride, a real one, and its steps count 0)
-    dt = np.where(valid[1:], t[1:] - t[:-1], 0.0)[:, :, None]
+    dt = np.where(valid[1:], t[1:] - t[:-1], 0.0)
     a_w = np.take(acc_world_mps2, idx, axis=0)
     # trapezoidal integration of acceleration -> velocity change u (u[0] = 0); the
     # trapezoids' halves are taken out of the sums (exact: powers of two), so c = 2 u is summed
     step = np.add(a_w[1:], a_w[:-1])
-    step *= dt
+    _times_each_axis(step, dt)
     c = np.zeros_like(a_w)
     c[1:2] = step[:1]
     for j in range(1, len(step)):  # as np.cumsum along the samples, far faster on this layout
         np.add(c[j], step[j], out=c[j + 1])
     # position: the trapezoidal integral of u, sum(0.5 * (u[j] + u[j + 1]) * dt[j]) = p_u
     c_mid = np.add(c[1:], c[:-1], out=step)
-    c_mid *= dt
+    _times_each_axis(c_mid, dt)
     p_u = 0.25 * np.sum(c_mid, axis=0)
     u_end = 0.5 * c[i1 - i0, np.arange(len(i0))]
     # lever and angular rate at both ends, in the world frame
@@ -113,3 +113,10 @@ def _displacements(t_s, acc_world_mps2, gyr_dps, quat, i0, i1, lever_sensor,
     drift = u_end + v_start - v_end
     p_end = p_u + span * (v_start - 0.5 * drift)
     return p_end - (lever_w1 - lever_w0)
+
+
+def _times_each_axis(v: np.ndarray, dt: np.ndarray) -> None:
+    """``v *= dt[..., None]`` for (sample, stride, xyz) ``v``, one axis at a time (a broadcast
+    over the short last axis is several times slower)."""
+    for i in range(v.shape[-1]):
+        np.multiply(v[..., i], dt, out=v[..., i])

@@ -30,4 +30,5 @@ class StreamingOrientation:
         gyr = np.ascontiguousarray(np.radians(gyr_dps), dtype=np.float64)
         acc = np.ascontiguousarray(acc_mps2, dtype=np.float64)
         out = self._vqf.updateBatch(gyr, acc)
-        return out["quat6D"], np.degrees(out["bias"])
+        bias = out["bias"]  # a new array of the filter's: converted in place
+        return out["quat6D"], np.degrees(bias, out=bias)

@@ -296,6 +296,7 @@ class SideBuilder:
                 ms_i = np.array([sws[i].ms_i for i in j], dtype=np.int64)
                 tilt[j] = round_like_python(self._shank_tilt_max(ic[j], to[j], ms_i, d_world[j]), 2)
         side, name = self.side, self.events.name
+        # positional arguments in StepRow's field order (one call per row is most of the cost)
         return [StepRow(side, ic_, to_, act, sl, sh, ig, lr, kic, kmin, fr, fw, rate_hz, name,
                         sorted(set(f)) if f else [], True, "final", inc, lean)
                 for ic_, to_, act, sl, sh, ig, lr, kic, kmin, fr, fw, f, inc, lean in zip(
@@ -308,7 +309,7 @@ class SideBuilder:
         """Largest forward lean of the shank over each stance [ic_s, to_s] (deg; NaN: not
         measurable), along the stride's walking direction (:mod:`.shank_tilt`; ``d_world``:
         the strides' displacements, NaN rows: none; ``ms_i``: the swings' mid-swing samples):
-        ``axis_tilt_deg`` of the long axis per sample in :attr:`derived`."""
+        the largest ``axis_tilt_rad`` of the long axis per sample in :attr:`derived`, in deg."""
         out = np.full(len(ic_s), np.nan)
         ch = self.shank
         t, quat = ch.t.view(), ch.quat.view()

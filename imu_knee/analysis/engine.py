@@ -296,7 +296,7 @@ class SideBuilder:
                 ms_i = np.array([sws[i].ms_i for i in j], dtype=np.int64)
                 tilt[j] = round_like_python(self._shank_tilt_max(ic[j], to[j], ms_i, d_world[j]), 2)
         side, name = self.side, self.events.name
-        # positional arguments in StepRow's field order (one call per row is most of the cost)
+        # positional arguments in StepRow's field order (the quickest way to make many rows)
         return [StepRow(side, ic_, to_, act, sl, sh, ig, lr, kic, kmin, fr, fw, rate_hz, name,
                         sorted(set(f)) if f else [], True, "final", inc, lean)
                 for ic_, to_, act, sl, sh, ig, lr, kic, kmin, fr, fw, f, inc, lean in zip(

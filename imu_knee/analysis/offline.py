@@ -22,11 +22,10 @@ import pandas as pd
 
 from ..heap import release_free_memory
 from ..recording import Recording
-from .engine import DEFAULT_LEG_LENGTH_M, Engine, EngineConfig, rows_to_frame
+from .engine import DEFAULT_LEG_LENGTH_M, Engine, EngineConfig, join_step_frames, rows_to_frame
 from .forked import FAILED, ForkedCall, can_fork
 from .knee_series import KneeSeries
-from .steps import StepRow
-from .summary import build_summary
+from .summary import SessionFacts, build_summary
 
 # below this many samples (all sensors; 4 x 100 Hz for about 2 minutes) a second process
 # costs about as much as it saves on a busy 2-core machine
@@ -46,32 +45,26 @@ class RecordingAnalysis:
 
 @dataclass
 class _LegResult:
-    """What the summary needs from one leg's engine (picklable: it may come from a child)."""
+    """One leg's part (picklable: it may come from a child process)."""
 
-    rows: list[StepRow]
+    steps: pd.DataFrame  # the final rows as a table (a table pickles far faster than rows)
     sensors: dict[str, dict]
     knee_report: dict[str, dict]
     sides: list[str]
     knee: dict[str, KneeSeries]
 
 
-class _Legs:
-    """The legs' results together, read by :func:`.summary.build_summary` like an engine."""
-
-    def __init__(self, parts: list[_LegResult], order: list[str], leg_length_m: float | None):
-        self.leg_length_m = leg_length_m or DEFAULT_LEG_LENGTH_M
-        self.leg_length_given = leg_length_m is not None
-        sensors = {n: r for p in parts for n, r in p.sensors.items()}
-        self._sensors = {n: sensors[n] for n in order}
-        knee = {s: r for p in parts for s, r in p.knee_report.items()}
-        self._knee = {s: knee[s] for s in ("left", "right") if s in knee}
-        self.sides = {s: None for s in ("left", "right") if any(s in p.sides for p in parts)}
-
-    def sensor_report(self) -> dict:
-        return self._sensors
-
-    def knee_report(self) -> dict:
-        return self._knee
+def _session_facts(parts: list[_LegResult], order: list[str],
+                   leg_length_m: float | None) -> SessionFacts:
+    """The legs' reports together, sensors in the recording's order."""
+    sensors = {n: r for p in parts for n, r in p.sensors.items()}
+    knee = {s: r for p in parts for s, r in p.knee_report.items()}
+    return SessionFacts(
+        leg_length_m=leg_length_m or DEFAULT_LEG_LENGTH_M,
+        leg_length_given=leg_length_m is not None,
+        sensors={n: sensors[n] for n in order},
+        knee={s: knee[s] for s in ("left", "right") if s in knee},
+        sides=[s for s in ("left", "right") if any(s in p.sides for p in parts)])
 
 
 def _analyse_leg(rec: Recording, names: list[str], leg_length_m: float | None,
@@ -84,8 +77,9 @@ def _analyse_leg(rec: Recording, names: list[str], leg_length_m: float | None,
         s = rec.streams[name]
         rows.extend(engine.push(name, s.t_s, s.acc_mps2, s.gyr_dps))
     rows.extend(engine.finish())
-    return _LegResult([r for r in rows if r.final], engine.sensor_report(), engine.knee_report(),
-                      list(engine.sides), engine.knee_series() if knee else {})
+    return _LegResult(rows_to_frame([r for r in rows if r.final]), engine.sensor_report(),
+                      engine.knee_report(), list(engine.sides),
+                      engine.knee_series() if knee else {})
 
 
 def _use_two_processes(rec: Recording, legs: list[list[str]], parallel: bool | None) -> bool:
@@ -122,8 +116,8 @@ def analyze_whole(rec: Recording, leg_length_m: float | None = None,
         parts.append(other if other is not FAILED else _analyse_leg(rec, legs[1], leg, config, knee))
     else:
         parts = [_analyse_leg(rec, names, leg, config, knee) for names in legs]
-    steps = rows_to_frame([r for p in parts for r in p.rows])
-    facts = _Legs(parts, list(rec.streams), leg)
+    steps = join_step_frames([p.steps for p in parts])
+    facts = _session_facts(parts, list(rec.streams), leg)
     summary = build_summary(steps, facts, rec)
     series = {s: k for p in parts for s, k in p.knee.items()}
     return RecordingAnalysis(steps, summary, facts.leg_length_m,

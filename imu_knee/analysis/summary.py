@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,19 @@ from .steps import METRIC_COLUMNS
 
 ACTIVITIES = ("level", "stairs_up", "stairs_down")
 MAX_STRIDE_TIME_S = 2.5
+
+
+@dataclass
+class SessionFacts:
+    """What the summary reports beside the steps: the leg length used, each sensor's and each
+    knee's calibration report (``Engine.sensor_report()`` / ``knee_report()``), and the sides
+    that have sensors."""
+
+    leg_length_m: float
+    leg_length_given: bool
+    sensors: dict[str, dict]
+    knee: dict[str, dict]
+    sides: list[str]
 
 
 def _clean(x):
@@ -55,16 +69,16 @@ def asymmetry_percent(left: float | None, right: float | None) -> float | None:
     return round(100.0 * (left - right) / mean, 1)
 
 
-def build_summary(steps: pd.DataFrame, engine, rec=None) -> dict:
+def build_summary(steps: pd.DataFrame, facts: SessionFacts, rec=None) -> dict:
     """The summary dictionary written as SUMMARY.json."""
     summary: dict = {"format": "imu-knee summary 1"}
     if rec is not None:
         summary["recording"] = str(rec.path) if rec.path else None
         summary["duration_s"] = round(rec.duration_s, 3)
-    summary["leg_length_m"] = engine.leg_length_m
-    summary["leg_length_given"] = engine.leg_length_given
-    summary["sensors"] = engine.sensor_report()
-    summary["knee"] = engine.knee_report()
+    summary["leg_length_m"] = facts.leg_length_m
+    summary["leg_length_given"] = facts.leg_length_given
+    summary["sensors"] = facts.sensors
+    summary["knee"] = facts.knee
     side = steps["side"].to_numpy(dtype=object)
     activity = steps["activity"].to_numpy(dtype=object)
     metrics = {c: steps[c].to_numpy(dtype=float, na_value=np.nan) for c in METRIC_COLUMNS}
@@ -76,7 +90,7 @@ def build_summary(steps: pd.DataFrame, engine, rec=None) -> dict:
         stride_times[idx[1:]] = np.diff(ic_s[idx])
     sides: dict = {}
     for name in ("left", "right"):
-        if name not in engine.sides:
+        if name not in facts.sides:
             continue
         mine = side == name
         entry = {"all": _group_stats(metrics, stride_times, mine)}

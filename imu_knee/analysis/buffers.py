@@ -13,19 +13,6 @@ CAN_RELEASE = all(hasattr(mmap, n) for n in ("MAP_PRIVATE", "MAP_ANONYMOUS", "MA
     and hasattr(mmap.mmap, "madvise")
 
 
-def _huge_pages_on_request() -> bool:
-    """Transparent huge pages given to a map that asks (Linux, THP "always" or "madvise")."""
-    try:
-        with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
-            mode = f.read()
-    except OSError:
-        return False
-    return "[never]" not in mode
-
-
-CAN_HUGE = CAN_RELEASE and hasattr(mmap, "MADV_HUGEPAGE") and _huge_pages_on_request()
-
-
 class GrowingArray:
     """Append-only 1-D or 2-D array with amortised O(1) appends.
 
@@ -51,18 +38,15 @@ class GrowingArray:
             shape = (capacity,) if self._width is None else (capacity, self._width)
             return None, np.empty(shape, dtype=self._dtype)
         nbytes = max(capacity * self._row_bytes, PAGE)
-        # private: released pages go back to the system (a shared map would keep them). A
-        # large map that is ``filled`` at once (a whole recording pushed) is asked for huge
-        # pages where the system has them (a few faults instead of one per 4 KiB page; about
-        # half the time of MAP_POPULATE's small pages), else gets its pages up front
-        # (MAP_POPULATE, Linux), cheaper than one page fault at a time
+        # private: released pages go back to the system (a shared map would keep them); a
+        # large map that is ``filled`` at once (a whole recording pushed) gets its pages up
+        # front (MAP_POPULATE, Linux), cheaper than one page fault at a time (huge pages,
+        # MADV_HUGEPAGE, were tried: with imu_knee.heap's reuse of freed memory they cost
+        # more CPU, in compaction)
         flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
-        large = filled and nbytes >= POPULATE_BYTES
-        if large and not CAN_HUGE:
+        if filled and nbytes >= POPULATE_BYTES:
             flags |= getattr(mmap, "MAP_POPULATE", 0)
         mm = mmap.mmap(-1, nbytes, flags=flags)
-        if large and CAN_HUGE:
-            mm.madvise(mmap.MADV_HUGEPAGE)
         flat = np.frombuffer(mm, dtype=self._dtype, count=capacity * (self._width or 1))
         data = flat if self._width is None else flat.reshape(capacity, self._width)
         return mm, data

@@ -397,7 +397,7 @@ def truth_check(data_dir: str, estimator_csv: pd.DataFrame | None = None) -> Non
         i_lab = int(np.argmin(np.abs(grid - lg["lab"])))
         for k in np.flatnonzero(np.isfinite(lg["truth"])):
             rows.append(dict(file=name, subject=name.split("_")[0], side=side, activity=lg["activity"][k],
-                             truth=lg["truth"][k], roll=lg["roll"][k], walk=lg["walk_ranges"][k],
+                             ic_s=round(float(lg["ic"][k]), 3), truth=lg["truth"][k], roll=lg["roll"][k], walk=lg["walk_ranges"][k],
                              lab=lg["ranges"][i_lab, k], lab_offset=lg["lab_offset"],
                              flex_roll_true=lg["flex_roll_true"][k], flex_roll_est=lg["flex_roll_est"][k]))
     df = pd.DataFrame(rows)
@@ -416,6 +416,16 @@ def truth_check(data_dir: str, estimator_csv: pd.DataFrame | None = None) -> Non
           f"median |error| {np.median(np.abs(df.flex_roll_est - df.flex_roll_true)[ok]):.2f} deg; "
           f"{frontal_breakdown(df[ok], 'flex_roll_est', 'flex_roll_true')}; vs the lab truth "
           f"{spearman(df.flex_roll_est, df.truth):.3f}")
+    if estimator_csv is not None and "range_knee" in estimator_csv:
+        est = estimator_csv[estimator_csv.rate == "100hz"].assign(ic_s=lambda d: d.ic_s.round(3))
+        both = df.merge(est[["file", "side", "ic_s", "range_knee"]], on=["file", "side", "ic_s"])
+        ok = np.isfinite(both.range_knee) & np.isfinite(both.walk)
+        print("  the estimator's frontal range (frontal_range_deg; knee frame, truth events) vs the"
+              f" projection across the walking direction from the true orientation: rho"
+              f" {spearman(both.range_knee, both.walk):.3f}, median |error|"
+              f" {np.median(np.abs(both.range_knee - both.walk)[ok]):.2f} deg (n={int(ok.sum())});"
+              f" {frontal_breakdown(both[ok], 'range_knee', 'walk')}; vs the lab truth"
+              f" {spearman(both.range_knee, both.truth):.3f}")
     rng = np.random.default_rng(0)
     print("  lab projection with the lab heading disturbed:")
     keys = list(per_leg)
@@ -467,7 +477,7 @@ def main() -> int:
     if args.loso:
         loso(files)
     if args.truth_check:
-        truth_check(args.data_dir)
+        truth_check(args.data_dir, df)
     if not args.no_hugadb and Path(args.hugadb).exists():
         hugadb_check(Path(args.hugadb))
     return 0

@@ -1,8 +1,13 @@
 """Accuracy of `imu-knee analyze` against ground truth.
 
     python benchmarks/accuracy.py [--data ../shared/data/virtual_imu] [--sensors shank|thigh|all]
+                                  [--rate 100|52|all|paired] [--resample-hz HZ]
 
-(``--sensors thigh``: the thigh-only case, contacts and activity from the thighs alone.)
+(``--sensors thigh``: the thigh-only case, contacts and activity from the thighs alone.
+``--rate``: the 100 Hz files (default), the ``_52hz`` copies, both, or ``paired``: the copies
+beside their own 100 Hz originals, so a rate's effect is not mixed up with the files'.
+``--resample-hz 52``: every selected file resampled to that rate first, as a slower sensor
+would have sampled it: anti-alias low-pass, then a uniform time grid.)
 
 For every ``<name>.csv`` with a ``<name>.truth.csv`` beside it, analyses the recording (leg
 length from ``<subject>.subject.json`` when present), matches each true initial contact to the
@@ -20,12 +25,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.signal import butter, sosfiltfilt
 from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from imu_knee.analysis.engine import analyze_recording  # noqa: E402
-from imu_knee.recording import Recording, read_recording  # noqa: E402
+from imu_knee.recording import Recording, SensorStream, read_recording  # noqa: E402
 
 MATCH_S = 0.100
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "virtual_imu"
@@ -44,6 +50,20 @@ def keep_sensors(rec: Recording, which: str) -> Recording:
     if which == "all":
         return rec
     streams = {n: s for n, s in rec.streams.items() if n.endswith(which)}
+    return Recording(streams=streams, meta=rec.meta, leg_length_m=rec.leg_length_m, path=rec.path)
+
+
+def resampled(rec: Recording, rate_hz: float) -> Recording:
+    """``rec`` as a sensor sampling at ``rate_hz`` would have recorded it: each stream
+    low-passed at 0.4 x the new rate (zero phase, order 4; a sensor's own anti-alias filter),
+    then linearly interpolated onto a uniform grid from its first sample."""
+    streams = {}
+    for name, st in rec.streams.items():
+        sos = butter(4, 0.4 * rate_hz, fs=st.rate_hz, output="sos")
+        t = np.arange(st.t_s[0], st.t_s[-1], 1.0 / rate_hz)
+        acc, gyr = (np.column_stack([np.interp(t, st.t_s, col) for col in sosfiltfilt(sos, x, axis=0).T])
+                    for x in (st.acc_mps2, st.gyr_dps))
+        streams[name] = SensorStream(name, t, acc, gyr, float(rate_hz), st.device)
     return Recording(streams=streams, meta=rec.meta, leg_length_m=rec.leg_length_m, path=rec.path)
 
 
@@ -69,13 +89,15 @@ def match(truth: pd.DataFrame, det: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def evaluate(files: list[Path], which: str, verbose: bool) -> pd.DataFrame:
+def evaluate(files: list[Path], which: str, verbose: bool, rate_hz: float | None = None) -> pd.DataFrame:
     all_rows = []
     n_det_total: dict[str, int] = {}
     n_outside: dict[str, int] = {}
     for path in files:
         truth = pd.read_csv(path.with_suffix(".truth.csv"))
         rec = keep_sensors(read_recording(path), which)
+        if rate_hz is not None:
+            rec = resampled(rec, rate_hz)
         # truth rows of legs without sensors cannot be detected: leave them out
         truth = truth[truth.side.isin({n.split("_")[0] for n in rec.streams})]
         steps, _ = analyze_recording(rec, leg_length_m=leg_length_for(path))
@@ -165,33 +187,56 @@ def report(df: pd.DataFrame, files: list[Path]) -> pd.DataFrame:
     return table
 
 
+KEY_ROWS = ["matched", "IC_median_abs_ms", "TO_median_abs_ms", "TO_mean_signed_ms", "F1"]
+
+
+def file_sets(data: Path, rate: str) -> dict[str, list[Path]]:
+    """The recordings with truth to evaluate, by set name (``paired``: two sets, the _52hz
+    copies and the 100 Hz files they were made from)."""
+    files = sorted(p for p in data.glob("*.csv")
+                   if not p.name.endswith(".truth.csv") and p.with_suffix(".truth.csv").exists())
+    copies = [p for p in files if "_52hz" in p.name]
+    originals = [p for p in files if "_52hz" not in p.name]
+    if rate == "paired":
+        made_from = {p.with_name(p.name.replace("_52hz", "")) for p in copies}
+        return {"52 Hz copies": copies, "their 100 Hz originals": [p for p in originals if p in made_from]}
+    return {f"--rate {rate}": {"100": originals, "52": copies, "all": files}[rate]}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--sensors", choices=["all", "shank", "thigh"], default="all")
-    ap.add_argument("--rate", choices=["100", "52", "all"], default="100",
-                    help="which copies: the 100 Hz files (default), the _52hz copies, or all")
+    ap.add_argument("--rate", choices=["100", "52", "all", "paired"], default="100",
+                    help="which copies: the 100 Hz files (default), the _52hz copies, all, or the"
+                         " copies beside their 100 Hz originals (paired)")
+    ap.add_argument("--resample-hz", type=float, help="resample every file to this rate first")
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("--dump", type=Path, help="write the matched table to this CSV")
     args = ap.parse_args()
-    files = sorted(p for p in args.data.glob("*.csv")
-                   if not p.name.endswith(".truth.csv") and p.with_suffix(".truth.csv").exists())
-    if args.rate == "100":
-        files = [p for p in files if "_52hz" not in p.name]
-    elif args.rate == "52":
-        files = [p for p in files if "_52hz" in p.name]
-    if not files:
+    sets = file_sets(args.data, args.rate)
+    if not all(sets.values()):
         print(f"no recordings with truth in {args.data}", file=sys.stderr)
         return 2
-    df = evaluate(files, args.sensors, args.verbose)
-    if args.dump:
-        df.to_csv(args.dump, index=False)
-    table = report(df, files)
     pd.set_option("display.width", 200)
     pd.set_option("display.max_rows", 100)
-    print(f"{len(files)} recordings, sensors: {args.sensors}; detections outside the truth's"
-          f" time span (not judged): {sum(df.attrs['n_outside'].values())}")
-    print(table.to_string(float_format=lambda x: f"{x:.3f}"))
+    frames, tables = [], {}
+    for name, files in sets.items():
+        df = evaluate(files, args.sensors, args.verbose, args.resample_hz)
+        table = report(df, files)
+        frames.append(df.assign(set=name))
+        tables[name] = table
+        rate = f"resampled to {args.resample_hz:g} Hz" if args.resample_hz else f"set: {name}"
+        print(f"{len(files)} recordings ({rate}), sensors: {args.sensors}; detections outside the"
+              f" truth's time span (not judged): {sum(df.attrs['n_outside'].values())}")
+        print(table.to_string(float_format=lambda x: f"{x:.3f}"))
+    if len(tables) > 1:
+        print("\nside by side:")
+        cols = ["level", "stairs (up+down)", "all"]
+        side = pd.concat({n: t.loc[KEY_ROWS, cols] for n, t in tables.items()}, axis=1)
+        print(side.to_string(float_format=lambda x: f"{x:.3f}"))
+    if args.dump:
+        pd.concat(frames, ignore_index=True).to_csv(args.dump, index=False)
     return 0
 
 

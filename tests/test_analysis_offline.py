@@ -150,6 +150,13 @@ def test_strides_integrated_together_equal_one_by_one(four_sensors):
         np.testing.assert_array_equal(together[k], ankle_displacement(*args, int(i0[k]), int(i1[k]), lever))
     # a stride's displacement is a few tens of cm, not drift
     assert np.abs(together[:, 2]).max() < 5.0
+    # one axis alone (the chain's rises: the vertical) is that axis of the full result
+    for anchored in (True, False):
+        full = ankle_displacements(*args, i0, i1, lever, end_anchored=anchored)
+        for k in range(3):
+            np.testing.assert_array_equal(
+                ankle_displacements(*args, i0, i1, lever, end_anchored=anchored,
+                                    axes=slice(k, k + 1))[:, 0], full[:, k])
 
 
 def test_legs_tables_join_into_the_table_of_all_their_rows(four_sensors):

@@ -77,7 +77,7 @@ class KneeStage:
             self.calibration = None
             self._estimator = None
             return
-        self.flexion.append(flex)
+        self.flexion.append(flex, adopt=True)  # fresh arrays: the buffers' own
         self.t.append(self.shank.t.view()[i0:i2])
         self._next_i = i2
 
@@ -128,7 +128,7 @@ class KneeStage:
         stop = len(t) if final else int(np.searchsorted(t, self.thigh.last_t, side="right"))
         if stop <= self._next_i:
             return
-        self.flexion.append(self._estimate(self._next_i, stop))
+        self.flexion.append(self._estimate(self._next_i, stop), adopt=True)
         self.t.append(t[self._next_i:stop])
         self._next_i = stop
 
@@ -223,8 +223,8 @@ class FrontalStage:
                                                       ch.quat.view()[sl], ch.bias.view()[sl],
                                                       ch.acc_world.view()[sl])
         self.t.append(ch.t.view()[sl])
-        self.angle.append(angle)
-        self.rate.append(rate)
+        self.angle.append(angle, adopt=True)  # fresh arrays: the buffers' own
+        self.rate.append(rate, adopt=True)
         self._next_i = n
 
     def in_stance(self, ic_s: float, to_s: float | None) -> tuple[float | None, float | None]:

@@ -14,7 +14,7 @@ from .buffers import GrowingArray
 from .events import StrideEnds, Swing, SwingDetector
 from .lowpass import StreamingLowpass
 from .orientation import StreamingOrientation
-from .quaternion import rotate
+from .quaternion import dot_rows, rotate
 from .stride import ankle_displacements, midstance_indices, squared_norms
 from .stride_at_contact import displacement_to
 from .windows import spans_with_mark
@@ -269,7 +269,8 @@ class SensorChain:
         for (a, axis), b in zip(self._sag_axes, ends):
             lo, hi = max(a, n_done), min(b, n)
             if hi > lo:
-                self.sag.append(self.gyr_lp.view()[lo:hi] @ axis, adopt=True)
+                # element by element, not BLAS (whose threads would wake for long blocks)
+                self.sag.append(dot_rows(self.gyr_lp.view()[lo:hi], axis), adopt=True)
         new = self.detector.scan(self.t.view(), self.sag.view(), self.gap_after.view(), final=final)
         self.swings.extend(new)
         return new
@@ -467,8 +468,8 @@ class SensorChain:
         if good.any():
             d = ankle_displacements(t, self.acc_world.view(), self.gyr.view(), self.quat.view(),
                                     i0[good], i1[good], RISE_LEVER_M * self.calibration.up_axis,
-                                    end_anchored=False)
-            out[ok[good]] = d[:, 2]
+                                    end_anchored=False, axes=slice(2, 3))
+            out[ok[good]] = d[:, 0]
         return out
 
     # ------------------------------------------------------------------ lookups

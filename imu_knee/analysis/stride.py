@@ -60,22 +60,26 @@ def ankle_displacement(t_s: np.ndarray, acc_world_mps2: np.ndarray, gyr_dps: np.
 
 def ankle_displacements(t_s: np.ndarray, acc_world_mps2: np.ndarray, gyr_dps: np.ndarray,
                         quat: np.ndarray, i0: np.ndarray, i1: np.ndarray,
-                        lever_sensor: np.ndarray, end_anchored: bool = True) -> np.ndarray:
+                        lever_sensor: np.ndarray, end_anchored: bool = True,
+                        axes: slice = slice(0, 3)) -> np.ndarray:
     """:func:`ankle_displacement` of many strides (samples i0[k] to i1[k]) at once: (K, 3).
 
     The strides are integrated side by side in one padded array (:mod:`.windows`); each row's
     sums run in sample order as for one stride alone. ``end_anchored=False``: only the start
     is a mid-stance (no drift removal; as :func:`.stride_at_contact.displacement_to` with
-    zero drift), e.g. up to a contact."""
-    out = np.empty((len(i0), 3))
+    zero drift), e.g. up to a contact. ``axes``: only these world axes (columns of the
+    result), e.g. ``slice(2, 3)`` for the rise alone; each axis is integrated on its own, so
+    its values are the same bits as in the full result."""
+    n_axes = len(range(3)[axes])
+    out = np.empty((len(i0), n_axes))
     for sl in chunks(len(i0), CHUNK_STRIDES):
         out[sl] = _displacements(t_s, acc_world_mps2, gyr_dps, quat, i0[sl], i1[sl], lever_sensor,
-                                 end_anchored)
+                                 end_anchored, axes)
     return out
 
 
 def _displacements(t_s, acc_world_mps2, gyr_dps, quat, i0, i1, lever_sensor,
-                   end_anchored: bool) -> np.ndarray:
+                   end_anchored: bool, axes: slice) -> np.ndarray:
     idx, valid = window_index(i0, i1 + 1)
     # axes (sample, stride, xyz): each stride's sums run in sample order, and one numpy step
     # adds a sample of every stride at once (a sum along the first axis adds in order)
@@ -84,7 +88,7 @@ def _displacements(t_s, acc_world_mps2, gyr_dps, quat, i0, i1, lever_sensor,
     # steps between consecutive samples of each stride (padding repeats the last sample of a
     # stride, a real one, and its steps count 0)
     dt = np.where(valid[1:], t[1:] - t[:-1], 0.0)
-    a_w = np.take(acc_world_mps2, idx, axis=0)
+    a_w = np.take(acc_world_mps2[:, axes], idx, axis=0)
     # trapezoidal integration of acceleration -> velocity change u (u[0] = 0); the
     # trapezoids' halves are taken out of the sums (exact: powers of two), so c = 2 u is summed
     step = np.add(a_w[1:], a_w[:-1])
@@ -103,16 +107,16 @@ def _displacements(t_s, acc_world_mps2, gyr_dps, quat, i0, i1, lever_sensor,
     lever_w0 = rotate(q0, lever_sensor)
     lever_w1 = rotate(q1, lever_sensor)
     rad = np.pi / 180.0
-    v_start = cross_rows(rotate(q0, gyr_dps[i0] * rad), lever_w0)
+    v_start = cross_rows(rotate(q0, gyr_dps[i0] * rad), lever_w0)[:, axes]
     span = (t_s[i1] - t_s[i0])[:, None]
     if not end_anchored:
-        return p_u + span * v_start - (lever_w1 - lever_w0)
-    v_end = cross_rows(rotate(q1, gyr_dps[i1] * rad), lever_w1)
+        return p_u + span * v_start - (lever_w1 - lever_w0)[:, axes]
+    v_end = cross_rows(rotate(q1, gyr_dps[i1] * rad), lever_w1)[:, axes]
     # v = u + v_start - frac * drift with frac linear in time, drift so that v(end) = v_end;
     # the trapezoidal position integral of the linear terms is exact: T * (v_start - drift / 2)
     drift = u_end + v_start - v_end
     p_end = p_u + span * (v_start - 0.5 * drift)
-    return p_end - (lever_w1 - lever_w0)
+    return p_end - (lever_w1 - lever_w0)[:, axes]
 
 
 def _times_each_axis(v: np.ndarray, dt: np.ndarray) -> None:

@@ -75,6 +75,17 @@ class GrowingArray:
         self._data[self.n: need] = block
         self.n = need
 
+    def append_copy(self, block: np.ndarray) -> None:
+        """Add a copy of ``block``'s rows (for a block that others still own, e.g. a view of
+        another buffer). An empty array keeps a block longer than its capacity as a copy in
+        ordinary memory (see :meth:`append` with ``adopt``): freed memory the process already
+        holds is reused, where a fresh map's pages would all be faulted in and zeroed."""
+        if self.n == 0 and len(block) > len(self._data):
+            block = np.array(block, dtype=self._dtype, order="C")
+            self.append(block, adopt=True)
+        else:
+            self.append(block)
+
     def _fits(self, block: np.ndarray) -> bool:
         """``block`` can be this array's storage as it is (rows of the right width and type,
         C-contiguous)."""

@@ -40,7 +40,9 @@ class KneeStage:
         self.t = GrowingArray()
         self.flexion = GrowingArray()
 
-    def _decide(self, final: bool) -> None:
+    def _decide(self, final: bool, stop: int) -> None:
+        """Calibrate the hinge once both sensors are calibrated; when accepted, the flexion
+        series starts, estimated up to shank sample ``stop`` (the advance's end) at once."""
         sc, tc = self.shank.calibration, self.thigh.calibration
         if sc is None or tc is None:
             if final:
@@ -68,8 +70,11 @@ class KneeStage:
         # plausibility: over the calibration walk the knee must bend (swing) and must not
         # over-extend far past standing (the series from the standing window on is kept)
         self._estimator = ka.KneeAngleEstimator(self.calibration)
-        flex = self._estimate(i0, i2)
-        finite = flex[np.isfinite(flex)]
+        # the series on to the advance's end in one piece (the estimator runs in sample order,
+        # so the same values as two pieces); its calibration walk is judged
+        stop = max(stop, i2)
+        flex = self._estimate(i0, stop)
+        finite = flex[:i2 - i0][np.isfinite(flex[:i2 - i0])]
         lo, hi = np.percentile(finite, [2, 98]) if len(finite) else (np.nan, np.nan)
         if not (lo >= MIN_PLAUSIBLE_DEG and MIN_SWING_FLEXION_DEG <= hi <= MAX_PLAUSIBLE_DEG):
             self.message = (f"knee calibration rejected: the walk gives knee angles from {lo:.0f}"
@@ -77,9 +82,9 @@ class KneeStage:
             self.calibration = None
             self._estimator = None
             return
-        self.flexion.append(flex, adopt=True)  # fresh arrays: the buffers' own
-        self.t.append(self.shank.t.view()[i0:i2])
-        self._next_i = i2
+        self.flexion.append(flex, adopt=True)  # a fresh array: the buffer's own
+        self.t.append_copy(self.shank.t.view()[i0:stop])
+        self._next_i = stop
 
     def _block(self, i0: int, i1: int) -> ka.KneeBlock:
         t = self.shank.t.view()[i0:i1]
@@ -120,16 +125,16 @@ class KneeStage:
         return self._estimator.update_terms(t, thigh_terms, shank_terms)
 
     def advance(self, final: bool = False) -> None:
-        if not self.decided:
-            self._decide(final)
-        if self._estimator is None:
-            return
         t = self.shank.t.view()
         stop = len(t) if final else int(np.searchsorted(t, self.thigh.last_t, side="right"))
+        if not self.decided:
+            self._decide(final, stop)
+        if self._estimator is None:
+            return
         if stop <= self._next_i:
             return
         self.flexion.append(self._estimate(self._next_i, stop), adopt=True)
-        self.t.append(t[self._next_i:stop])
+        self.t.append_copy(t[self._next_i:stop])
         self._next_i = stop
 
     def at_contact(self, ic_s: float) -> float | None:
@@ -222,7 +227,7 @@ class FrontalStage:
         angle, rate = self._estimator.update_oriented(ch.gyr.view()[sl], ch.acc.view()[sl],
                                                       ch.quat.view()[sl], ch.bias.view()[sl],
                                                       ch.acc_world.view()[sl])
-        self.t.append(ch.t.view()[sl])
+        self.t.append_copy(ch.t.view()[sl])
         self.angle.append(angle, adopt=True)  # fresh arrays: the buffers' own
         self.rate.append(rate, adopt=True)
         self._next_i = n

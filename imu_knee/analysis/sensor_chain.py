@@ -171,7 +171,10 @@ class SensorChain:
         if prev_t is None:
             periods[0] = 1
         # the arrays made here are the buffers' own (kept without a copy when pushed whole)
-        self.gyr_lp.append(self._lowpass_on_grid(gyr, periods, n_old), adopt=True)
+        # (the filter gives its rows column-major: a row-order copy of its own, in ordinary
+        # memory, is cheaper than the copy into a fresh map that append would make)
+        self.gyr_lp.append(np.ascontiguousarray(self._lowpass_on_grid(gyr, periods, n_old)),
+                           adopt=True)
         q, bias = self._orientation_with_resets(acc, gyr, is_gap, periods, n_old)
         self.quat.append(q, adopt=True)
         self.bias.append(bias, adopt=True)
@@ -265,12 +268,16 @@ class SensorChain:
             return []
         n_done = self.sag.n
         n = self.t.n if self._pending is None else self._pending[1]
-        ends = [a for a, _ in self._sag_axes[1:]] + [n]
-        for (a, axis), b in zip(self._sag_axes, ends):
-            lo, hi = max(a, n_done), min(b, n)
-            if hi > lo:
-                # element by element, not BLAS (whose threads would wake for long blocks)
-                self.sag.append(dot_rows(self.gyr_lp.view()[lo:hi], axis), adopt=True)
+        if n > n_done:
+            # one new array for all the axes' pieces (kept as the buffer's storage when whole)
+            sag = np.empty(n - n_done)
+            ends = [a for a, _ in self._sag_axes[1:]] + [n]
+            for (a, axis), b in zip(self._sag_axes, ends):
+                lo, hi = max(a, n_done), min(b, n)
+                if hi > lo:
+                    # element by element, not BLAS (whose threads would wake for long blocks)
+                    sag[lo - n_done:hi - n_done] = dot_rows(self.gyr_lp.view()[lo:hi], axis)
+            self.sag.append(sag, adopt=True)
         new = self.detector.scan(self.t.view(), self.sag.view(), self.gap_after.view(), final=final)
         self.swings.extend(new)
         return new

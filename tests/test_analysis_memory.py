@@ -26,6 +26,20 @@ def test_growing_array_forgets_its_start_and_keeps_absolute_indices():
     assert arr.retained == 55_000
 
 
+def test_growing_array_copied_block_is_independent_of_its_source():
+    source = np.arange(30.0).reshape(10, 3)
+    arr = GrowingArray(3, capacity=4)
+    arr.append_copy(source[2:9])  # longer than the capacity: kept as a copy of its own
+    source[:] = -1.0
+    np.testing.assert_array_equal(arr.view(), np.arange(6.0, 27.0).reshape(7, 3))
+    arr.append_copy(np.ones((2, 3)))  # later blocks extend it as usual
+    assert arr.n == 9 and arr.view()[0, 0] == 6.0 and arr.view()[-1, 2] == 1.0
+    small = GrowingArray(capacity=8)
+    small.append_copy(np.arange(3.0))
+    small.append_copy(np.arange(3.0, 12.0))
+    np.testing.assert_array_equal(small.view(), np.arange(12.0))
+
+
 def _push_live(rec, history_s, block, seed=0):
     rng = np.random.default_rng(seed)
     engine = Engine({n: s.rate_hz for n, s in rec.streams.items()}, leg_length_m=rec.leg_length_m,

@@ -28,7 +28,7 @@ def row_norms(v: np.ndarray) -> np.ndarray:
     return np.sqrt(x * x + y * y + z * z)
 
 
-ROTATE_CHUNK = 4096  # rows rotated together: their temporaries stay in the CPU cache
+ROTATE_CHUNK = 16384  # rows rotated together: their temporaries (~1.5 MB) stay in the CPU cache
 
 
 def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -50,16 +50,27 @@ def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
 def _rotate_into(q: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
     """:func:`rotate` of one piece, written into ``out`` (in-place steps: few temporaries)."""
     w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
-    vx, vy, vz = (v[0], v[1], v[2]) if v.ndim == 1 else (v[:, 0], v[:, 1], v[:, 2])
-    tx = y * vz
-    tx -= z * vy
-    tx *= 2.0
-    ty = z * vx
-    ty -= x * vz
-    ty *= 2.0
-    tz = x * vy
-    tz -= y * vx
-    tz *= 2.0
+    if v.ndim == 1:
+        # one vector: t = 2 u x v from 2 v (doubling is exact: the same bits, fewer steps)
+        vx, vy, vz = v
+        dx, dy, dz = 2.0 * v
+        tx = y * dz
+        tx -= z * dy
+        ty = z * dx
+        ty -= x * dz
+        tz = x * dy
+        tz -= y * dx
+    else:
+        vx, vy, vz = v[:, 0], v[:, 1], v[:, 2]
+        tx = y * vz
+        tx -= z * vy
+        tx *= 2.0
+        ty = z * vx
+        ty -= x * vz
+        ty *= 2.0
+        tz = x * vy
+        tz -= y * vx
+        tz *= 2.0
     cross = np.empty_like(tx)
     # component k: v_k + w t_k + (u x t)_k, (u x t)_k = a t_a - b t_b
     for k, (v_k, t_k, a, t_a, b, t_b) in enumerate(((vx, tx, y, tz, z, ty), (vy, ty, z, tx, x, tz),

@@ -5,8 +5,21 @@ Filtering a signal in any split of blocks gives exactly the one-shot result.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy.signal import butter, group_delay, sosfilt, sosfilt_zi
+
+
+@lru_cache(maxsize=32)
+def _design(cutoff_hz: float, rate_hz: float, order: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """(sos, initial state for a unit step (n_sections, 2), group delay s near 1.5 Hz) of a
+    Butterworth low-pass; designed once per setting (every engine's chains ask for the same
+    few; the arrays are only read)."""
+    sos = butter(order, cutoff_hz, fs=rate_hz, output="sos")
+    b, a = butter(order, cutoff_hz, fs=rate_hz)
+    _, gd = group_delay((b, a), w=[1.5], fs=rate_hz)
+    return sos, sosfilt_zi(sos), float(gd[0]) / rate_hz
 
 
 class StreamingLowpass:
@@ -14,13 +27,9 @@ class StreamingLowpass:
 
     def __init__(self, cutoff_hz: float, rate_hz: float, channels: int, order: int = 2):
         cutoff_hz = min(cutoff_hz, 0.45 * rate_hz)
-        self.sos = butter(order, cutoff_hz, fs=rate_hz, output="sos")
-        self._zi_unit = sosfilt_zi(self.sos)  # (n_sections, 2) for a unit step
+        self.sos, self._zi_unit, self.delay_s = _design(float(cutoff_hz), float(rate_hz), int(order))
         self._zi: np.ndarray | None = None
         self.channels = channels
-        b, a = butter(order, cutoff_hz, fs=rate_hz)
-        _, gd = group_delay((b, a), w=[1.5], fs=rate_hz)
-        self.delay_s = float(gd[0]) / rate_hz
 
     def process(self, x: np.ndarray) -> np.ndarray:
         """Filter a block of shape (N, channels); the first sample sets a steady initial state."""

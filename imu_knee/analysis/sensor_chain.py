@@ -221,10 +221,14 @@ class SensorChain:
             pieces.append((a, b, *self._on_grid(acc[a:b], gyr[a:b], periods[a:b], before)))
         if len(pieces) == 1 and pieces[0][:2] == (0, len(acc)):
             return pieces[0][2:]  # known throughout (no gap): the filter's own arrays
-        out = np.full((len(acc), 4), np.nan)
-        bias = np.full((len(acc), 3), np.nan)
+        # each sample written once: the runs' values, NaN between them
+        out, bias = np.empty((len(acc), 4)), np.empty((len(acc), 3))
+        known_to = 0
         for a, b, q, qb in pieces:
+            out[known_to:a], bias[known_to:a] = np.nan, np.nan
             out[a:b], bias[a:b] = q, qb
+            known_to = b
+        out[known_to:], bias[known_to:] = np.nan, np.nan
         return out, bias
 
     def _lowpass_on_grid(self, gyr: np.ndarray, periods: np.ndarray, n_old: int) -> np.ndarray:

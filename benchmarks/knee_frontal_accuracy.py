@@ -24,7 +24,9 @@ mounting rotation and tests what ``shank_frontal_range_deg`` measures: the shank
 projected on the frontal plane of fixed lab axes (fit of the lab heading per leg and file),
 the shank's roll about its own anterior axis relative to gravity, and the projection across
 the walking direction of the pass (from the per-stride ankle displacement). See
-``truth_check`` for what it prints.
+``truth_check`` for what it prints. With ``--engine`` it also judges the engine's own
+``frontal_range_deg`` rows (its own events, per-stride walking directions) against that
+walking-direction projection.
 """
 
 from __future__ import annotations
@@ -316,7 +318,41 @@ def _lab_heading_curve(t, long_w, ic, to, truth, headings_deg):
     return ranges, rmse_deg
 
 
-def truth_check(data_dir: str, estimator_csv: pd.DataFrame | None = None) -> None:
+ENGINE_MATCH_S = 0.1
+
+
+def engine_rows(data_dir: str) -> pd.DataFrame:
+    """The engine's final rows (``imu-knee analyze``) of every 100 Hz file, with a ``file``
+    column (leg length from ``<subject>.subject.json`` as in benchmarks/accuracy.py)."""
+    from accuracy import leg_length_for
+
+    from imu_knee.analysis.engine import analyze_recording
+
+    frames = []
+    for path in sorted(f for f in glob.glob(os.path.join(data_dir, "*.csv"))
+                       if not f.endswith(".truth.csv") and "_52hz" not in f):
+        steps, _ = analyze_recording(read_recording(path), leg_length_m=leg_length_for(Path(path)))
+        frames.append(steps.assign(file=Path(path).stem))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _match_engine_rows(df: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """``df`` (truth contacts: file, side, ic_s) with the ``frontal_range_deg`` of the engine
+    row of the same file and side whose contact is nearest, within ENGINE_MATCH_S (else NaN)."""
+    out = np.full(len(df), np.nan)
+    groups = {key: g for key, g in rows.groupby(["file", "side"])}
+    for j, (name, side, ic) in enumerate(zip(df.file, df.side, df.ic_s)):
+        g = groups.get((name, side))
+        if g is None or not len(g):
+            continue
+        k = int(np.argmin(np.abs(g.ic_s.to_numpy() - ic)))
+        if abs(g.ic_s.iloc[k] - ic) <= ENGINE_MATCH_S:
+            out[j] = g.frontal_range_deg.iloc[k]
+    return df.assign(frontal_range_deg=out)
+
+
+def truth_check(data_dir: str, estimator_csv: pd.DataFrame | None = None,
+                engine_rows: pd.DataFrame | None = None) -> None:
     """Prints, per 100 Hz file and leg (true orientation from the meta; truth contact/toe-off):
     - RMSE of the stance range of candidate definitions against shank_frontal_range_deg:
       ``roll`` (shank roll about its own anterior axis relative to gravity, heading-free),
@@ -416,6 +452,19 @@ def truth_check(data_dir: str, estimator_csv: pd.DataFrame | None = None) -> Non
           f"median |error| {np.median(np.abs(df.flex_roll_est - df.flex_roll_true)[ok]):.2f} deg; "
           f"{frontal_breakdown(df[ok], 'flex_roll_est', 'flex_roll_true')}; vs the lab truth "
           f"{spearman(df.flex_roll_est, df.truth):.3f}")
+    if engine_rows is not None:
+        both = _match_engine_rows(df, engine_rows)
+        ok = np.isfinite(both.frontal_range_deg) & np.isfinite(both.walk)
+        level = both.activity == "level"
+        print("  the engine's frontal_range_deg (analyze rows matched to the truth contacts within"
+              f" {ENGINE_MATCH_S * 1000:.0f} ms; its own events, stride headings) vs the projection across"
+              f" the walking direction from the true orientation: rho"
+              f" {spearman(both.frontal_range_deg, both.walk):.3f}, median |error|"
+              f" {np.median(np.abs(both.frontal_range_deg - both.walk)[ok]):.2f} deg (n={int(ok.sum())};"
+              f" level {np.median(np.abs(both.frontal_range_deg - both.walk)[ok & level]):.2f},"
+              f" stairs {np.median(np.abs(both.frontal_range_deg - both.walk)[ok & ~level]):.2f});"
+              f" {frontal_breakdown(both[ok], 'frontal_range_deg', 'walk')}; vs the lab truth"
+              f" {spearman(both.frontal_range_deg, both.truth):.3f}")
     if estimator_csv is not None and "range_knee" in estimator_csv:
         est = estimator_csv[estimator_csv.rate == "100hz"].assign(ic_s=lambda d: d.ic_s.round(3))
         both = df.merge(est[["file", "side", "ic_s", "range_knee"]], on=["file", "side", "ic_s"])
@@ -457,6 +506,8 @@ def main() -> int:
     ap.add_argument("--loso", action="store_true", help="leave-one-subject-out choice of travel_tau_s")
     ap.add_argument("--truth-check", action="store_true",
                     help="debugging: what the frontal truth measures (reads the meta files)")
+    ap.add_argument("--engine", action="store_true",
+                    help="with --truth-check: also judge the engine's own rows (imu-knee analyze)")
     args = ap.parse_args()
     files = sorted(f for f in glob.glob(os.path.join(args.data_dir, "*.csv"))
                    if not f.endswith(".truth.csv"))
@@ -477,7 +528,7 @@ def main() -> int:
     if args.loso:
         loso(files)
     if args.truth_check:
-        truth_check(args.data_dir, df)
+        truth_check(args.data_dir, df, engine_rows(args.data_dir) if args.engine else None)
     if not args.no_hugadb and Path(args.hugadb).exists():
         hugadb_check(Path(args.hugadb))
     return 0

@@ -12,7 +12,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from imu_knee.analysis.frontal import _half_angle_unit  # the travel axis without trigonometry
-from imu_knee.analysis.frontal import (FrontalEstimator, frontal_range_deg, frontal_wobble_dps,
+from imu_knee.analysis.frontal import (FrontalEstimator, StrideHeading, frontal_angle_across_deg,
+                                       frontal_range_deg, frontal_wobble_dps,
                                        projected_frontal_angle_deg, shank_frame_from_axes,
                                        shank_frame_from_knee, shank_frame_from_walking,
                                        stance_slices)
@@ -194,3 +195,75 @@ def test_half_angle_unit_is_the_principal_axis(a, b):
     assert np.hypot(ux[0], uy[0]) == pytest.approx(1.0, abs=1e-12)
     assert abs(ux[0] * np.cos(h) + uy[0] * np.sin(h)) == pytest.approx(1.0, abs=1e-12)
     assert abs(uy[0] * np.cos(h) - ux[0] * np.sin(h)) < 1e-12
+
+
+def _strides(heading_deg, length_m=1.2):
+    h = np.radians(np.asarray(heading_deg, dtype=float))
+    return np.c_[length_m * np.cos(h), length_m * np.sin(h), np.zeros(len(h))]
+
+
+def _axis_deg(u) -> np.ndarray:
+    """Heading (deg) of unit axes (K, 2), folded into [-90, 90) (an axis has no sign)."""
+    return (np.degrees(np.arctan2(u[:, 1], u[:, 0])) + 90.0) % 180.0 - 90.0
+
+
+def test_stride_heading_averages_the_last_strides_causally():
+    rng = np.random.default_rng(4)
+    headings = 30.0 + rng.normal(0.0, 4.0, 12)   # per-stride directions scatter by a few deg
+    ic = 1.1 * np.arange(12)
+    out = StrideHeading(strides=6).update(ic, _strides(headings))
+    got = _axis_deg(out)
+    assert got[0] == pytest.approx(headings[0], abs=1e-9)    # the first stride alone
+    for k in range(12):                                       # the mean of the last six so far
+        assert got[k] == pytest.approx(np.mean(headings[max(0, k - 5):k + 1]), abs=0.2)
+    # the average is closer to the walking line than single strides are
+    assert np.mean(np.abs(got[5:] - 30.0)) < 0.6 * np.mean(np.abs(headings[5:] - 30.0))
+
+
+def test_stride_heading_is_axial_and_skips_short_unknown_and_old_strides():
+    ic = np.arange(8) * 1.0
+    heads = np.array([10.0, 190.0, 12.0, 0.0, 0.0, 0.0, 0.0, 0.0])   # walking back: same line
+    d = _strides(heads)
+    d[3] = np.nan                          # not measured
+    d[4, :2] = [0.1, 0.25]                 # too short to give a direction
+    d[5:7] = np.nan
+    d[7, :2] = [0.0, -1.0]                 # after a long pause, a stride to -y
+    ic[7] = 30.0
+    got = StrideHeading().update(ic, d)
+    assert _axis_deg(got[:1]) == pytest.approx([10.0], abs=1e-9)
+    assert _axis_deg(got[1:7]) == pytest.approx([10.0, 32.0 / 3, 32.0 / 3, 32.0 / 3, 32.0 / 3, 32.0 / 3],
+                                               abs=0.05)
+    assert _axis_deg(got[7:]) == pytest.approx([-90.0], abs=1e-9)   # the old strides forgotten
+    nothing = StrideHeading().update(np.array([0.0, 1.0]), np.full((2, 3), np.nan))
+    assert np.isnan(nothing).all()
+
+
+@given(st.lists(st.tuples(st.floats(-180, 180), st.floats(0.0, 2.0), st.floats(0.1, 15.0),
+                          st.booleans()), min_size=1, max_size=30),
+       st.lists(st.integers(1, 30), max_size=6))
+def test_stride_heading_does_not_depend_on_how_strides_are_grouped(strides, cuts):
+    """Live (a row or two at a time) and offline (all at once) give the same directions."""
+    ic = np.cumsum([s[2] for s in strides])
+    d = _strides([s[0] for s in strides], np.array([s[1] for s in strides]))
+    d[[not s[3] for s in strides]] = np.nan
+    whole = StrideHeading().update(ic, d)
+    edges = sorted({0, len(ic), *[c for c in cuts if c < len(ic)]})
+    split = StrideHeading()
+    parts = [split.update(ic[i:j], d[i:j]) for i, j in zip(edges[:-1], edges[1:])]
+    assert np.array_equal(np.concatenate(parts), whole, equal_nan=True)
+
+
+def test_angle_across_broadcasts_one_direction_per_window():
+    pitch = np.linspace(-10.0, 50.0, 20)
+    windows = np.stack([_pitched_long_axis(pitch, h, r) for h, r in ((0.0, 2.0), (37.0, 0.0))])
+    heads = np.array([0.0, 40.0])
+    ux, uy = np.cos(np.radians(heads))[:, None], np.sin(np.radians(heads))[:, None]
+    both = frontal_angle_across_deg(windows, ux, uy)
+    for k in range(2):
+        one = projected_frontal_angle_deg(windows[k], [ux[k, 0], uy[k, 0]])
+        assert np.allclose(both[k], one, rtol=0.0, atol=1e-12)
+    # across its own plane of pitch a 2 deg roll reads as atan(tan 2° / cos pitch)
+    expected = np.degrees(np.arctan(np.tan(np.radians(2.0)) / np.cos(np.radians(pitch))))
+    assert np.allclose(both[0], expected, atol=1e-9)
+    # 3 deg off its plane the pitch alone gives a range (about 4 deg, see above)
+    assert frontal_range_deg(both[1]) > 3.0

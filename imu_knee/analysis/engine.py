@@ -55,6 +55,7 @@ from .events import Swing, first_minimum_after
 from .knee_series import KneeSeries
 from .impact import clip_level_mps2, impact_at, impact_columns, window_end
 from .derived import ShankDerived
+from .frontal import StrideHeading
 from .knee_stage import CHUNK_STEPS, FrontalStage, KneeStage
 from .sensor_chain import ChainConfig, SensorChain
 from .shank_tilt import axis_tilt_rad, walking_directions
@@ -120,6 +121,7 @@ class SideBuilder:
         self.lever_m = SENSOR_ABOVE_ANKLE * shank_len
         self.knee = KneeStage(self.shank, self.thigh) if self.shank and self.thigh else None
         self.frontal = FrontalStage(self.shank, self.knee) if self.shank else None
+        self.heading = StrideHeading()  # walking direction of the frontal ranges, from strides
         self.derived = ShankDerived(self.shank) if self.shank else None
         self.next_k = 0          # next swing whose row is not final yet
         self.noticed_k = 0       # next swing whose early notice is not sent yet
@@ -274,7 +276,8 @@ class SideBuilder:
         if self.shank is not None:
             self.derived.update()
             length, height, d_world = self._stride_metrics(ks, flags)
-        knee_ic, knee_min, f_range, f_wobble = self._knee_and_frontal(ic, to, flags)
+        travel = self.heading.update(ic, d_world)
+        knee_ic, knee_min, f_range, f_wobble = self._knee_and_frontal(ic, to, flags, travel)
         incl = self._shank_inclinations_deg([sw.ic_i for sw in sws])
         activity = self._activities(ic, height, knee_ic, incl)
         impact, loading, tilt = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
@@ -284,7 +287,8 @@ class SideBuilder:
             if len(stairs):
                 ic[stairs] = round_like_python([self._stairs_contact(sws[j]) for j in stairs], 4)
                 # at the refined contact times
-                again = self._knee_and_frontal(ic[stairs], to[stairs], [flags[j] for j in stairs])
+                again = self._knee_and_frontal(ic[stairs], to[stairs], [flags[j] for j in stairs],
+                                               travel[stairs])
                 for column, values in zip((knee_ic, knee_min, f_range, f_wobble), again):
                     column[stairs] = values
             impact, loading = self._impact(ic, flags)
@@ -415,11 +419,12 @@ class SideBuilder:
         # orientation unknown until the first quiet sample after a gap, then settling
         return np.select([too_long, has_gap, has_unknown | settling], [1, 2, 3], 0)
 
-    def _knee_and_frontal(self, ic_s: np.ndarray, to_s: np.ndarray, flags: list[list[str]]
-                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _knee_and_frontal(self, ic_s: np.ndarray, to_s: np.ndarray, flags: list[list[str]],
+                          travel_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(knee flexion at contact, least flexion in stance, frontal range, frontal wobble),
-        rounded, of the stances [ic_s, to_s] (``to_s`` NaN: no real toe-off); NaN: not
-        measurable."""
+        rounded, of the stances [ic_s, to_s] (``to_s`` NaN: no real toe-off; ``travel_xy``:
+        their walking directions, NaN rows: none, see :meth:`.FrontalStage.in_stances`);
+        NaN: not measurable."""
         n = len(ic_s)
         knee_ic, knee_min, frontal = np.full(n, np.nan), np.full(n, np.nan), np.full((n, 2), np.nan)
         if n and self.knee is not None:
@@ -429,7 +434,7 @@ class SideBuilder:
                 for f in flags:
                     f.append("knee_not_calibrated")
         if n and self.frontal is not None:
-            frontal = np.array(self.frontal.in_stances(ic_s, to_s.tolist()), dtype=float)
+            frontal = np.array(self.frontal.in_stances(ic_s, to_s.tolist(), travel_xy), dtype=float)
         return (round_like_python(knee_ic, 2), round_like_python(knee_min, 2),
                 round_like_python(frontal[:, 0], 2), round_like_python(frontal[:, 1], 2))
 

@@ -18,6 +18,7 @@ import numpy as np
 from . import frontal as fr
 from . import knee_angle as ka
 from .buffers import GrowingArray
+from .quaternion import rotate
 from .sensor_chain import SensorChain
 
 
@@ -191,7 +192,9 @@ class KneeStage:
 
 
 class FrontalStage:
-    """Shank frontal-plane angle (deg, + = knee outward) and rate (deg/s) series."""
+    """Shank frontal-plane angle (deg, + = knee outward) and rate (deg/s) series; per-stance
+    range and wobble (:meth:`in_stances`; the range across each stride's walking direction
+    when one is given, see the module doc of :mod:`.frontal`)."""
 
     def __init__(self, shank: SensorChain, knee: KneeStage | None = None):
         self.shank = shank
@@ -236,10 +239,14 @@ class FrontalStage:
         """(range deg, RMS rate dps) of the frontal angle over the stance [ic, to]."""
         return self.in_stances(np.array([ic_s]), [to_s])[0]
 
-    def in_stances(self, ic_s: np.ndarray, to_s: list[float | None]
-                   ) -> list[tuple[float | None, float | None]]:
+    def in_stances(self, ic_s: np.ndarray, to_s: list[float | None],
+                   travel_xy: np.ndarray | None = None) -> list[tuple[float | None, float | None]]:
         """:meth:`in_stance` for many stances at once: over the finite samples of each stance
-        (None where it has none, or is not covered by the series)."""
+        (None where it has none, or is not covered by the series).
+
+        ``travel_xy`` (K, 2): a walking direction per stance (:class:`.frontal.StrideHeading`;
+        NaN rows: none): the range is then that of the shank's standing-up axis projected
+        across it (:meth:`_ranges_across`) instead of the series' angle."""
         out: list[tuple[float | None, float | None]] = [(None, None)] * len(ic_s)
         t = self.t.view()
         if len(t) == 0:
@@ -252,13 +259,31 @@ class FrontalStage:
         i0, i1 = t.searchsorted(ic[ok], "left"), t.searchsorted(to[ok], "right")
         angle, rate = self.angle.view(), self.rate.view()
         rng = np.full(len(ok), np.nan)
-        for sel, idx in _windows_by_length(i0, i1):
+        across = np.zeros(len(ok), dtype=bool)
+        if travel_xy is not None:
+            across = np.isfinite(np.asarray(travel_xy, dtype=float)[ok, 0])
+            if across.any():
+                rng[across] = self._ranges_across(i0[across], i1[across], travel_xy[ok[across]])
+        for sel, idx in _windows_by_length(i0, i1, ~across):
             a = angle[idx]
             rng[sel] = np.fmax.reduce(a, axis=1) - np.fmin.reduce(a, axis=1)  # NaN skipped
         wob = _rms_in_windows(rate, i0, i1)
         for j, a, w in zip(ok.tolist(), rng.tolist(), wob.tolist()):
             out[j] = (a if a == a else None, w if w == w else None)
         return out
+
+    def _ranges_across(self, i0: np.ndarray, i1: np.ndarray, travel_xy: np.ndarray) -> np.ndarray:
+        """Range (deg) over samples ``[i0[k], i1[k])`` of the shank's standing-up axis (the
+        frame's ``standing_up``: along the shank as it stands, not made normal to the flexion
+        axis) projected on the vertical plane across ``travel_xy[k]``; NaN samples skipped."""
+        lo = int(i0.min())
+        axis = rotate(self.shank.quat.view()[lo:int(i1.max())], self._estimator.frame.standing_up)
+        d = np.asarray(travel_xy, dtype=float)
+        rng = np.full(len(i0), np.nan)
+        for sel, idx in _windows_by_length(i0 - lo, i1 - lo):
+            a = fr.frontal_angle_across_deg(axis[idx], d[sel, 0, None], d[sel, 1, None])
+            rng[sel] = np.fmax.reduce(a, axis=1) - np.fmin.reduce(a, axis=1)
+        return rng
 
 
 def _rms_in_windows(x: np.ndarray, i0: np.ndarray, i1: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import sys
 
 # glibc's mallopt parameters (malloc.h)
@@ -25,22 +26,17 @@ _M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD_BYTES = 32 << 20  # blocks up to this size come from the reusable heap
 KEEP_FREE_BYTES = 128 << 20  # free heap above this is given back to the system
 
-_libc: ctypes.CDLL | None = None
-_looked_up = False
 
-
+@functools.cache
 def _glibc() -> ctypes.CDLL | None:
-    global _libc, _looked_up
-    if not _looked_up:
-        _looked_up = True
-        if sys.platform.startswith("linux"):
-            try:
-                lib = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-                if hasattr(lib, "mallopt") and hasattr(lib, "malloc_trim"):
-                    _libc = lib
-            except OSError:
-                _libc = None
-    return _libc
+    """The C library when it is glibc on Linux (it has ``mallopt`` and ``malloc_trim``)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+    return lib if hasattr(lib, "mallopt") and hasattr(lib, "malloc_trim") else None
 
 
 def keep_freed_memory() -> bool:

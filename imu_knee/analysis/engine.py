@@ -56,7 +56,7 @@ from .knee_series import KneeSeries
 from .impact import clip_level_mps2, impact_at, impact_columns, window_end
 from .derived import ShankDerived
 from .frontal import StrideHeading
-from .knee_stage import CHUNK_STEPS, FrontalStage, KneeStage
+from .knee_stage import FrontalStage, KneeStage
 from .sensor_chain import ChainConfig, SensorChain
 from .shank_tilt import axis_tilt_rad, walking_directions
 from .steps import STEP_COLUMNS, StepRow, cells, round_like_python
@@ -81,6 +81,7 @@ DEFAULT_LEG_LENGTH_M = 0.90
 SHANK_PER_LEG = 0.47          # knee-to-ankle / (ASIS-to-ankle), anthropometric average
 SENSOR_ABOVE_ANKLE = 0.60     # shank sensors sit at about 60 % of the shank above the ankle
 PROVISIONAL_END_S = 0.05      # the contact row's stride integration ends this long after contact
+CHUNK_STEPS = 256             # stances per padded window array (bounds its memory)
 # why a stride cannot be integrated (flags), by :meth:`SideBuilder._integration_problems`
 INTEGRATION_PROBLEMS = ((), ("stride_too_long",), ("gap",), ("after_gap", "activity_unknown"))
 
@@ -654,7 +655,6 @@ class Engine:
 
 FRAME_COLUMNS = STEP_COLUMNS + ["impact_rate_hz", "event_sensor", "flags", "shank_incl_ic_deg",
                                "shank_tilt_max_stance_deg"]
-_TEXT_COLUMNS = ("side", "activity", "event_sensor", "flags")
 _UNCONVERTED = ("side", "ic_s", "to_s", "activity", "event_sensor", "flags")  # types as given
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..recording import GRAVITY_MPS2
-from .windows import window_index
+from .windows import spans_with_mark, window_index
 
 IMPACT_WINDOW_S = 0.150
 # the detected contact can be a few tens of ms late (stairs): the window opens this much before
@@ -83,9 +83,8 @@ def impact_columns(t_s: np.ndarray, acc_mps2: np.ndarray, ic_s: np.ndarray, rate
     if clip_mps2 is not None and len(todo):
         # a window with a sample on (or within 0.5 % of) the full scale
         lo, hi = int(i0[todo].min()), int(i1[todo].max())
-        on_scale = (np.abs(acc_mps2[lo:hi]) >= 0.995 * clip_mps2).any(axis=1)
-        count = np.concatenate([[0], np.cumsum(on_scale)])
-        saturated = count[i1[todo] - lo] > count[i0[todo] - lo]
+        on_scale = np.flatnonzero((np.abs(acc_mps2[lo:hi]) >= 0.995 * clip_mps2).any(axis=1)) + lo
+        saturated = spans_with_mark(on_scale, i0[todo], i1[todo])
         flag[todo[saturated]] = "acc_saturated"
         todo = todo[~saturated]
     if len(todo) == 0:

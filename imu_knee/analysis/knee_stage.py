@@ -20,12 +20,12 @@ from . import knee_angle as ka
 from .buffers import GrowingArray
 from .quaternion import rotate
 from .sensor_chain import SensorChain
+from .windows import spans_with_mark, windows_by_length
 
 
 MIN_PLAUSIBLE_DEG = -20.0      # hyper-extension beyond standing
 MIN_SWING_FLEXION_DEG = 25.0   # the knee bends at least this much in a walking swing
 MAX_PLAUSIBLE_DEG = 150.0
-CHUNK_STEPS = 256              # stances per padded window array in the engine (bounds its memory)
 
 
 class KneeStage:
@@ -172,7 +172,7 @@ class KneeStage:
         ends = np.minimum(np.interp(ic, t, f), np.interp(to, t, f))
         i0, i1 = t.searchsorted(ic, "left"), t.searchsorted(to, "right")
         inner = np.full(len(ok), np.inf)
-        for sel, idx in _windows_by_length(i0, i1):
+        for sel, idx in windows_by_length(i0, i1):
             inner[sel] = np.minimum.reduce(f[idx], axis=1)
         # NaN inside a stance: the ends, as a comparison with NaN is False
         best = np.where(inner < ends, inner, ends)
@@ -264,7 +264,7 @@ class FrontalStage:
             across = np.isfinite(np.asarray(travel_xy, dtype=float)[ok, 0])
             if across.any():
                 rng[across] = self._ranges_across(i0[across], i1[across], travel_xy[ok[across]])
-        for sel, idx in _windows_by_length(i0, i1, ~across):
+        for sel, idx in windows_by_length(i0, i1, ~across):
             a = angle[idx]
             rng[sel] = np.fmax.reduce(a, axis=1) - np.fmin.reduce(a, axis=1)  # NaN skipped
         wob = _rms_in_windows(rate, i0, i1)
@@ -280,7 +280,7 @@ class FrontalStage:
         axis = rotate(self.shank.quat.view()[lo:int(i1.max())], self._estimator.frame.standing_up)
         d = np.asarray(travel_xy, dtype=float)
         rng = np.full(len(i0), np.nan)
-        for sel, idx in _windows_by_length(i0 - lo, i1 - lo):
+        for sel, idx in windows_by_length(i0 - lo, i1 - lo):
             a = fr.frontal_angle_across_deg(axis[idx], d[sel, 0, None], d[sel, 1, None])
             rng[sel] = np.fmax.reduce(a, axis=1) - np.fmin.reduce(a, axis=1)
         return rng
@@ -302,23 +302,11 @@ def _rms_in_windows(x: np.ndarray, i0: np.ndarray, i1: np.ndarray) -> np.ndarray
     sq = r * r
     finite = np.isfinite(r)
     lo, hi = i0 - lo_all, i1 - lo_all
-    n_bad = np.concatenate([[0], np.cumsum(~finite)])
-    clean = n_bad[hi] == n_bad[lo]
-    for sel, idx in _windows_by_length(lo, hi, clean):
+    clean = ~spans_with_mark(np.flatnonzero(~finite), lo, hi)
+    for sel, idx in windows_by_length(lo, hi, clean):
         out[sel] = np.sqrt(np.add.reduce(sq[idx], axis=1) / idx.shape[1])
     for k in np.flatnonzero(~clean).tolist():
         part = sq[lo[k]:hi[k]][finite[lo[k]:hi[k]]]
         if len(part):
             out[k] = math.sqrt(float(np.add.reduce(part)) / len(part))
     return out
-
-
-def _windows_by_length(i0: np.ndarray, i1: np.ndarray, keep: np.ndarray | None = None):
-    """For each length n > 0 of the windows ``[i0[k], i1[k])`` (those where ``keep``, if
-    given): (the windows' positions k, their (K, n) index array). Windows of one length are
-    the rows of one array: no padding and no mask, and each row reduces as its slice alone."""
-    length = i1 - i0
-    use = length > 0 if keep is None else keep & (length > 0)
-    for n in np.unique(length[use]).tolist():
-        sel = np.flatnonzero(use & (length == n))
-        yield sel, i0[sel, None] + np.arange(n)

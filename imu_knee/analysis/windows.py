@@ -57,3 +57,14 @@ def spans_with_mark(marked: np.ndarray, starts, stops) -> np.ndarray:
     """Per span ``[starts[k], stops[k])``: whether it holds a marked index (``marked``: the
     sorted indices of the marks, e.g. ``np.flatnonzero(mask)``)."""
     return np.searchsorted(marked, stops) > np.searchsorted(marked, starts)
+
+
+def windows_by_length(i0: np.ndarray, i1: np.ndarray, keep: np.ndarray | None = None):
+    """For each length n > 0 of the windows ``[i0[k], i1[k])`` (those where ``keep``, if
+    given): (the windows' positions k, their (K, n) index array). Windows of one length are
+    the rows of one array: no padding and no mask, and each row reduces as its slice alone."""
+    length = i1 - i0
+    use = length > 0 if keep is None else keep & (length > 0)
+    for n in np.unique(length[use]).tolist():
+        sel = np.flatnonzero(use & (length == n))
+        yield sel, i0[sel, None] + np.arange(n)

@@ -12,7 +12,7 @@ Entry point: :func:`coach_steps`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -30,32 +30,58 @@ from .thresholds import Thresholds, load_thresholds
 
 @dataclass
 class Context:
-    steps: pd.DataFrame
+    """One session's steps and the person's references, as the rules read them.
+
+    The steps are held as one float array per column (``ic_s`` and METRIC_COLUMNS; NaN = not
+    measured) with rows in contact order; a group of steps (one side, one activity) is an
+    array of row indices into them, found once per group and reused by every rule.
+    """
+
+    side: np.ndarray  # (N,) object: "left"/"right" (or anything else, never selected)
+    activity: np.ndarray  # (N,) object
+    columns: dict[str, np.ndarray]
     th: Thresholds
     baselines: Baselines
     leg_length_m: float | None
     shank_rate_hz: float | None
+    _groups: dict = field(default_factory=dict, repr=False)
+    _medians: dict = field(default_factory=dict, repr=False)
 
     @property
     def general(self):
         return self.th["general"]
 
+    def column(self, metric: str) -> np.ndarray:
+        """The metric of every step."""
+        return self.columns[metric]
+
+    def has_activity(self, activity: str) -> bool:
+        return bool((self.activity == activity).any())
+
     def sides(self) -> list[str]:
-        return [s for s in SIDES if (self.steps["side"] == s).any()]
+        return [s for s in SIDES if len(self.rows(s, None))]
 
-    def rows(self, side: str, activity: str | None) -> pd.DataFrame:
-        sel = self.steps["side"] == side
-        if activity is not None:
-            sel &= self.steps["activity"] == activity
-        return self.steps[sel]
+    def rows(self, side: str, activity: str | None) -> np.ndarray:
+        """Row indices (ascending, so in contact order) of one side's steps of ``activity``
+        (None: all of the side's steps)."""
+        key = (side, activity)
+        if key not in self._groups:
+            sel = self.side == side
+            if activity is not None:
+                sel &= self.activity == activity
+            self._groups[key] = np.flatnonzero(sel)
+        return self._groups[key]
 
-    def values(self, rows: pd.DataFrame, metric: str) -> np.ndarray:
-        return rows[metric].to_numpy(dtype=float)
+    def values(self, rows: np.ndarray, metric: str) -> np.ndarray:
+        return self.columns[metric][rows]
 
     def median(self, side: str, activity: str, metric: str, min_n: int) -> float | None:
-        v = self.values(self.rows(side, activity), metric)
-        v = v[np.isfinite(v)]
-        return float(np.median(v)) if v.size >= min_n else None
+        key = (side, activity, metric, min_n)
+        if key not in self._medians:
+            v = self.values(self.rows(side, activity), metric)
+            v = v[np.isfinite(v)]
+            self._medians[key] = float(np.median(v)) if v.size >= min_n else None
+        return self._medians[key]
 
 
 RuleOutput = tuple[dict[str, list[Comparison]], list[NotAssessed]]
@@ -65,8 +91,8 @@ def _other(side: str) -> str:
     return "left" if side == "right" else "right"
 
 
-def _test(ctx: Context, rows: pd.DataFrame, comp: Comparison) -> Comparison:
-    return comp.evaluate(ctx.values(rows, comp.metric), rows["ic_s"].to_numpy(float), ctx.general)
+def _test(ctx: Context, rows: np.ndarray, comp: Comparison) -> Comparison:
+    return comp.evaluate(ctx.values(rows, comp.metric), ctx.values(rows, "ic_s"), ctx.general)
 
 
 def _level_adjusted(ref: float, level: float | None, ref_level: float | None,
@@ -104,10 +130,10 @@ def rule_hard_landing(ctx: Context) -> RuleOutput:
     th, pattern, act = ctx.th["hard_landing"], "hard_landing", "stairs_down"
     out: dict[str, list[Comparison]] = {}
     skipped: list[NotAssessed] = []
-    if not (ctx.steps["activity"] == act).any():
+    if not ctx.has_activity(act):
         return out, [NotAssessed(pattern, "both", "no steps going down stairs in this recording")]
     metric = "impact_g"
-    if not np.isfinite(ctx.values(ctx.steps, metric)).any():
+    if not np.isfinite(ctx.column(metric)).any():
         return out, [NotAssessed(pattern, "both", "landing impact is not measurable with these sensors")]
     n_min = ctx.general["min_steps"]
     for side in ctx.sides():
@@ -153,7 +179,7 @@ def rule_knee_wobble(ctx: Context) -> RuleOutput:
     th, pattern = ctx.th["knee_wobble"], "knee_wobble"
     metrics = {"frontal_range_deg": ("range", "min_range_difference_deg"),
                "frontal_wobble_dps": ("wobble", "min_wobble_difference_dps")}
-    present = [m for m in metrics if np.isfinite(ctx.values(ctx.steps, m)).any()]
+    present = [m for m in metrics if np.isfinite(ctx.column(m)).any()]
     if not present:
         return {}, [NotAssessed(pattern, "both", "side-to-side shin movement is not measurable "
                                 "with these sensors")]
@@ -202,9 +228,9 @@ def rule_knee_wobble(ctx: Context) -> RuleOutput:
 
 def rule_heel_lift(ctx: Context) -> RuleOutput:
     th, pattern, act, metric = ctx.th["heel_lift"], "heel_lift", "stairs_down", SHANK_TILT_COLUMN
-    if not (ctx.steps["activity"] == act).any():
+    if not ctx.has_activity(act):
         return {}, [NotAssessed(pattern, "both", "no steps going down stairs in this recording")]
-    if not np.isfinite(ctx.values(ctx.steps, metric)).any():
+    if not np.isfinite(ctx.column(metric)).any():
         return {}, [NotAssessed(pattern, "both", "the forward lean of the shin is not measurable "
                                 "in this recording")]
     n_min = ctx.general["min_steps"]
@@ -263,7 +289,7 @@ def _other_knee_more_bent(ctx: Context, side: str) -> bool:
 def rule_incomplete_extension(ctx: Context) -> RuleOutput:
     th, pattern, act = ctx.th["incomplete_extension"], "incomplete_extension", "level"
     metric = "knee_min_flexion_stance_deg"
-    if not np.isfinite(ctx.values(ctx.steps, metric)).any():
+    if not np.isfinite(ctx.column(metric)).any():
         return {}, [NotAssessed(pattern, "both", "the knee angle needs a thigh and a shin "
                                 "sensor on the same leg")]
     n_min = ctx.general["min_steps"]
@@ -300,18 +326,19 @@ def rule_incomplete_extension(ctx: Context) -> RuleOutput:
     return out, skipped
 
 
-def _drift_comparison(ctx: Context, rows: pd.DataFrame, side: str) -> Comparison | None:
+def _drift_comparison(ctx: Context, rows: np.ndarray, side: str) -> Comparison | None:
     th = ctx.th["incomplete_extension"]
     metric = "knee_min_flexion_stance_deg"
-    rows = rows[np.isfinite(ctx.values(rows, metric))].sort_values("ic_s")
+    rows = rows[np.isfinite(ctx.values(rows, metric))]  # in contact order
     n_third = len(rows) // 3
     if n_third < ctx.general["min_steps"]:
         return None
-    duration = float(rows["ic_s"].iloc[-1] - rows["ic_s"].iloc[0])
+    ic_s = ctx.values(rows, "ic_s")
+    duration = float(ic_s[-1] - ic_s[0])
     if duration < th["drift_min_duration_s"]:
         return None
-    early = float(np.median(ctx.values(rows.iloc[:n_third], metric)))
-    late_rows = rows.iloc[-n_third:]
+    early = float(np.median(ctx.values(rows[:n_third], metric)))
+    late_rows = rows[-n_third:]
     comp = Comparison("incomplete_extension", side, "level", metric, "drift", early,
                       f"in the first third of this {duration / 60:.0f}-minute walk (the last "
                       "third is shown, a sign of tiring thigh muscles)", "high", None,
@@ -323,9 +350,9 @@ def _drift_comparison(ctx: Context, rows: pd.DataFrame, side: str) -> Comparison
 
 def rule_long_strides(ctx: Context) -> RuleOutput:
     th, pattern, act = ctx.th["long_strides"], "long_strides", "level"
-    if not np.isfinite(ctx.values(ctx.steps, "stride_length_m")).any():
+    if not np.isfinite(ctx.column("stride_length_m")).any():
         return {}, [NotAssessed(pattern, "both", "stride length is not measurable in this recording")]
-    if not np.isfinite(ctx.values(ctx.steps, "impact_g")).any():
+    if not np.isfinite(ctx.column("impact_g")).any():
         return {}, [NotAssessed(pattern, "both", "landing impact is not measurable with these sensors")]
     n_min = ctx.general["min_steps"]
     out: dict[str, list[Comparison]] = {}
@@ -461,20 +488,33 @@ def _merge_sides(left: Finding, right: Finding) -> Finding:
                    exercises=left.exercises, comparisons=left.comparisons + right.comparisons)
 
 
-def _prepare(steps: pd.DataFrame) -> pd.DataFrame:
+def _prepare(steps: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The checked per-step table as (side, activity, {column: floats}): ic_s and every
+    METRIC_COLUMNS entry as float (not a number, or no such column: NaN), rows without a
+    contact time dropped, the rest in contact order."""
     if not isinstance(steps, pd.DataFrame):
         raise InputError("the coach needs a per-step table (a pandas DataFrame)")
     missing = [c for c in REQUIRED_COLUMNS if c not in steps.columns]
     if missing:
         raise InputError(f"per-step table lacks column(s) {', '.join(missing)}")
-    df = steps.copy()
-    bad = sorted(set(df["side"].dropna().astype(str)) - set(SIDES))
+    bad = sorted({str(v) for v in pd.unique(steps["side"].dropna())} - set(SIDES))
     if bad:
         raise InputError(f"per-step table: unknown side value(s) {bad} (expected left/right)")
-    for col in METRIC_COLUMNS:
-        df[col] = pd.to_numeric(df[col], errors="coerce") if col in df else np.nan
-    df["ic_s"] = pd.to_numeric(df["ic_s"], errors="coerce")
-    return df[np.isfinite(df["ic_s"].to_numpy(float))].sort_values("ic_s").reset_index(drop=True)
+    ic_s = _floats(steps["ic_s"])
+    measured = np.flatnonzero(np.isfinite(ic_s))
+    order = measured[np.argsort(ic_s[measured])]
+    columns = {c: (_floats(steps[c])[order] if c in steps else np.full(len(order), np.nan))
+               for c in METRIC_COLUMNS}
+    columns["ic_s"] = ic_s[order]
+    return (steps["side"].to_numpy(dtype=object)[order],
+            steps["activity"].to_numpy(dtype=object)[order], columns)
+
+
+def _floats(col: pd.Series) -> np.ndarray:
+    """A column as floats; cells that are not numbers become NaN."""
+    if col.dtype.kind not in "fiub":
+        col = pd.to_numeric(col, errors="coerce")
+    return col.to_numpy(dtype=float, na_value=np.nan)
 
 
 def coach_steps(steps: pd.DataFrame, *, shank_rate_hz: float | None = None,
@@ -487,17 +527,17 @@ def coach_steps(steps: pd.DataFrame, *, shank_rate_hz: float | None = None,
     if not given, the median of an ``impact_rate_hz`` column is used when there is one. ``leg_length_m``: for the stride rule, if known. ``baselines``:
     medians from earlier sessions. ``thresholds``: default :func:`load_thresholds()`.
     """
-    df = _prepare(steps)
+    table = _prepare(steps)
     if shank_rate_hz is None and "impact_rate_hz" in steps:
         rates = pd.to_numeric(steps["impact_rate_hz"], errors="coerce").dropna()
         shank_rate_hz = float(rates.median()) if len(rates) else None
     th = thresholds if thresholds is not None else load_thresholds()
     library = library or load_library()
     leg = float(leg_length_m) if leg_length_m and math.isfinite(leg_length_m) and leg_length_m > 0 else None
-    ctx = Context(df, th, baselines or Baselines(), leg, shank_rate_hz)
+    ctx = Context(*table, th, baselines or Baselines(), leg, shank_rate_hz)
     findings: list[Finding] = []
     not_assessed: list[NotAssessed] = []
-    if df.empty:
+    if len(ctx.side) == 0:
         return CoachResult([], [NotAssessed(p, "both", "no steps") for p in PATTERNS], th.source)
     for pattern, rule in RULES.items():
         per_side, skipped = rule(ctx)

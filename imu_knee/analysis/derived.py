@@ -11,21 +11,19 @@ from __future__ import annotations
 import numpy as np
 
 from .buffers import GrowingArray
-from .quaternion import rotate, row_norms
+from .quaternion import row_norms
 from .sensor_chain import SensorChain
 from .stride import squared_norms
 
 
 class ShankDerived:
-    """``acc_norm`` (|acc|, m/s²), ``gyr_lp_sq`` (|low-passed rate|², (deg/s)²) and
-    ``long_axis`` (the shank's long axis, the calibration's ``up_axis``, in the world frame)
-    per sample of ``chain``; :meth:`update` extends them to the chain's samples so far."""
+    """``acc_norm`` (|acc|, m/s²) and ``gyr_lp_sq`` (|low-passed rate|², (deg/s)²) per sample
+    of ``chain``; :meth:`update` extends them to the chain's samples so far."""
 
     def __init__(self, chain: SensorChain):
         self.chain = chain
         self.acc_norm = GrowingArray()
         self.gyr_lp_sq = GrowingArray()
-        self.long_axis = GrowingArray(3)
 
     def update(self) -> None:
         ch = self.chain
@@ -35,10 +33,7 @@ class ShankDerived:
         if n > done:
             self.acc_norm.append(row_norms(ch.acc.view()[done:n]), adopt=True)
             self.gyr_lp_sq.append(squared_norms(ch.gyr_lp.view()[done:n]), adopt=True)
-        done = self.long_axis.n
-        if n > done and ch.calibration is not None:
-            self.long_axis.append(rotate(ch.quat.view()[done:n], ch.calibration.up_axis), adopt=True)
 
     def forget_before(self, i: int) -> None:
-        for arr in (self.acc_norm, self.gyr_lp_sq, self.long_axis):
+        for arr in (self.acc_norm, self.gyr_lp_sq):
             arr.forget_before(i)

@@ -60,6 +60,7 @@ from .knee_stage import FrontalStage, KneeStage
 from .sensor_chain import ChainConfig, SensorChain
 from .shank_tilt import axis_tilt_rad, walking_directions
 from .steps import STEP_COLUMNS, StepRow, cells, round_like_python
+from .quaternion import rotate
 from .windows import chunks, window_index
 from .stride import ankle_displacements, midstance_index, midstance_indices
 from .stride_at_contact import displacement_to, drift_rate_mps2
@@ -203,7 +204,7 @@ class SideBuilder:
                         ch.gap_after):
                 arr.forget_before(i)
             _forget_times(ch.t, i)
-        for stage, arrays in ((self.knee, ("flexion",)), (self.frontal, ("angle", "rate"))):
+        for stage, arrays in ((self.knee, ("flexion",)), (self.frontal, ("travel_x", "travel_y", "rate"))):
             if stage is not None:
                 i = int(np.searchsorted(stage.t.view(), cut_s))
                 for name in arrays:
@@ -314,7 +315,8 @@ class SideBuilder:
         """Largest forward lean of the shank over each stance [ic_s, to_s] (deg; NaN: not
         measurable), along the stride's walking direction (:mod:`.shank_tilt`; ``d_world``:
         the strides' displacements, NaN rows: none; ``ms_i``: the swings' mid-swing samples):
-        the largest ``axis_tilt_rad`` of the long axis per sample in :attr:`derived`, in deg."""
+        the largest ``axis_tilt_rad`` of the long axis (the calibration's ``up_axis`` rotated to
+        the world frame at each stance sample), in deg."""
         out = np.full(len(ic_s), np.nan)
         ch = self.shank
         t, quat = ch.t.view(), ch.quat.view()
@@ -327,10 +329,12 @@ class SideBuilder:
         direction = walking_directions(d_world[ok], quat, ch.calibration.up_axis, ms_i[ok])
         found = ~np.isnan(direction[:, 0])
         ok, direction = ok[found], direction[found]
-        axis = self.derived.long_axis.view()
+        up_axis = ch.calibration.up_axis
         for sl in chunks(len(ok), CHUNK_STEPS):
             idx, valid = window_index(i0[ok[sl]], i1[ok[sl]] + 1)
-            tilt = axis_tilt_rad(axis[idx], direction[sl, None, :])
+            # the long axis in the world frame at the stances' samples only (row by row)
+            axis = rotate(quat[idx.ravel()], up_axis).reshape(idx.shape + (3,))
+            tilt = axis_tilt_rad(axis, direction[sl, None, :])
             # NaN: orientation unknown somewhere in the stance
             out[ok[sl]] = np.degrees(np.max(tilt, axis=1, where=valid, initial=-np.inf))
         return out

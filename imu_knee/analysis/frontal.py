@@ -234,6 +234,20 @@ class FrontalEstimator:
         Rows with an unknown (NaN) orientation give NaN and do not move the travel direction;
         the travel average starts at the first known row. Use this or :meth:`update`, not both.
 
+        The same as :meth:`update_travel` then :meth:`angle_deg` of every row."""
+        q = np.asarray(quat, dtype=float).reshape(-1, 4)
+        dx, dy, rate = self.update_travel(shank_gyr_dps, shank_acc_mps2, q, bias_dps, acc_earth_mps2)
+        angle, fx, fy = self._angle_forward(q, dx, dy)
+        self._last = (q, fx, fy, self._last[3])   # the travel direction pointed forward
+        return angle, rate
+
+    def update_travel(self, shank_gyr_dps, shank_acc_mps2, quat, bias_dps,
+                      acc_earth_mps2: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The streaming part of :meth:`update_oriented` (same arguments): (travel axis x, y
+        (unit, no sign; NaN: unknown), rate dps) per row. The angle of any rows follows from
+        them with :meth:`angle_deg` (the engine asks for it only in the stances that need it).
+
         Computed :data:`ORIENTED_CHUNK_ROWS` rows at a time (any block split gives the same
         output, and the pieces' temporaries stay in the CPU cache)."""
         gyr = np.asarray(shank_gyr_dps, dtype=float).reshape(-1, 3)
@@ -242,30 +256,26 @@ class FrontalEstimator:
         bias = np.asarray(bias_dps, dtype=float).reshape(-1, 3)
         acc_earth = None if acc_earth_mps2 is None else np.asarray(acc_earth_mps2, dtype=float)
         n = len(gyr)
-        angle, rate, dx, dy = (np.empty(n) for _ in range(4))
+        rate, dx, dy = (np.empty(n) for _ in range(3))
         known = np.empty(n, dtype=bool)
         for rows in chunks(n, ORIENTED_CHUNK_ROWS):
-            (angle[rows], rate[rows], dx[rows], dy[rows],
-             known[rows]) = self._oriented_rows(gyr[rows], acc[rows], q[rows], bias[rows],
-                                                None if acc_earth is None else acc_earth[rows])
+            (rate[rows], dx[rows], dy[rows],
+             known[rows]) = self._travel_rows(gyr[rows], acc[rows], q[rows], bias[rows],
+                                              None if acc_earth is None else acc_earth[rows])
         self._last = (q, dx, dy, known)
-        return angle, rate
+        return dx, dy, rate
 
-    def _oriented_rows(self, gyr: np.ndarray, acc: np.ndarray, quat: np.ndarray, bias: np.ndarray,
-                       acc_earth: np.ndarray | None) -> tuple[np.ndarray, ...]:
-        """:meth:`update_oriented` of one piece: (angle, rate, travel x, travel y, known)."""
+    def _travel_rows(self, gyr: np.ndarray, acc: np.ndarray, q: np.ndarray, bias: np.ndarray,
+                     acc_earth: np.ndarray | None) -> tuple[np.ndarray, ...]:
+        """:meth:`update_travel` of one piece: (rate, travel x, travel y, known)."""
         n = len(gyr)
-        # a column-major copy: the rotations (and the finite check) read whole columns
-        q = np.array(quat, order="F")
         known = np.isfinite(q).all(axis=1)
         if self._v_zi is None and not known.any():
             nan = np.full(n, np.nan)
-            return nan, nan, nan, nan, known
+            return nan, nan, nan, known
         all_known = bool(known.all())
-        if not all_known:
-            q[~known] = (1.0, 0.0, 0.0, 0.0)
         if acc_earth is None:
-            acc_earth = rotate_to_earth(q, acc)
+            acc_earth = rotate_to_earth(q if all_known else _known_or_identity(q, known), acc)
         acc_xy = acc_earth[:, :2].T
         if not all_known:
             acc_xy = np.where(known, acc_xy, 0.0)   # unknown rows: no acceleration
@@ -274,20 +284,47 @@ class FrontalEstimator:
         if first:
             dx = np.concatenate([np.full(first, np.nan), dx])
             dy = np.concatenate([np.full(first, np.nan), dy])
-        # point the travel direction forward (the principal axis has no sign)
-        fwd = rotate_to_earth(q, self.frame.forward_axis)
-        flip = np.where(dx * fwd[:, 0] + dy * fwd[:, 1] < 0, -1.0, 1.0)
-        dx *= flip
-        dy *= flip
-        angle = frontal_angle_across_deg(rotate_to_earth(q, self.frame.long_axis), dx, dy)
         rate = dot_rows(gyr - bias, self.frame.forward_axis)
         if not all_known:
-            angle[~known] = np.nan
+            dx[~known] = np.nan
+            dy[~known] = np.nan
             rate[~known] = np.nan
         if self._sign < 0:
-            np.negative(angle, out=angle)
             np.negative(rate, out=rate)
-        return angle, rate, dx, dy, known
+        return rate, dx, dy, known
+
+    def angle_deg(self, quat: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+        """The frontal angle (deg; NaN: unknown) of rows with orientations ``quat`` (..., 4)
+        and travel axes ``dx``, ``dy`` (...) from :meth:`update_travel`, in their shape (e.g.
+        a window of samples per row); the same values row by row, however they are grouped."""
+        return self._angle_forward(quat, dx, dy)[0].reshape(np.shape(dx))
+
+    def _angle_forward(self, quat, dx, dy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(angle, travel x, y pointed forward) of :meth:`angle_deg`, flat: the long axis
+        across the travel direction pointed the way the shank faces (the principal axis has
+        no sign)."""
+        q = np.asarray(quat, dtype=float).reshape(-1, 4)
+        # a column-major copy: the rotations read whole columns
+        q = np.array(q, order="F")
+        known = np.isfinite(q).all(axis=1)
+        if not known.all():
+            q[~known] = (1.0, 0.0, 0.0, 0.0)
+        dx, dy = np.ravel(dx), np.ravel(dy)
+        fwd = rotate_to_earth(q, self.frame.forward_axis)
+        flip = np.where(dx * fwd[:, 0] + dy * fwd[:, 1] < 0, -1.0, 1.0)
+        dx, dy = dx * flip, dy * flip
+        angle = frontal_angle_across_deg(rotate_to_earth(q, self.frame.long_axis), dx, dy)
+        angle[~known] = np.nan
+        if self._sign < 0:
+            np.negative(angle, out=angle)
+        return angle, dx, dy
+
+
+def _known_or_identity(q: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """``q`` with its unknown rows replaced by the identity rotation (a copy)."""
+    out = np.array(q)
+    out[~known] = (1.0, 0.0, 0.0, 0.0)
+    return out
 
 
 HEADING_STRIDES = 6           # strides in the walking-direction average (StrideHeading)
@@ -316,22 +353,47 @@ class StrideHeading:
     def update(self, ic_s, d_world) -> np.ndarray:
         """Unit walking directions (K, 2) (no sign; NaN rows: no stride direction within the
         age limit) of strides ending at the contacts ``ic_s`` (K,) with horizontal foot
-        displacements ``d_world`` (K, 2+) (NaN rows: not measured)."""
-        d = np.asarray(d_world, dtype=float).reshape(len(ic_s), -1)[:, :2]
+        displacements ``d_world`` (K, 2+) (NaN rows: not measured).
+
+        All strides at once: stride k averages the kept directions (the strides' own and those
+        kept from earlier calls) from the ``strides``-th last up to its own, less those older
+        than ``max_age_s``; each mean is summed oldest first from 0, as one by one."""
+        t = np.asarray(ic_s, dtype=float).reshape(-1)
+        d = np.asarray(d_world, dtype=float).reshape(len(t), -1)[:, :2]
         out = np.full((len(d), 2), np.nan)
-        for j, (t, (dx, dy)) in enumerate(zip(np.asarray(ic_s, dtype=float).tolist(), d.tolist())):
-            size_sq = dx * dx + dy * dy
-            if size_sq > self.min_stride_m ** 2:   # False for NaN
-                self._recent.append((t, (dx * dx - dy * dy) / size_sq, 2.0 * dx * dy / size_sq))
-            while self._recent and self._recent[0][0] < t - self.max_age_s:
-                self._recent.popleft()
-            if self._recent:
-                c = s = 0.0
-                for _, c2, s2 in self._recent:
-                    c += c2
-                    s += s2
-                half = 0.5 * math.atan2(s, c)
-                out[j] = math.cos(half), math.sin(half)
+        if len(t) == 0:
+            return out
+        dx, dy = d[:, 0], d[:, 1]
+        size_sq = dx * dx + dy * dy
+        with np.errstate(invalid="ignore"):
+            kept = size_sq > self.min_stride_m ** 2   # False for NaN
+        kept_t, kept_c, kept_s = (np.array([e[i] for e in self._recent], dtype=float)
+                                  for i in range(3))
+        kept_t = np.concatenate([kept_t, t[kept]])
+        kept_c = np.concatenate([kept_c, (dx[kept] * dx[kept] - dy[kept] * dy[kept]) / size_sq[kept]])
+        kept_s = np.concatenate([kept_s, 2.0 * dx[kept] * dy[kept] / size_sq[kept]])
+        # per stride: its window of kept directions [first, stop) (contact times in order)
+        stop = len(self._recent) + np.cumsum(kept)
+        width = self._recent.maxlen
+        first = np.maximum(np.maximum(stop - width, 0),
+                           np.searchsorted(kept_t, t - self.max_age_s, side="left"))
+        count = np.maximum(stop - first, 0)
+        # each window right-aligned in `width` columns, zeros before it: summed column by column
+        pos = stop[:, None] - width + np.arange(width)
+        inside = np.arange(width) >= width - count[:, None]
+        pos = np.where(inside, pos, 0)
+        c, s = np.zeros(len(t)), np.zeros(len(t))
+        if len(kept_t):
+            for col in range(width):
+                c += np.where(inside[:, col], kept_c[pos[:, col]], 0.0)
+                s += np.where(inside[:, col], kept_s[pos[:, col]], 0.0)
+        some = count > 0
+        half = 0.5 * np.arctan2(s[some], c[some])
+        out[some, 0], out[some, 1] = np.cos(half), np.sin(half)
+        # kept for the next call: the last window's directions (older ones cannot be reached)
+        last = slice(int(first[-1]), int(stop[-1])) if count[-1] else slice(0, 0)
+        self._recent = deque(zip(kept_t[last].tolist(), kept_c[last].tolist(),
+                                 kept_s[last].tolist()), maxlen=width)
         return out
 
 

@@ -192,9 +192,10 @@ class KneeStage:
 
 
 class FrontalStage:
-    """Shank frontal-plane angle (deg, + = knee outward) and rate (deg/s) series; per-stance
-    range and wobble (:meth:`in_stances`; the range across each stride's walking direction
-    when one is given, see the module doc of :mod:`.frontal`)."""
+    """Shank frontal-plane rate (deg/s) and travel axis (x, y) series; per-stance range and
+    wobble (:meth:`in_stances`; the range across each stride's walking direction when one is
+    given, see the module doc of :mod:`.frontal`, else of the frontal angle (deg, + = knee
+    outward), computed from the travel axis only in the stances that need it)."""
 
     def __init__(self, shank: SensorChain, knee: KneeStage | None = None):
         self.shank = shank
@@ -203,7 +204,8 @@ class FrontalStage:
         self._next_i = 0
         self.message: str | None = None
         self.t = GrowingArray()
-        self.angle = GrowingArray()
+        self.travel_x = GrowingArray()
+        self.travel_y = GrowingArray()
         self.rate = GrowingArray()
 
     def advance(self, final: bool = False) -> None:
@@ -227,11 +229,12 @@ class FrontalStage:
         if n <= self._next_i:
             return
         sl = slice(self._next_i, n)
-        angle, rate = self._estimator.update_oriented(ch.gyr.view()[sl], ch.acc.view()[sl],
-                                                      ch.quat.view()[sl], ch.bias.view()[sl],
-                                                      ch.acc_world.view()[sl])
+        dx, dy, rate = self._estimator.update_travel(ch.gyr.view()[sl], ch.acc.view()[sl],
+                                                     ch.quat.view()[sl], ch.bias.view()[sl],
+                                                     ch.acc_world.view()[sl])
         self.t.append_copy(ch.t.view()[sl])
-        self.angle.append(angle, adopt=True)  # fresh arrays: the buffers' own
+        self.travel_x.append(dx, adopt=True)  # fresh arrays: the buffers' own
+        self.travel_y.append(dy, adopt=True)
         self.rate.append(rate, adopt=True)
         self._next_i = n
 
@@ -257,15 +260,16 @@ class FrontalStage:
         if len(ok) == 0:
             return out
         i0, i1 = t.searchsorted(ic[ok], "left"), t.searchsorted(to[ok], "right")
-        angle, rate = self.angle.view(), self.rate.view()
+        rate = self.rate.view()
         rng = np.full(len(ok), np.nan)
         across = np.zeros(len(ok), dtype=bool)
         if travel_xy is not None:
             across = np.isfinite(np.asarray(travel_xy, dtype=float)[ok, 0])
             if across.any():
                 rng[across] = self._ranges_across(i0[across], i1[across], travel_xy[ok[across]])
+        quat, dx, dy = self.shank.quat.view(), self.travel_x.view(), self.travel_y.view()
         for sel, idx in windows_by_length(i0, i1, ~across):
-            a = angle[idx]
+            a = self._estimator.angle_deg(quat[idx], dx[idx], dy[idx])
             rng[sel] = np.fmax.reduce(a, axis=1) - np.fmin.reduce(a, axis=1)  # NaN skipped
         wob = _rms_in_windows(rate, i0, i1)
         for j, a, w in zip(ok.tolist(), rng.tolist(), wob.tolist()):

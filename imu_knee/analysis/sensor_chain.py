@@ -115,6 +115,9 @@ class SensorChain:
         self.acc = _HeldArray(3, self._full_calibration_pending)
         self.gyr = _HeldArray(3, self._full_calibration_pending)
         self.gyr_lp = GrowingArray(3)
+        # blocks (first sample, sample periods) not low-passed yet: a chain that detects no
+        # events reads its low-passed rate only up to its calibration (:meth:`_lowpass_to`)
+        self._lp_pending: list[tuple[int, np.ndarray]] = []
         self.quat = GrowingArray(4)
         self.bias = GrowingArray(3)                # VQF gyro-bias estimate, deg/s (NaN = unknown)
         # gravity removed, world frame (z up); only while ``detect_events`` (a thigh on a leg
@@ -138,7 +141,8 @@ class SensorChain:
         self.max_abs_acc = 0.0
         self.gaps: list[tuple[float, float]] = []
         self.finished = False
-        self.detect_events = True  # off for a thigh when its leg has a shank (shank events used)
+        # off for a thigh when its leg has a shank (shank events used); set before any push
+        self.detect_events = True
         self._await_quiet = False
         self._last_orientation: tuple[np.ndarray, np.ndarray] | None = None  # after the last sample
         self.restarts_s: list[float] = []  # orientation restarted after a gap, at these times
@@ -173,8 +177,11 @@ class SensorChain:
         # the arrays made here are the buffers' own (kept without a copy when pushed whole)
         # (the filter gives its rows column-major: a row-order copy of its own, in ordinary
         # memory, is cheaper than the copy into a fresh map that append would make)
-        self.gyr_lp.append(np.ascontiguousarray(self._lowpass_on_grid(gyr, periods, n_old)),
-                           adopt=True)
+        if self.detect_events:
+            self.gyr_lp.append(np.ascontiguousarray(self._lowpass_on_grid(gyr, periods, n_old)),
+                               adopt=True)
+        elif self.calibration is None:  # (a copy: the orientation marks restarts in periods)
+            self._lp_pending.append((n_old, periods.copy()))
         q, bias = self._orientation_with_resets(acc, gyr, is_gap, periods, n_old)
         self.quat.append(q, adopt=True)
         self.bias.append(bias, adopt=True)
@@ -238,6 +245,18 @@ class SensorChain:
                              else (gyr[0], np.full(3, np.nan)))
         (gyr_g,), pos = on_sample_grid([gyr], [last_in], periods)
         return np.vstack([last_out[None, :], self._lowpass.process(gyr_g)])[pos]
+
+    def _lowpass_to(self, upto: int) -> None:
+        """Low-pass the pending samples before ``upto`` (each block as :meth:`push` would
+        have; any split gives the same values)."""
+        while self._lp_pending and self.gyr_lp.n < upto:
+            start, periods = self._lp_pending[0]
+            lo, end = self.gyr_lp.n, start + len(periods)
+            hi = min(end, upto)
+            lp = self._lowpass_on_grid(self.gyr.view()[lo:hi], periods[lo - start:hi - start], lo)
+            self.gyr_lp.append(np.ascontiguousarray(lp), adopt=True)
+            if hi == end:
+                self._lp_pending.pop(0)
 
     def _on_grid(self, acc, gyr, periods, before) -> tuple[np.ndarray, np.ndarray]:
         """Orientation of samples that may have dropped ones (``periods`` > 1: that many sample
@@ -410,6 +429,9 @@ class SensorChain:
         upto = self._next_window_i if upto is None else upto
         self.calibration = result
         self._sag_axes.append((max(upto, self.sag.n) if self._sag_axes else 0, result.flexion_axis))
+        self._lowpass_to(upto)
+        if not self.detect_events:
+            self._lp_pending.clear()  # nothing reads the rest (no swings are looked for)
         gyr = self.gyr_lp.view()[:upto]
         moving = np.linalg.norm(self.gyr.view()[:upto], axis=1) > cal.WALKING_GYRO_DPS
         proj = gyr[moving] @ result.flexion_axis

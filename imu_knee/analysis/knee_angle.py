@@ -591,7 +591,9 @@ class KneeAngleEstimator:
         other = np.cross(axis, ref)
         gyr = np.asarray(gyr_dps, dtype=float).reshape(-1, 3)
         bias = np.asarray(bias_dps, dtype=float).reshape(-1, 3)
-        out = np.empty((len(gyr), 3))
+        # column-major: each term is one contiguous series (as np.interp and update_terms
+        # read them)
+        out = np.empty((3, len(gyr))).T
         for rows in _chunks(len(gyr), TERMS_CHUNK_ROWS):
             out[rows, 0], out[rows, 1] = up_dots(rows, (ref, other))
             out[rows, 2] = dot_rows(gyr[rows] - bias[rows], axis)
@@ -657,7 +659,11 @@ def resample_to(t_target_s: np.ndarray, t_source_s: np.ndarray, values: np.ndarr
     v = np.asarray(values, dtype=float)
     if v.ndim == 1:
         return np.interp(t_target_s, t_source_s, v)
-    return np.column_stack([np.interp(t_target_s, t_source_s, v[:, k]) for k in range(v.shape[1])])
+    # column by column, into a column-major result (np.interp reads and writes whole series)
+    out = np.empty((v.shape[1], len(t_target_s))).T
+    for k in range(v.shape[1]):
+        out[:, k] = np.interp(t_target_s, t_source_s, v[:, k])
+    return out
 
 
 class ThighToShankAligner:

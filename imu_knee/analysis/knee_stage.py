@@ -280,11 +280,15 @@ class FrontalStage:
         """Range (deg) over samples ``[i0[k], i1[k])`` of the shank's standing-up axis (the
         frame's ``standing_up``: along the shank as it stands, not made normal to the flexion
         axis) projected on the vertical plane across ``travel_xy[k]``; NaN samples skipped."""
-        lo = int(i0.min())
-        axis = rotate(self.shank.quat.view()[lo:int(i1.max())], self._estimator.frame.standing_up)
+        # the axis at the windows' samples only, one after the other (stances: a third of a
+        # walk's samples), rotated row by row
+        length = np.maximum(i1 - i0, 0)
+        start = np.cumsum(length) - length   # window k's first row in the rotated samples
+        rows = np.repeat(i0 - start, length) + np.arange(int(length.sum()))
+        axis = rotate(self.shank.quat.view()[rows], self._estimator.frame.standing_up)
         d = np.asarray(travel_xy, dtype=float)
         rng = np.full(len(i0), np.nan)
-        for sel, idx in windows_by_length(i0 - lo, i1 - lo):
+        for sel, idx in windows_by_length(start, start + length):
             a = fr.frontal_angle_across_deg(axis[idx], d[sel, 0, None], d[sel, 1, None])
             rng[sel] = np.fmax.reduce(a, axis=1) - np.fmin.reduce(a, axis=1)
         return rng

@@ -36,7 +36,7 @@ def window_argext(values: np.ndarray, starts, stops, largest: bool, chunk: int =
     """Per non-empty window ``values[starts[k]:stops[k]]``: the index (into ``values``) of its
     first largest (``largest``) or smallest value, as ``np.argmax`` / ``np.argmin`` of the
     window alone (a NaN counts as the extreme). Windows side by side in padded arrays of at
-    most ``chunk`` rows; a window longer than ``max_width`` on its own."""
+    most ``chunk`` rows, in order of length; a window longer than ``max_width`` on its own."""
     starts = np.asarray(starts, dtype=np.int64)
     stops = np.asarray(stops, dtype=np.int64)
     arg = np.argmax if largest else np.argmin
@@ -45,6 +45,8 @@ def window_argext(values: np.ndarray, starts, stops, largest: bool, chunk: int =
     for k in np.flatnonzero(long).tolist():
         out[k] = starts[k] + int(arg(values[starts[k]:stops[k]]))
     short = np.flatnonzero(~long)
+    # windows of about the same length side by side (less padding; each row's result is its own)
+    short = short[np.argsort((stops - starts)[short], kind="stable")]
     for sl in chunks(len(short), chunk):
         k = short[sl]
         idx, valid = window_index(starts[k], stops[k])

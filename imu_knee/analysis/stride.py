@@ -71,38 +71,10 @@ def ankle_displacements(t_s: np.ndarray, acc_world_mps2: np.ndarray, gyr_dps: np
     result), e.g. ``slice(2, 3)`` for the rise alone; each axis is integrated on its own, so
     its values are the same bits as in the full result."""
     n_axes = len(range(3)[axes])
-    out = np.empty((len(i0), n_axes))
+    p_u, u_end = np.empty((len(i0), n_axes)), np.empty((len(i0), n_axes))
     for sl in chunks(len(i0), CHUNK_STRIDES):
-        out[sl] = _displacements(t_s, acc_world_mps2, gyr_dps, quat, i0[sl], i1[sl], lever_sensor,
-                                 end_anchored, axes)
-    return out
-
-
-def _displacements(t_s, acc_world_mps2, gyr_dps, quat, i0, i1, lever_sensor,
-                   end_anchored: bool, axes: slice) -> np.ndarray:
-    idx, valid = window_index(i0, i1 + 1)
-    # axes (sample, stride, xyz): each stride's sums run in sample order, and one numpy step
-    # adds a sample of every stride at once (a sum along the first axis adds in order)
-    idx, valid = np.ascontiguousarray(idx.T), valid.T
-    t = np.take(t_s, idx)
-    # steps between consecutive samples of each stride (padding repeats the last sample of a
-    # stride, a real one, and its steps count 0)
-    dt = np.where(valid[1:], t[1:] - t[:-1], 0.0)
-    a_w = np.take(acc_world_mps2[:, axes], idx, axis=0)
-    # trapezoidal integration of acceleration -> velocity change u (u[0] = 0); the
-    # trapezoids' halves are taken out of the sums (exact: powers of two), so c = 2 u is summed
-    step = np.add(a_w[1:], a_w[:-1])
-    _times_each_axis(step, dt)
-    c = np.zeros_like(a_w)
-    c[1:2] = step[:1]
-    for j in range(1, len(step)):  # as np.cumsum along the samples, far faster on this layout
-        np.add(c[j], step[j], out=c[j + 1])
-    # position: the trapezoidal integral of u, sum(0.5 * (u[j] + u[j + 1]) * dt[j]) = p_u
-    c_mid = np.add(c[1:], c[:-1], out=step)
-    _times_each_axis(c_mid, dt)
-    p_u = 0.25 * np.sum(c_mid, axis=0)
-    u_end = 0.5 * c[i1 - i0, np.arange(len(i0))]
-    # lever and angular rate at both ends, in the world frame
+        p_u[sl], u_end[sl] = _integrals(t_s, acc_world_mps2, i0[sl], i1[sl], axes)
+    # lever and angular rate at both ends, in the world frame (all strides at once)
     q0, q1 = quat[i0], quat[i1]
     lever_w0 = rotate(q0, lever_sensor)
     lever_w1 = rotate(q1, lever_sensor)
@@ -117,6 +89,35 @@ def _displacements(t_s, acc_world_mps2, gyr_dps, quat, i0, i1, lever_sensor,
     drift = u_end + v_start - v_end
     p_end = p_u + span * (v_start - 0.5 * drift)
     return p_end - (lever_w1 - lever_w0)[:, axes]
+
+
+def _integrals(t_s, acc_world_mps2, i0, i1, axes: slice) -> tuple[np.ndarray, np.ndarray]:
+    """(position p_u, velocity change u at the end) of the acceleration integrated from rest
+    over each stride's samples i0[k] to i1[k] (trapezoids), the strides side by side."""
+    idx, valid = window_index(i0, i1 + 1)
+    # axes (sample, stride, xyz): each stride's sums run in sample order, and one numpy step
+    # adds a sample of every stride at once (a sum along the first axis adds in order)
+    idx, valid = np.ascontiguousarray(idx.T), valid.T
+    t = np.take(t_s, idx)
+    # steps between consecutive samples of each stride (padding repeats the last sample of a
+    # stride, a real one, and its steps count 0)
+    dt = np.where(valid[1:], t[1:] - t[:-1], 0.0)
+    # (indexing, not np.take: take copies a strided source, e.g. one column, whole first)
+    a_w = acc_world_mps2[:, axes][idx]
+    # trapezoidal integration of acceleration -> velocity change u (u[0] = 0); the
+    # trapezoids' halves are taken out of the sums (exact: powers of two), so c = 2 u is summed
+    step = np.add(a_w[1:], a_w[:-1])
+    _times_each_axis(step, dt)
+    c = np.zeros_like(a_w)
+    c[1:2] = step[:1]
+    for j in range(1, len(step)):  # as np.cumsum along the samples, far faster on this layout
+        np.add(c[j], step[j], out=c[j + 1])
+    # position: the trapezoidal integral of u, sum(0.5 * (u[j] + u[j + 1]) * dt[j]) = p_u
+    c_mid = np.add(c[1:], c[:-1], out=step)
+    _times_each_axis(c_mid, dt)
+    p_u = 0.25 * np.sum(c_mid, axis=0)
+    u_end = 0.5 * c[i1 - i0, np.arange(len(i0))]
+    return p_u, u_end
 
 
 def _times_each_axis(v: np.ndarray, dt: np.ndarray) -> None:

@@ -244,3 +244,24 @@ def test_row_cut_short_by_a_crash_is_dropped_and_the_rest_kept(tmp_path):
     path.write_text(HEADER + standing_rows(40) + "0.4000,left_shank,0.12,9.7\n")
     with pytest.raises(InputError, match="line 44: expected 8 values"):
         read_recording(path)
+
+
+@settings(max_examples=60, deadline=None)
+@given(codes=st.lists(st.integers(-1, 3), max_size=60), block_rows=st.integers(1, 9))
+def test_split_by_sensor_gathers_each_sensors_rows_in_file_order(codes, block_rows):
+    """Blocks of any size give each sensor its own rows, in order; code -1 (a missing name in
+    the pandas path) and sensors without rows are left out."""
+    from imu_knee import recording
+
+    codes = np.array(codes, dtype=np.int8)
+    values = np.arange(7 * len(codes), dtype=float).reshape(7, -1) + 0.5
+    names = ["right_thigh", "left_shank", "left_thigh", "right_shank"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(recording, "SPLIT_BLOCK_ROWS", block_rows)
+        split = recording._split_by_sensor(recording._Rows(list(values), codes, names))
+    assert list(split) == [names[c] for c in sorted(set(codes.tolist()) - {-1})]
+    for name, (t_s, acc, gyr) in split.items():
+        mine = codes == names.index(name)
+        assert np.array_equal(t_s, values[0, mine])
+        assert np.array_equal(acc, values[1:4, mine].T) and acc.flags.c_contiguous
+        assert np.array_equal(gyr, values[4:7, mine].T) and gyr.flags.c_contiguous

@@ -77,7 +77,7 @@ class Comparison:
             flagged = values <= thr
         self.threshold = float(thr)
         self.value = float(np.median(values))
-        self.flagged_ic = [float(t) for t in ic_s[flagged]]
+        self.flagged_ic = ic_s[flagged].tolist()
         span = abs(thr - ref)
         self.strength = (abs(self.value - ref) / span) if span > 0 else math.inf
         beyond = self.value >= thr if self.direction == "high" else self.value <= thr

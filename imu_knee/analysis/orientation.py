@@ -32,13 +32,17 @@ from __future__ import annotations
 import numpy as np
 from vqf import VQF
 
-from .quaternion import (components_from_rotation_vector, multiply_components, rotate,
-                         rotation_vector_from_components)
+from .quaternion import (components_from_rotation_vector, conjugate_components,
+                         multiply_components, rotate_one, rotation_vector_from_components)
 
 VQF_FILTER_RATE_HZ = 25.0  # VQF's update rate (the sensor's, when less than 3 times this)
 # fewer samples per update save no CPU: composing and filling in 2 samples costs about what
 # VQF saves (1-h file, 100 Hz, per sensor: 111 ms at 2, 70 at 4, VQF at every sample 106)
 MIN_GROUP_SIZE = 3
+# blocks with fewer new samples (live ones) go sample by sample in plain floats: array
+# operations cost more than their arithmetic on a few samples (the same bits either way;
+# 100 Hz: 27 us for a 1-sample block, 16 us a sample in 16-sample blocks, arrays ~14 there)
+SAMPLE_BY_SAMPLE_BELOW = 24
 
 
 def group_size(rate_hz: float, filter_rate_hz: float = VQF_FILTER_RATE_HZ) -> int:
@@ -49,15 +53,46 @@ def group_size(rate_hz: float, filter_rate_hz: float = VQF_FILTER_RATE_HZ) -> in
 
 
 def _by_group(rows: np.ndarray, n_groups: int, g: int, scale: float) -> np.ndarray:
-    """(N, 3) rows times ``scale`` as (x/y/z, position in group, group), zero-padded to whole
+    """(N, 3) rows times ``scale`` as (position in group, x/y/z, group), zero-padded to whole
     groups: each component at each position a contiguous row over the groups."""
-    out = np.zeros((3, g, n_groups))
-    view = out.transpose(2, 1, 0)  # (group, position, x/y/z)
+    out = np.zeros((g, 3, n_groups))
+    view = out.transpose(2, 0, 1)  # (group, position, x/y/z)
     whole = len(rows) // g
     np.multiply(rows[:whole * g].reshape(whole, g, 3), scale, out=view[:whole])
     if whole < n_groups:
         np.multiply(rows[whole * g:], scale, out=view[whole, :len(rows) - whole * g])
     return out
+
+
+# The two steps of a group, on components that are arrays (one element per group) or floats
+# (one group): the same operations in the same order either way.
+
+def _group_update_input(steps, accs, group_dt_s: float):
+    """VQF's input for complete groups from each position's gyro step (rad) and accelerometer:
+    the rate whose step is the product of the samples' steps (the group's exact rotation),
+    and the accelerometer samples' mean in the frame of the group's last sample (each
+    rotated there by the steps between)."""
+    g = len(steps)
+    whole = components_from_rotation_vector(steps[0])
+    acc_sum = rotate_one(whole, accs[0])  # in the group's starting frame
+    for j in range(1, g):
+        whole = multiply_components(whole, components_from_rotation_vector(steps[j]))
+        if j < g - 1:
+            acc_sum = [s + a for s, a in zip(acc_sum, rotate_one(whole, accs[j]))]
+    acc_sum = rotate_one(conjugate_components(whole), acc_sum)  # the last sample's is there
+    acc_mean = [(s + a) * (1.0 / g) for s, a in zip(acc_sum, accs[-1])]
+    rate = [r / group_dt_s for r in rotation_vector_from_components(whole)]
+    return rate, acc_mean
+
+
+def _fill_in(start_q, start_b_rps, steps, dt_s: float):
+    """Orientation at each of ``steps`` after a group's start: the output there times the
+    steps, the gyro less that output's bias."""
+    bias_step = [b * dt_s for b in start_b_rps]
+    q = start_q
+    for step in steps:
+        q = multiply_components(q, components_from_rotation_vector([h - b for h, b in zip(step, bias_step)]))
+        yield q
 
 
 class StreamingOrientation:
@@ -100,11 +135,13 @@ class StreamingOrientation:
         self._held = (acc[complete * g:].copy(), gyr_dps[complete * g:].copy())
         # rows: [the first sample] [held samples] [new samples] [padding to whole groups]
         quat = np.empty((first + -(-len(acc) // g) * g, 4))
-        bias_dps = np.empty((len(quat), 3))
+        bias = np.empty((len(quat), 3))  # rad/s
         if first:
-            quat[0], bias_dps[0] = q0[0], np.degrees(b0[0])
-        self._groups(acc, gyr_dps, quat[first:], bias_dps[first:])
-        return quat[held:held + n], bias_dps[held:held + n]
+            quat[0], bias[0] = q0[0], b0[0]
+        groups = self._groups_of_samples if n < SAMPLE_BY_SAMPLE_BELOW else self._groups
+        groups(acc, gyr_dps, quat[first:].reshape(-1, g, 4), bias[first:].reshape(-1, g, 3))
+        bias = bias[held:held + n]
+        return quat[held:held + n], np.degrees(bias, out=bias)
 
     def _update(self, acc: np.ndarray, gyr_rps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """VQF updates (one per group); remembers the last output."""
@@ -114,41 +151,47 @@ class StreamingOrientation:
         return q, b
 
     def _groups(self, acc: np.ndarray, gyr_dps: np.ndarray, quat: np.ndarray,
-                bias_dps: np.ndarray) -> None:
-        """Orientation and bias of samples from a group start on, into ``quat`` and
-        ``bias_dps`` (whole groups' rows): VQF for each complete group, fill-in inside groups."""
-        g, dt_s = self.group, self._dt_s
-        n_groups, complete = len(quat) // g, len(acc) // g
-        steps = _by_group(gyr_dps, n_groups, g, np.radians(dt_s))  # each sample's rotation, rad
-        start_q = self._last[0][:, None]  # component-first, a column per group
+                bias: np.ndarray) -> None:
+        """Orientation and bias (rad/s) of samples from a group start on, into ``quat``
+        (groups, g, 4) and ``bias`` (groups, g, 3): VQF for each complete group, the fill-in inside
+        groups; on arrays over the groups, a position in the group at a time."""
+        n_groups, g = quat.shape[:2]
+        complete = len(acc) // g
+        steps = _by_group(gyr_dps, n_groups, g, np.radians(self._dt_s))  # gyro steps, rad
+        start_q = self._last[0][:, None]  # components, a column per group
         start_b = self._last[1][:, None]
         if complete:
             acc_g = _by_group(acc[:complete * g], complete, g, 1.0)
-            # the group's exact rotation, the product of its samples' steps; the accelerometer
-            # samples rotated into the group's starting frame and summed on the way
-            whole = components_from_rotation_vector(steps[:, 0, :complete])
-            acc_sum = rotate(whole.T, acc_g[:, 0].T)
-            for j in range(1, g):
-                whole = multiply_components(whole, components_from_rotation_vector(steps[:, j, :complete]))
-                if j < g - 1:
-                    acc_sum += rotate(whole.T, acc_g[:, j].T)
-            # their mean in the frame of the group's last sample (which is in it already)
-            acc_sum = rotate((whole * np.array([[1.0], [-1.0], [-1.0], [-1.0]])).T, acc_sum)
-            acc_sum += acc_g[:, -1].T
-            acc_sum *= 1.0 / g
-            q_end, b_end = self._update(acc_sum, rotation_vector_from_components(whole).T / (g * dt_s))
+            rate, acc_mean = _group_update_input(steps[:, :, :complete], acc_g, g * self._dt_s)
+            q_end, b_end = self._update(np.stack(acc_mean, axis=1), np.stack(rate, axis=1))
             start_q = np.concatenate([start_q, q_end.T], axis=1)[:, :n_groups]
             start_b = np.concatenate([start_b, b_end.T], axis=1)[:, :n_groups]
-        bias_g = bias_dps.reshape(n_groups, g, 3)
-        bias_g[:] = np.degrees(start_b.T)[:, None, :]
-        # inside a group: the last output times the bias-corrected steps up to the sample
-        # (built component-first, (w/x/y/z, position in group, group), then written as rows)
+        bias[:] = start_b.T[:, None, :]
+        # built as (w/x/y/z, position in group, group), then written as rows
         quat_t = np.empty((4, g, n_groups))
-        fill, bias_step = start_q, start_b * dt_s
-        for j in range(g - 1):
-            fill = multiply_components(fill, components_from_rotation_vector(steps[:, j] - bias_step),
-                                       out=quat_t[:, j])
+        for j, q in enumerate(_fill_in(start_q, start_b, steps[:g - 1], self._dt_s)):
+            for k in range(4):
+                quat_t[k, j] = q[k]
         if complete:
             quat_t[:, -1, :complete] = q_end.T
-            bias_g[:complete, -1] = np.degrees(b_end)
-        quat.reshape(n_groups, g, 4)[:] = quat_t.transpose(2, 1, 0)
+            bias[:complete, -1] = b_end
+        quat[:] = quat_t.transpose(2, 1, 0)
+
+    def _groups_of_samples(self, acc: np.ndarray, gyr_dps: np.ndarray, quat: np.ndarray,
+                           bias: np.ndarray) -> None:
+        """:meth:`_groups` a group at a time, on plain floats (a few samples)."""
+        g = quat.shape[1]
+        step_rad = float(np.radians(self._dt_s))
+        steps = [[v * step_rad for v in row] for row in gyr_dps.tolist()]
+        accs = acc.tolist()
+        start_q, start_b = self._last[0].tolist(), self._last[1].tolist()
+        for i, a in enumerate(range(0, len(acc), g)):
+            count = min(g, len(acc) - a)
+            bias[i] = start_b
+            for j, q in enumerate(_fill_in(start_q, start_b, steps[a:a + min(count, g - 1)], self._dt_s)):
+                quat[i, j] = q
+            if count == g:
+                rate, acc_mean = _group_update_input(steps[a:a + g], accs[a:a + g], g * self._dt_s)
+                q_end, b_end = self._update(np.array([acc_mean]), np.array([rate]))
+                quat[i, -1], bias[i, -1] = q_end[0], b_end[0]
+                start_q, start_b = q_end[0].tolist(), b_end[0].tolist()

@@ -98,34 +98,37 @@ def cross3(a, b) -> tuple[float, float, float]:
     return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
 
 
-# Quaternions as components first: w, x, y, z = q[0], q[1], q[2], q[3], each an array of any
-# shape (a (4, N) array or four arrays); contiguous columns make these fast on long arrays.
+# Quaternions as components: (w, x, y, z), each a float or an array (one element per
+# quaternion), e.g. the rows of a (4, N) array. The same operations, in the same order, on
+# floats and on arrays, so one sample alone gives the bits it gives in a long array.
 
-def multiply_components(p, q, out: np.ndarray | None = None) -> np.ndarray:
-    """Hamilton product ``p * q`` of component-first quaternions (rotate by q, then by p);
-    written into ``out`` (4, ...) if given, which must not share memory with ``p`` or ``q``."""
+def multiply_components(p, q) -> tuple:
+    """Hamilton product ``p * q`` of quaternions as components (rotate by q, then by p)."""
     pw, px, py, pz = p
     qw, qx, qy, qz = q
-    if out is None:
-        out = np.empty((4,) + np.broadcast_shapes(np.shape(pw), np.shape(qw)))
-    w, x, y, z = out
-    np.multiply(pw, qw, out=w)
+    w = pw * qw
     w -= px * qx
     w -= py * qy
     w -= pz * qz
-    np.multiply(pw, qx, out=x)
+    x = pw * qx
     x += px * qw
     x += py * qz
     x -= pz * qy
-    np.multiply(pw, qy, out=y)
+    y = pw * qy
     y -= px * qz
     y += py * qw
     y += pz * qx
-    np.multiply(pw, qz, out=z)
+    z = pw * qz
     z += px * qy
     z -= py * qx
     z += pz * qw
-    return out
+    return w, x, y, z
+
+
+def conjugate_components(q) -> tuple:
+    """The inverse rotation of unit quaternions as components."""
+    w, x, y, z = q
+    return w, -x, -y, -z
 
 
 # Taylor coefficients, in x = h², of cos(h) and of sin(h) / (2 h): up to x⁵ they are exact to
@@ -135,8 +138,8 @@ _HALF_SINC_SERIES = (1 / 2, -1 / 12, 1 / 240, -1 / 10080, 1 / 725760, -1 / 79833
 SERIES_MAX_HALF_ANGLE_RAD = 0.25
 
 
-def _series(x: np.ndarray, coefficients) -> np.ndarray:
-    """sum_k c_k x^k by Horner's rule, in place on one new array."""
+def _series(x, coefficients):
+    """sum_k c_k x^k by Horner's rule (in place on one new array for an array ``x``)."""
     out = x * coefficients[-1]
     for c in coefficients[-2:0:-1]:
         out += c
@@ -145,35 +148,40 @@ def _series(x: np.ndarray, coefficients) -> np.ndarray:
     return out
 
 
-def components_from_rotation_vector(r_rad: np.ndarray) -> np.ndarray:
-    """Component-first unit quaternions (4, ...) of rotation vectors (3, ...) (axis times
-    angle, rad): the exponential map, exact for any angle; each element's arithmetic depends
-    on its own angle only."""
+def components_from_rotation_vector(r_rad) -> tuple:
+    """Unit quaternions as components of rotation vectors (rx, ry, rz) (axis times angle,
+    rad): the exponential map, exact for any angle; each element's arithmetic depends on its
+    own angle only."""
     rx, ry, rz = r_rad
     half_sq = rx * rx
     half_sq += ry * ry
     half_sq += rz * rz
     half_sq *= 0.25
-    out = np.empty((4,) + half_sq.shape)
-    out[0] = _series(half_sq, _COS_SERIES)
+    cos_half = _series(half_sq, _COS_SERIES)
     half_sinc = _series(half_sq, _HALF_SINC_SERIES)  # the vector part is r sin(h) / (2 h)
-    big = np.flatnonzero(half_sq > SERIES_MAX_HALF_ANGLE_RAD ** 2)
-    if len(big):
-        half = np.sqrt(half_sq.flat[big])
-        out[0].flat[big] = np.cos(half)
-        half_sinc.flat[big] = np.sin(half) / (2.0 * half)
-    np.multiply(r_rad, half_sinc, out=out[1:])
-    return out
+    big_sq = SERIES_MAX_HALF_ANGLE_RAD ** 2
+    if isinstance(half_sq, float):
+        if half_sq > big_sq:
+            half = np.sqrt(half_sq)
+            cos_half, half_sinc = np.cos(half), np.sin(half) / (2.0 * half)
+    else:
+        big = np.flatnonzero(half_sq > big_sq)
+        if len(big):
+            half = np.sqrt(half_sq.flat[big])
+            cos_half.flat[big] = np.cos(half)
+            half_sinc.flat[big] = np.sin(half) / (2.0 * half)
+    return cos_half, rx * half_sinc, ry * half_sinc, rz * half_sinc
 
 
-def rotation_vector_from_components(q) -> np.ndarray:
-    """Rotation vectors (3, ...) (rad) of component-first unit quaternions: the logarithmic
+def rotation_vector_from_components(q) -> tuple:
+    """Rotation vectors (rx, ry, rz) (rad) of unit quaternions as components: the logarithmic
     map, the inverse of :func:`components_from_rotation_vector` for angles up to pi."""
     w, x, y, z = q
     sin_half = np.sqrt(x * x + y * y + z * z)
+    abs_w = np.abs(w)
     # the shorter way round (q and -q are the same rotation): the angle is in [0, pi]
-    angle = 2.0 * np.arctan2(sin_half, np.abs(w))
+    angle = 2.0 * np.arctan2(sin_half, abs_w)
     # angle / sin_half -> 2 / |w| as sin_half -> 0
-    scale = np.divide(angle, sin_half, out=2.0 / np.abs(w), where=sin_half > 1e-12)
-    scale = np.copysign(scale, w)
-    return np.stack([x * scale, y * scale, z * scale])
+    tiny = sin_half <= 1e-12
+    scale = np.copysign(np.where(tiny, 2.0 / abs_w, angle / np.where(tiny, 1.0, sin_half)), w)
+    return x * scale, y * scale, z * scale

@@ -21,10 +21,16 @@ to the gyro:
   accelerometer correction held until the group ends); its bias is that output's bias.
 
 VQF's accelerometer correction and bias estimation have time constants of seconds, so a
-25 Hz filter rate changes little, while the fast part, the gyro integration, stays at the
-sensor rate. A group still incomplete at the end of a block is filled in at once from the last
-output and kept until its remaining samples come, so any split of the samples into blocks gives
-the same quaternions as one call (checked in the tests).
+25 Hz filter rate changes little (inclination vs VQF at every sample on the 100 Hz
+virtual_imu files: median 0.02 deg, p99 0.10 deg), while the fast part, the gyro integration,
+stays at the sensor rate; VQF's CPU drops to a quarter (1-h file, per sensor: 70 ms instead of
+106 with the grouping's own work).
+
+A group still incomplete at the end of a block is filled in at once from the last output and
+kept until its remaining samples come, so any split of the samples into blocks gives the same
+quaternions as one call (checked in the tests). Long blocks are computed on arrays, a
+position in the group at a time over all groups; short ones (live) sample by sample on plain
+floats, with the same arithmetic (the functions below take either), so the bits agree.
 """
 
 from __future__ import annotations

@@ -131,6 +131,9 @@ class SideBuilder:
         self.notices = notices            # emit notice rows (offline opts out)
         self.contact_k = 0       # next swing whose contact row is not sent yet
         self._pending: StepRow | None = None  # contact row of swing contact_k, awaiting impact
+        # final rows as column chunks (:meth:`_row_columns`) instead of row objects, when a
+        # list (Engine(table=True))
+        self.table: list[dict] | None = None
 
     # -------------------------------------------------------------- rows
 
@@ -168,9 +171,14 @@ class SideBuilder:
                 break
             ready += 1
         # every row that is ready, together (offline: all of them at once; live: one or two)
-        for row in self._rows(list(range(self.next_k, ready))):
-            row.emitted_t_s = now_s
-            out.append(row)
+        ks = list(range(self.next_k, ready))
+        if self.table is not None:
+            if ks:
+                self.table.append(self._row_columns(ks))
+        else:
+            for row in self._rows(ks):
+                row.emitted_t_s = now_s
+                out.append(row)
         self.next_k = ready
         return out
 
@@ -260,12 +268,12 @@ class SideBuilder:
         end, _ = self._stance_end(k)
         return self._midstance(swings[k].ic_s + ANCHOR_AFTER_IC_S, end - 0.02)
 
-    def _rows(self, ks: list[int]) -> list[StepRow]:
-        """The final rows of swings ``ks``, computed together: each metric for all of them
-        at once, as a column (NaN: not measurable) rounded once (the values do not depend on
-        which rows are computed together)."""
-        if not ks:
-            return []
+    def _row_columns(self, ks: list[int]) -> dict:
+        """The final rows of swings ``ks`` (not empty) as columns, computed together: each
+        metric for all of them at once (NaN: not measurable) rounded once (the values do not
+        depend on which rows are computed together). Per column (named as StepRow's fields):
+        a float array, or a list (``activity``, ``flags``: sorted, no repeats), or one value
+        for every row (``side``, ``impact_rate_hz``, ``event_sensor``)."""
         sws = [self.events.swings[k] for k in ks]
         n = len(ks)
         cal = self.events.calibration
@@ -301,14 +309,31 @@ class SideBuilder:
                 j = np.flatnonzero(real_to & ~np.array([sw.gap for sw in sws], dtype=bool))
                 ms_i = np.array([sws[i].ms_i for i in j], dtype=np.int64)
                 tilt[j] = round_like_python(self._shank_tilt_max(ic[j], to[j], ms_i, d_world[j]), 2)
-        side, name = self.side, self.events.name
+        return {"side": self.side, "ic_s": ic, "to_s": to, "activity": activity.tolist(),
+                "stride_length_m": length, "step_height_m": height, "impact_g": impact,
+                "loading_rate_gps": loading, "knee_flexion_ic_deg": knee_ic,
+                "knee_min_flexion_stance_deg": knee_min, "frontal_range_deg": f_range,
+                "frontal_wobble_dps": f_wobble, "impact_rate_hz": rate_hz,
+                "event_sensor": self.events.name,
+                "flags": [sorted(set(f)) if f else [] for f in flags],
+                "shank_incl_ic_deg": incl, "shank_tilt_max_stance_deg": tilt}
+
+    def _rows(self, ks: list[int]) -> list[StepRow]:
+        """The final rows of swings ``ks`` (:meth:`_row_columns` as row objects)."""
+        if not ks:
+            return []
+        c = self._row_columns(ks)
+        side, rate_hz, name = c["side"], c["impact_rate_hz"], c["event_sensor"]
         # positional arguments in StepRow's field order (the quickest way to make many rows)
         return [StepRow(side, ic_, to_, act, sl, sh, ig, lr, kic, kmin, fr, fw, rate_hz, name,
-                        sorted(set(f)) if f else [], True, "final", inc, lean)
+                        f, True, "final", inc, lean)
                 for ic_, to_, act, sl, sh, ig, lr, kic, kmin, fr, fw, f, inc, lean in zip(
-                    cells(ic), cells(to), activity.tolist(), cells(length), cells(height),
-                    cells(impact), cells(loading), cells(knee_ic), cells(knee_min),
-                    cells(f_range), cells(f_wobble), flags, cells(incl), cells(tilt))]
+                    *(cells(c[k]) if k not in ("activity", "flags") else c[k] for k in (
+                        "ic_s", "to_s", "activity", "stride_length_m", "step_height_m",
+                        "impact_g", "loading_rate_gps", "knee_flexion_ic_deg",
+                        "knee_min_flexion_stance_deg", "frontal_range_deg",
+                        "frontal_wobble_dps", "flags", "shank_incl_ic_deg",
+                        "shank_tilt_max_stance_deg")))]
 
     def _shank_tilt_max(self, ic_s: np.ndarray, to_s: np.ndarray, ms_i: np.ndarray,
                         d_world: np.ndarray) -> np.ndarray:
@@ -551,10 +576,12 @@ class Engine:
 
     def __init__(self, rates_hz: dict[str, float], leg_length_m: float | None = None,
                  config: EngineConfig | None = None, contact_rows: bool = False,
-                 history_s: float | None = None, notices: bool = True):
+                 history_s: float | None = None, notices: bool = True, table: bool = False):
         """``contact_rows``: also emit a contact row per contact (live displays; see the
         module docstring). Off by default: notices and final rows only, as before.
         ``notices=False``: no notice rows either (offline: final rows only).
+        ``table=True``: the final rows are not returned but kept as table columns, read with
+        :meth:`final_table` (offline: no row objects are made).
 
         ``history_s`` (live sessions; e.g. 30): release the memory of samples older than this
         and than anything a pending row or stage still reads; the rows are the same (tested).
@@ -573,6 +600,8 @@ class Engine:
             if mine:
                 self.sides[side] = SideBuilder(side, mine, self.leg_length_m, self.config,
                                                contact_rows=contact_rows, notices=notices)
+                if table:
+                    self.sides[side].table = []
         self._now_s = float("-inf")
 
     def push(self, sensor: str, t_s, acc_mps2, gyr_dps) -> list[StepRow]:
@@ -607,6 +636,30 @@ class Engine:
         for side in self.sides.values():
             out.extend(side.collect(self._now_s, final=True))
         return out
+
+    def final_table(self) -> pd.DataFrame:
+        """The final rows so far (``Engine(table=True)``), the table :func:`rows_to_frame`
+        makes of them as rows."""
+        chunks = [c for side in self.sides.values() for c in side.table or []]
+        if not chunks:
+            return _empty_steps()
+        values: dict[str, list] = {name: [] for name in FRAME_COLUMNS}
+        for c in chunks:
+            n = len(c["ic_s"])
+            for name in FRAME_COLUMNS:
+                v = c[name]
+                if name in ("side", "event_sensor"):
+                    v = [v] * n
+                elif name == "impact_rate_hz":
+                    v = np.full(n, np.nan if v is None else v)
+                elif name == "flags":
+                    v = [";".join(f) for f in v]
+                elif name in ("ic_s", "to_s"):
+                    v = cells(v)  # as the rows hold them (None: empty)
+                values[name].append(v)
+        return _steps_frame({name: (np.concatenate(parts) if isinstance(parts[0], np.ndarray)
+                                    else [x for part in parts for x in part])
+                             for name, parts in values.items()})
 
     # -------------------------------------------------------------- reporting
 

@@ -46,11 +46,10 @@ def step_tables(draw):
     n_cols = draw(st.integers(1, 5))
     columns = {}
     for k in range(n_cols):
-        kind = draw(st.sampled_from(["float", "float32", "text", "string", "int"]))
-        if kind.startswith("float"):
-            cells = HARD_FLOATS if kind == "float" else st.floats(width=32)
-            col = pd.Series(draw(st.lists(cells, min_size=n_rows, max_size=n_rows)),
-                            dtype="float64" if kind == "float" else "float32")
+        kind = draw(st.sampled_from(["float64", "float32", "Float64", "text", "string", "int"]))
+        if kind.lower().startswith("float"):
+            cells = st.floats(width=32) if kind == "float32" else HARD_FLOATS
+            col = pd.Series(draw(st.lists(cells, min_size=n_rows, max_size=n_rows)), dtype=kind)
         elif kind == "int":
             col = pd.Series(draw(st.lists(st.integers(-10**6, 10**6), min_size=n_rows,
                                           max_size=n_rows)), dtype="int64")

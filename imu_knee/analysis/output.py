@@ -62,7 +62,7 @@ def _plain_csv_body(steps: pd.DataFrame) -> bytes | None:
     for k, name in enumerate(steps.columns):
         col = steps[name]
         if col.dtype.kind == "f":
-            parts.append(_decimal_cells(col.to_numpy(dtype=float)))
+            parts.append(_decimal_cells(col.to_numpy(dtype=float, na_value=np.nan)))
         else:
             codes, values = pd.factorize(col)  # a missing cell: code -1, the last text: ""
             values = list(values)

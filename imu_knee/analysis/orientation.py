@@ -61,12 +61,13 @@ def group_size(rate_hz: float, filter_rate_hz: float = VQF_FILTER_RATE_HZ) -> in
 def _by_group(rows: np.ndarray, n_groups: int, g: int, scale: float) -> np.ndarray:
     """(N, 3) rows times ``scale`` as (position in group, x/y/z, group), zero-padded to whole
     groups: each component at each position a contiguous row over the groups."""
-    out = np.zeros((g, 3, n_groups))
-    view = out.transpose(2, 0, 1)  # (group, position, x/y/z)
+    out = np.empty((g, 3, n_groups))
     whole = len(rows) // g
-    np.multiply(rows[:whole * g].reshape(whole, g, 3), scale, out=view[:whole])
+    np.multiply(rows[:whole * g].reshape(whole, g, 3).transpose(1, 2, 0), scale, out=out[:, :, :whole])
     if whole < n_groups:
-        np.multiply(rows[whole * g:], scale, out=view[whole, :len(rows) - whole * g])
+        out[:, :, whole:] = 0.0
+        rest = len(rows) - whole * g
+        np.multiply(rows[whole * g:].T, scale, out=out[:rest, :, whole].T)
     return out
 
 

@@ -14,7 +14,7 @@ from .buffers import GrowingArray
 from .events import StrideEnds, Swing, SwingDetector
 from .lowpass import StreamingLowpass
 from .orientation import StreamingOrientation
-from .quaternion import dot_rows, rotate
+from .quaternion import dot_rows, rotate, row_norms
 from .stride import ankle_displacements, midstance_indices, squared_norms
 from .stride_at_contact import displacement_to
 from .windows import spans_with_mark
@@ -56,8 +56,8 @@ def _first_quiet(acc: np.ndarray, gyr: np.ndarray, a: int, b: int) -> int | None
     lo, size = a, 64
     while lo < b:
         hi = min(lo + size, b)
-        quiet = ((np.linalg.norm(gyr[lo:hi], axis=1) < QUIET_GYRO_DPS)
-                 & (np.abs(np.linalg.norm(acc[lo:hi], axis=1) - GRAVITY_MPS2) < QUIET_ACC_MPS2))
+        quiet = ((row_norms(gyr[lo:hi]) < QUIET_GYRO_DPS)
+                 & (np.abs(row_norms(acc[lo:hi]) - GRAVITY_MPS2) < QUIET_ACC_MPS2))
         hits = np.flatnonzero(quiet)
         if len(hits):
             return lo + int(hits[0])

@@ -8,22 +8,19 @@ sample).
 
 from __future__ import annotations
 
-import numpy as np
-
 from .buffers import GrowingArray
 from .quaternion import row_norms
 from .sensor_chain import SensorChain
-from .stride import squared_norms
 
 
 class ShankDerived:
-    """``acc_norm`` (|acc|, m/s²) and ``gyr_lp_sq`` (|low-passed rate|², (deg/s)²) per sample
-    of ``chain``; :meth:`update` extends them to the chain's samples so far."""
+    """``acc_norm`` (|acc|, m/s²) per sample of ``chain``; :meth:`update` extends it to the
+    chain's samples so far. (The squared low-passed rate is the chain's own,
+    :meth:`.SensorChain.gyr_lp_sq_view`: its toe-off search reads it too.)"""
 
     def __init__(self, chain: SensorChain):
         self.chain = chain
         self.acc_norm = GrowingArray()
-        self.gyr_lp_sq = GrowingArray()
 
     def update(self) -> None:
         ch = self.chain
@@ -32,8 +29,6 @@ class ShankDerived:
         # new arrays, the buffers' own (kept without a copy when the samples came whole)
         if n > done:
             self.acc_norm.append(row_norms(ch.acc.view()[done:n]), adopt=True)
-            self.gyr_lp_sq.append(squared_norms(ch.gyr_lp.view()[done:n]), adopt=True)
 
     def forget_before(self, i: int) -> None:
-        for arr in (self.acc_norm, self.gyr_lp_sq):
-            arr.forget_before(i)
+        self.acc_norm.forget_before(i)

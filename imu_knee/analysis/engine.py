@@ -208,8 +208,8 @@ class SideBuilder:
         # (0 <= every session time) and searchsorted for any time after the cut is unchanged.
         for ch in self.chains:
             i = int(np.searchsorted(ch.t.view(), cut_s))
-            for arr in (ch.acc, ch.gyr, ch.gyr_lp, ch.quat, ch.bias, ch.acc_world, ch.sag,
-                        ch.gap_after):
+            for arr in (ch.acc, ch.gyr, ch.gyr_lp, ch.gyr_lp_sq, ch.quat, ch.bias, ch.acc_world,
+                        ch.sag, ch.gap_after):
                 arr.forget_before(i)
             _forget_times(ch.t, i)
         for stage, arrays in ((self.knee, ("flexion",)), (self.frontal, ("travel_x", "travel_y", "rate"))):
@@ -241,9 +241,8 @@ class SideBuilder:
 
     def _midstance(self, t_from: float, t_to: float) -> int | None:
         chain = self.shank
-        self.derived.update()
         return midstance_index(chain.t.view(), chain.gyr_lp.view(), t_from, t_to,
-                               self.derived.gyr_lp_sq.view())
+                               chain.gyr_lp_sq_view())
 
     def _anchor_before(self, k: int) -> int | None:
         """Mid-stance sample of the stance before swing k (stillest sample)."""
@@ -257,8 +256,7 @@ class SideBuilder:
         prev_ic = np.array([swings[k - 1].ic_s if k > 0 else np.nan for k in ks])
         with np.errstate(invalid="ignore"):
             start = np.where(to - prev_ic <= MAX_STANCE_S, prev_ic + ANCHOR_AFTER_IC_S, to - 1.0)
-        self.derived.update()
-        return midstance_indices(self.shank.t.view(), self.derived.gyr_lp_sq.view(), start,
+        return midstance_indices(self.shank.t.view(), self.shank.gyr_lp_sq_view(), start,
                                  to - 0.05)
 
     def _anchor_after(self, k: int) -> int | None:

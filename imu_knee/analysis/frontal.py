@@ -59,7 +59,6 @@ standing-up axis reaches 0.78 (level 0.79), the true segment axis 0.98.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from dataclasses import dataclass
 

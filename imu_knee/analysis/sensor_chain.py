@@ -118,6 +118,7 @@ class SensorChain:
         # blocks (first sample, sample periods) not low-passed yet: a chain that detects no
         # events reads its low-passed rate only up to its calibration (:meth:`_lowpass_to`)
         self._lp_pending: list[tuple[int, np.ndarray]] = []
+        self.gyr_lp_sq = GrowingArray()  # |low-passed rate|², (deg/s)², see :meth:`gyr_lp_sq_view`
         self.quat = GrowingArray(4)
         self.bias = GrowingArray(3)                # VQF gyro-bias estimate, deg/s (NaN = unknown)
         # gravity removed, world frame (z up); only while ``detect_events`` (a thigh on a leg
@@ -257,6 +258,14 @@ class SensorChain:
             self.gyr_lp.append(np.ascontiguousarray(lp), adopt=True)
             if hi == end:
                 self._lp_pending.pop(0)
+
+    def gyr_lp_sq_view(self) -> np.ndarray:
+        """Squared norms of the low-passed rate's rows (the mid-stance searches read them),
+        extended to every low-passed sample so far (computed once per sample)."""
+        n, done = self.gyr_lp.n, self.gyr_lp_sq.n
+        if n > done:
+            self.gyr_lp_sq.append(squared_norms(self.gyr_lp.view()[done:n]), adopt=True)
+        return self.gyr_lp_sq.view()
 
     def _on_grid(self, acc, gyr, periods, before) -> tuple[np.ndarray, np.ndarray]:
         """Orientation of samples that may have dropped ones (``periods`` > 1: that many sample
@@ -489,7 +498,7 @@ class SensorChain:
         # the stillest sample in [start, stop]; squared rates only over the samples searched
         lo = int(t.searchsorted(start.min()))
         hi = max(int(t.searchsorted(stop.max(), side="right")), lo + 1)
-        i0 = midstance_indices(t[lo:hi], squared_norms(self.gyr_lp.view()[lo:hi]), start, stop)
+        i0 = midstance_indices(t[lo:hi], self.gyr_lp_sq_view()[lo:hi], start, stop)
         i1 = np.minimum(np.array(ends.ic_i), len(t) - 1)
         out = np.full(len(i0), np.nan)
         ok = np.flatnonzero((i0 >= 0) & (i1 > i0 + lo))

@@ -64,11 +64,19 @@ class Swing:
 def toe_off_time_s(t_min_s: float, t_zero_s: float, stride_rise_m: float | None) -> float:
     """Toe-off (s) from the time of the rate's minimum before the swing, of its rise through
     zero, and how much the foot rises over the stride that follows (None: unknown, level)."""
-    if stride_rise_m is None or abs(stride_rise_m) <= TO_STAIRS_RISE_M:
-        return t_min_s
-    if stride_rise_m > 0:
-        return t_min_s - TO_UP_BEFORE_MIN_S
-    return max(t_min_s, t_zero_s - TO_DOWN_BEFORE_ZERO_S)
+    rise = np.nan if stride_rise_m is None else stride_rise_m
+    return float(toe_off_times_s(np.array([t_min_s]), np.array([t_zero_s]), np.array([rise]))[0])
+
+
+def toe_off_times_s(t_min_s: np.ndarray, t_zero_s: np.ndarray, stride_rise_m: np.ndarray) -> np.ndarray:
+    """:func:`toe_off_time_s` of many swings (``stride_rise_m`` NaN: unknown, level)."""
+    with np.errstate(invalid="ignore"):
+        up = stride_rise_m > TO_STAIRS_RISE_M           # False for NaN
+        down = stride_rise_m < -TO_STAIRS_RISE_M
+    before_zero = t_zero_s - TO_DOWN_BEFORE_ZERO_S
+    # going down: the later of the two (the minimum unless the other is later, as max())
+    down_s = np.where(before_zero > t_min_s, before_zero, t_min_s)
+    return np.where(up, t_min_s - TO_UP_BEFORE_MIN_S, np.where(down, down_s, t_min_s))
 
 
 def vertex_times_s(t_s: np.ndarray, s: np.ndarray, i: np.ndarray) -> np.ndarray:
@@ -219,9 +227,10 @@ class SwingDetector:
         self.scan_pos = next_pos
         if swings and self.stride_rises_m is not None and not self.to_at_crossing:
             # toe-off from how much the foot rose over each stride, all new swings at once
-            for sw, rise, t_min in zip(swings, self.stride_rises_m(ends).tolist(), ends.to_s):
-                sw.to_s = toe_off_time_s(t_min, sw.start_s + self.to_offset_s,
-                                         None if rise != rise else rise)
+            t_zero = np.array([sw.start_s for sw in swings]) + self.to_offset_s
+            to_s = toe_off_times_s(np.array(ends.to_s), t_zero, self.stride_rises_m(ends))
+            for sw, t in zip(swings, to_s.tolist()):
+                sw.to_s = t
         return swings
 
     def _thresholds(self, a0: int, n: int) -> tuple[np.ndarray | float, np.ndarray | float]:

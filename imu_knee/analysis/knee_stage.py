@@ -203,7 +203,9 @@ class FrontalStage:
         self._estimator: fr.FrontalEstimator | None = None
         self._next_i = 0
         self.message: str | None = None
-        self.t = GrowingArray()
+        # the series' times: the shank's own (index i of every series is the shank's sample
+        # i; the series cover the samples before ``_next_i``)
+        self.t = shank.t
         self.travel_x = GrowingArray()
         self.travel_y = GrowingArray()
         self.rate = GrowingArray()
@@ -232,7 +234,6 @@ class FrontalStage:
         dx, dy, rate = self._estimator.update_travel(ch.gyr.view()[sl], ch.acc.view()[sl],
                                                      ch.quat.view()[sl], ch.bias.view()[sl],
                                                      ch.acc_world.view()[sl])
-        self.t.append_copy(ch.t.view()[sl])
         self.travel_x.append(dx, adopt=True)  # fresh arrays: the buffers' own
         self.travel_y.append(dy, adopt=True)
         self.rate.append(rate, adopt=True)
@@ -251,7 +252,7 @@ class FrontalStage:
         NaN rows: none): the range is then that of the shank's standing-up axis projected
         across it (:meth:`_ranges_across`) instead of the series' angle."""
         out: list[tuple[float | None, float | None]] = [(None, None)] * len(ic_s)
-        t = self.t.view()
+        t = self.t.view()[:self._next_i]
         if len(t) == 0:
             return out
         ic = np.asarray(ic_s, dtype=float)

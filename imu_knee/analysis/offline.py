@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..heap import release_free_memory
 from ..recording import Recording
-from .engine import DEFAULT_LEG_LENGTH_M, Engine, EngineConfig, join_step_frames, rows_to_frame
+from .engine import DEFAULT_LEG_LENGTH_M, Engine, EngineConfig, join_step_frames
 from .forked import FAILED, ForkedCall, can_fork
 from .knee_series import KneeSeries
 from .summary import SessionFacts, build_summary
@@ -71,15 +71,13 @@ def _analyse_leg(rec: Recording, names: list[str], leg_length_m: float | None,
                  config: EngineConfig | None, knee: bool) -> _LegResult:
     """One engine over the sensors ``names`` (one leg's), pushed whole."""
     engine = Engine({n: rec.streams[n].rate_hz for n in names}, leg_length_m=leg_length_m,
-                    config=config, notices=False)
-    rows = []
+                    config=config, notices=False, table=True)
     for name in names:
         s = rec.streams[name]
-        rows.extend(engine.push(name, s.t_s, s.acc_mps2, s.gyr_dps))
-    rows.extend(engine.finish())
-    return _LegResult(rows_to_frame([r for r in rows if r.final]), engine.sensor_report(),
-                      engine.knee_report(), list(engine.sides),
-                      engine.knee_series() if knee else {})
+        engine.push(name, s.t_s, s.acc_mps2, s.gyr_dps)
+    engine.finish()
+    return _LegResult(engine.final_table(), engine.sensor_report(), engine.knee_report(),
+                      list(engine.sides), engine.knee_series() if knee else {})
 
 
 def _use_two_processes(rec: Recording, legs: list[list[str]], parallel: bool | None) -> bool:

@@ -38,8 +38,8 @@ from __future__ import annotations
 import numpy as np
 from vqf import VQF
 
-from .quaternion import (components_from_rotation_vector, conjugate_components,
-                         multiply_components, rotate_one, rotation_vector_from_components)
+from .quaternion import (components_from_rotation_vector, multiply_components,
+                         rotate_back_components, rotation_vector_from_components)
 
 VQF_FILTER_RATE_HZ = 25.0  # VQF's update rate (the sensor's, when less than 3 times this)
 # fewer samples per update save no CPU: composing and filling in 2 samples costs about what
@@ -59,47 +59,59 @@ def group_size(rate_hz: float, filter_rate_hz: float = VQF_FILTER_RATE_HZ) -> in
 
 
 def _by_group(rows: np.ndarray, n_groups: int, g: int, scale: float) -> np.ndarray:
-    """(N, 3) rows times ``scale`` as (position in group, x/y/z, group), zero-padded to whole
+    """(N, 3) rows times ``scale`` as (x/y/z, position in group, group), zero-padded to whole
     groups: each component at each position a contiguous row over the groups."""
-    out = np.empty((g, 3, n_groups))
+    out = np.empty((3, g, n_groups))
     whole = len(rows) // g
-    np.multiply(rows[:whole * g].reshape(whole, g, 3).transpose(1, 2, 0), scale, out=out[:, :, :whole])
+    np.multiply(rows[:whole * g].reshape(whole, g, 3).transpose(2, 1, 0), scale, out=out[:, :, :whole])
     if whole < n_groups:
         out[:, :, whole:] = 0.0
         rest = len(rows) - whole * g
-        np.multiply(rows[whole * g:].T, scale, out=out[:rest, :, whole].T)
+        np.multiply(rows[whole * g:].T, scale, out=out[:, :rest, whole])
     return out
 
 
-# The two steps of a group, on components that are arrays (one element per group) or floats
-# (one group): the same operations in the same order either way.
+# The steps of a group, on components that are arrays (one element per group) or floats (one
+# group): the same operations in the same order either way.
 
-def _group_update_input(steps, accs, group_dt_s: float):
-    """VQF's input for complete groups from each position's gyro step (rad) and accelerometer:
-    the rate whose step is the product of the samples' steps (the group's exact rotation),
-    and the accelerometer samples' mean in the frame of the group's last sample (each
-    rotated there by the steps between)."""
-    g = len(steps)
-    whole = components_from_rotation_vector(steps[0])
-    acc_sum = rotate_one(whole, accs[0])  # in the group's starting frame
-    for j in range(1, g):
-        whole = multiply_components(whole, components_from_rotation_vector(steps[j]))
-        if j < g - 1:
-            acc_sum = [s + a for s, a in zip(acc_sum, rotate_one(whole, accs[j]))]
-    acc_sum = rotate_one(conjugate_components(whole), acc_sum)  # the last sample's is there
-    acc_mean = [(s + a) * (1.0 / g) for s, a in zip(acc_sum, accs[-1])]
-    rate = [r / group_dt_s for r in rotation_vector_from_components(whole)]
-    return rate, acc_mean
+def _join(first, then):
+    """Two consecutive runs of samples as one: (their composed gyro rotation, the sum of their
+    accelerometer samples in the frame of the last sample). ``first`` and ``then``:
+    (rotation, sum) of each, ``then``'s rotation from the end of ``first`` to its own end."""
+    (q1, s1), (q2, s2) = first, then
+    s = rotate_back_components(q2, s1)
+    return multiply_components(q1, q2), tuple(a + b for a, b in zip(s, s2))
 
 
-def _fill_in(start_q, start_b_rps, steps, dt_s: float):
-    """Orientation at each of ``steps`` after a group's start: the output there times the
-    steps, the gyro less that output's bias."""
-    bias_step = [b * dt_s for b in start_b_rps]
-    q = start_q
-    for step in steps:
-        q = multiply_components(q, components_from_rotation_vector([h - b for h, b in zip(step, bias_step)]))
-        yield q
+def _group_update_input(whole, acc_sum, g: int, group_dt_s: float):
+    """VQF's input for complete groups from the group's joined run (:func:`_join`): the rate
+    whose step is the product of the samples' steps (the group's exact rotation), and the
+    accelerometer samples' mean in the frame of the group's last sample."""
+    rate = tuple(r * (1.0 / group_dt_s) for r in rotation_vector_from_components(whole))
+    return rate, tuple(s * (1.0 / g) for s in acc_sum)
+
+
+def _pairwise_floats(runs: list) -> tuple:
+    """Runs (one per sample, in order) joined pairwise, level by level (a last odd one carried
+    to the next level) down to one: the order the arrays' version uses."""
+    while len(runs) > 1:
+        joined = [_join(runs[i], runs[i + 1]) for i in range(0, len(runs) - 1, 2)]
+        runs = joined + runs[len(joined) * 2:]
+    return runs[0]
+
+
+def _pairwise_arrays(q: tuple, s: tuple) -> tuple:
+    """:func:`_pairwise_floats` on components whose first axis is the sample in the group."""
+    while len(q[0]) > 1:
+        m = len(q[0])
+        even, odd = slice(0, m - 1, 2), slice(1, m, 2)
+        jq, js = _join(([c[even] for c in q], [c[even] for c in s]),
+                       ([c[odd] for c in q], [c[odd] for c in s]))
+        if m % 2:
+            jq = tuple(np.concatenate([c, r[-1:]]) for c, r in zip(jq, q))
+            js = tuple(np.concatenate([c, r[-1:]]) for c, r in zip(js, s))
+        q, s = jq, js
+    return tuple(c[0] for c in q), tuple(c[0] for c in s)
 
 
 class StreamingOrientation:
@@ -161,24 +173,29 @@ class StreamingOrientation:
                 bias: np.ndarray) -> None:
         """Orientation and bias (rad/s) of samples from a group start on, into ``quat``
         (groups, g, 4) and ``bias`` (groups, g, 3): VQF for each complete group, the fill-in inside
-        groups; on arrays over the groups, a position in the group at a time."""
+        groups; on arrays over the groups, all positions in the group at once where they are
+        independent."""
         n_groups, g = quat.shape[:2]
         complete = len(acc) // g
         steps = _by_group(gyr_dps, n_groups, g, np.radians(self._dt_s))  # gyro steps, rad
         start_q = self._last[0][:, None]  # components, a column per group
         start_b = self._last[1][:, None]
         if complete:
-            acc_g = _by_group(acc[:complete * g], complete, g, 1.0)
-            rate, acc_mean = _group_update_input(steps[:, :, :complete], acc_g, g * self._dt_s)
+            step_q = components_from_rotation_vector(steps[:, :, :complete])
+            whole, acc_sum = _pairwise_arrays(step_q, _by_group(acc[:complete * g], complete, g, 1.0))
+            rate, acc_mean = _group_update_input(whole, acc_sum, g, g * self._dt_s)
             q_end, b_end = self._update(np.stack(acc_mean, axis=1), np.stack(rate, axis=1))
             start_q = np.concatenate([start_q, q_end.T], axis=1)[:, :n_groups]
             start_b = np.concatenate([start_b, b_end.T], axis=1)[:, :n_groups]
         bias[:] = start_b.T[:, None, :]
         # built as (w/x/y/z, position in group, group), then written as rows
         quat_t = np.empty((4, g, n_groups))
-        for j, q in enumerate(_fill_in(start_q, start_b, steps[:g - 1], self._dt_s)):
-            for k in range(4):
-                quat_t[k, j] = q[k]
+        corrected = steps[:, :g - 1]
+        corrected -= (start_b * self._dt_s)[:, None, :]  # the gyro less the bias, rad per step
+        step_q = components_from_rotation_vector(corrected)
+        q = start_q
+        for j in range(g - 1):
+            q = multiply_components(q, [c[j] for c in step_q], out=quat_t[:, j])
         if complete:
             quat_t[:, -1, :complete] = q_end.T
             bias[:complete, -1] = b_end
@@ -195,10 +212,16 @@ class StreamingOrientation:
         for i, a in enumerate(range(0, len(acc), g)):
             count = min(g, len(acc) - a)
             bias[i] = start_b
-            for j, q in enumerate(_fill_in(start_q, start_b, steps[a:a + min(count, g - 1)], self._dt_s)):
+            bias_step = [b * self._dt_s for b in start_b]
+            q = start_q
+            for j, step in enumerate(steps[a:a + min(count, g - 1)]):
+                q = multiply_components(q, components_from_rotation_vector(
+                    [h - b for h, b in zip(step, bias_step)]))
                 quat[i, j] = q
             if count == g:
-                rate, acc_mean = _group_update_input(steps[a:a + g], accs[a:a + g], g * self._dt_s)
+                runs = [(components_from_rotation_vector(r), tuple(v)) for r, v in
+                        zip(steps[a:a + g], accs[a:a + g])]
+                rate, acc_mean = _group_update_input(*_pairwise_floats(runs), g, g * self._dt_s)
                 q_end, b_end = self._update(np.array([acc_mean]), np.array([rate]))
                 quat[i, -1], bias[i, -1] = q_end[0], b_end[0]
                 start_q, start_b = q_end[0].tolist(), b_end[0].tolist()

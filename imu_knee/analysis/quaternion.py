@@ -102,39 +102,60 @@ def cross3(a, b) -> tuple[float, float, float]:
 # quaternion), e.g. the rows of a (4, N) array. The same operations, in the same order, on
 # floats and on arrays, so one sample alone gives the bits it gives in a long array.
 
-def multiply_components(p, q) -> tuple:
-    """Hamilton product ``p * q`` of quaternions as components (rotate by q, then by p)."""
+def multiply_components(p, q, out=None) -> tuple:
+    """Hamilton product ``p * q`` of quaternions as components (rotate by q, then by p);
+    for arrays, ``out`` (four arrays) may take the result (no new arrays)."""
     pw, px, py, pz = p
     qw, qx, qy, qz = q
-    w = pw * qw
+    if out is None:
+        w, x, y, z = pw * qw, pw * qx, pw * qy, pw * qz
+    else:
+        w, x, y, z = (np.multiply(pw, c, out=o) for c, o in zip(q, out))
     w -= px * qx
     w -= py * qy
     w -= pz * qz
-    x = pw * qx
     x += px * qw
     x += py * qz
     x -= pz * qy
-    y = pw * qy
     y -= px * qz
     y += py * qw
     y += pz * qx
-    z = pw * qz
     z += px * qy
     z -= py * qx
     z += pz * qw
     return w, x, y, z
 
 
-def conjugate_components(q) -> tuple:
-    """The inverse rotation of unit quaternions as components."""
+def rotate_back_components(q, v) -> tuple:
+    """Vectors ``v`` (x, y, z components) rotated by the inverse of unit quaternions ``q``
+    (world to sensor): v - w t + u x t with t = 2 u x v (u = x, y, z of q)."""
     w, x, y, z = q
-    return w, -x, -y, -z
+    vx, vy, vz = v
+    tx = y * vz
+    tx -= z * vy
+    tx *= 2.0
+    ty = z * vx
+    ty -= x * vz
+    ty *= 2.0
+    tz = x * vy
+    tz -= y * vx
+    tz *= 2.0
+    ox = vx - w * tx
+    ox += y * tz - z * ty
+    oy = vy - w * ty
+    oy += z * tx - x * tz
+    oz = vz - w * tz
+    oz += x * ty - y * tx
+    return ox, oy, oz
 
 
-# Taylor coefficients, in x = h², of cos(h) and of sin(h) / (2 h): up to x⁵ they are exact to
+# Taylor coefficients, in x = h² (h: the half-angle), of cos(h) and of sin(h) / (2 h), here
+# scaled by 4^-k to take r² = 4 x (the same bits: powers of 2): up to x⁵ they are exact to
 # 2e-16 for h <= 0.25 rad (a gyro step's half-angle: 2000 deg/s at 70 Hz); larger h use trig
-_COS_SERIES = (1.0, -1 / 2, 1 / 24, -1 / 720, 1 / 40320, -1 / 3628800)
-_HALF_SINC_SERIES = (1 / 2, -1 / 12, 1 / 240, -1 / 10080, 1 / 725760, -1 / 79833600)
+_COS_SERIES = tuple(c / 4.0 ** k for k, c in enumerate(
+    (1.0, -1 / 2, 1 / 24, -1 / 720, 1 / 40320, -1 / 3628800)))
+_HALF_SINC_SERIES = tuple(c / 4.0 ** k for k, c in enumerate(
+    (1 / 2, -1 / 12, 1 / 240, -1 / 10080, 1 / 725760, -1 / 79833600)))
 SERIES_MAX_HALF_ANGLE_RAD = 0.25
 
 
@@ -150,24 +171,23 @@ def _series(x, coefficients):
 
 def components_from_rotation_vector(r_rad) -> tuple:
     """Unit quaternions as components of rotation vectors (rx, ry, rz) (axis times angle,
-    rad): the exponential map, exact for any angle; each element's arithmetic depends on its
-    own angle only."""
+    rad; floats or arrays of any shape): the exponential map, exact for any angle; each
+    element's arithmetic depends on its own angle only."""
     rx, ry, rz = r_rad
-    half_sq = rx * rx
-    half_sq += ry * ry
-    half_sq += rz * rz
-    half_sq *= 0.25
-    cos_half = _series(half_sq, _COS_SERIES)
-    half_sinc = _series(half_sq, _HALF_SINC_SERIES)  # the vector part is r sin(h) / (2 h)
-    big_sq = SERIES_MAX_HALF_ANGLE_RAD ** 2
-    if isinstance(half_sq, float):
-        if half_sq > big_sq:
-            half = np.sqrt(half_sq)
+    angle_sq = rx * rx
+    angle_sq += ry * ry
+    angle_sq += rz * rz
+    cos_half = _series(angle_sq, _COS_SERIES)
+    half_sinc = _series(angle_sq, _HALF_SINC_SERIES)  # the vector part is r sin(h) / (2 h)
+    big_sq = (2.0 * SERIES_MAX_HALF_ANGLE_RAD) ** 2
+    if isinstance(angle_sq, float):
+        if angle_sq > big_sq:
+            half = 0.5 * np.sqrt(angle_sq)
             cos_half, half_sinc = np.cos(half), np.sin(half) / (2.0 * half)
     else:
-        big = np.flatnonzero(half_sq > big_sq)
+        big = np.flatnonzero(angle_sq > big_sq)
         if len(big):
-            half = np.sqrt(half_sq.flat[big])
+            half = 0.5 * np.sqrt(angle_sq.flat[big])
             cos_half.flat[big] = np.cos(half)
             half_sinc.flat[big] = np.sin(half) / (2.0 * half)
     return cos_half, rx * half_sinc, ry * half_sinc, rz * half_sinc

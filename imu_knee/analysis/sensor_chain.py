@@ -206,8 +206,9 @@ class SensorChain:
         """Orientation and gyro bias; after a gap (the segment moved while no data came) it
         restarts at the first quiet sample (slow rotation, |acc| near g); until then it is
         unknown (NaN)."""
-        pieces = []  # (first, end, quaternions, bias) of each run of known orientation
         cuts = np.flatnonzero(gap_before)
+        out = None  # (quaternions, bias) of every sample, each written once
+        known_to = 0
         for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(acc)]):
             if a in cuts:
                 self._await_quiet = True
@@ -226,18 +227,20 @@ class SensorChain:
                 before = acc[a - 1], gyr[a - 1]
             else:
                 before = (self.acc.view()[n_old - 1], self.gyr.view()[n_old - 1]) if n_old else (acc[0], gyr[0])
-            pieces.append((a, b, *self._on_grid(acc[a:b], gyr[a:b], periods[a:b], before)))
-        if len(pieces) == 1 and pieces[0][:2] == (0, len(acc)):
-            return pieces[0][2:]  # known throughout (no gap): the filter's own arrays
-        # each sample written once: the runs' values, NaN between them
-        out, bias = np.empty((len(acc), 4)), np.empty((len(acc), 3))
-        known_to = 0
-        for a, b, q, qb in pieces:
-            out[known_to:a], bias[known_to:a] = np.nan, np.nan
-            out[a:b], bias[a:b] = q, qb
+            if out is None and (a, b) == (0, len(acc)) and np.all(periods == 1):
+                # known throughout on the grid (no gap): the filter's own arrays
+                return self._on_grid(acc, gyr, periods, before)
+            if out is None:
+                out = np.empty((len(acc), 4)), np.empty((len(acc), 3))
+            for o in out:
+                o[known_to:a] = np.nan
+            self._on_grid(acc[a:b], gyr[a:b], periods[a:b], before, [o[a:b] for o in out])
             known_to = b
-        out[known_to:], bias[known_to:] = np.nan, np.nan
-        return out, bias
+        if out is None:
+            out = np.empty((len(acc), 4)), np.empty((len(acc), 3))
+        for o in out:
+            o[known_to:] = np.nan
+        return out
 
     def _lowpass_on_grid(self, gyr: np.ndarray, periods: np.ndarray, n_old: int) -> np.ndarray:
         if np.all(periods == 1):
@@ -267,20 +270,29 @@ class SensorChain:
             self.gyr_lp_sq.append(squared_norms(self.gyr_lp.view()[done:n]), adopt=True)
         return self.gyr_lp_sq.view()
 
-    def _on_grid(self, acc, gyr, periods, before) -> tuple[np.ndarray, np.ndarray]:
+    def _on_grid(self, acc, gyr, periods, before, out=None) -> tuple[np.ndarray, np.ndarray]:
         """Orientation of samples that may have dropped ones (``periods`` > 1: that many sample
         periods since the sample before) or repeat a time (0) between them. The filter
         integrates the gyro over one nominal period per update, so a dropped sample would
         lose its rotation: the missing ones are fed as linear interpolations (``before``: the
-        sample before the first); a repeated one is not fed and takes the orientation before."""
+        sample before the first); a repeated one is not fed and takes the orientation before.
+        Written into ``out`` (quaternions, bias) if given."""
         if np.all(periods == 1):
             q, b = self._orientation.process_with_bias(acc, gyr)
+            if out is not None:
+                out[0][:], out[1][:] = q, b
+                q, b = out
         else:
             (acc_g, gyr_g), pos = on_sample_grid([acc, gyr], before, periods)
             qx, bx = self._orientation.process_with_bias(acc_g, gyr_g)
-            last = self._last_orientation or (np.full(4, np.nan), np.full(3, np.nan))
-            q = np.vstack([last[0][None, :], qx])[pos]
-            b = np.vstack([last[1][None, :], bx])[pos]
+            q, b = out if out is not None else (np.empty((len(acc), 4)), np.empty((len(acc), 3)))
+            # row 0 of pos: the orientation before (a repeated time at the start), then qx's rows
+            lead = int(np.searchsorted(pos, 0, side="right"))
+            if lead:
+                last = self._last_orientation or (np.full(4, np.nan), np.full(3, np.nan))
+                q[:lead], b[:lead] = last
+            np.take(qx, pos[lead:] - 1, axis=0, out=q[lead:])
+            np.take(bx, pos[lead:] - 1, axis=0, out=b[lead:])
         if len(q):
             self._last_orientation = (q[-1].copy(), b[-1].copy())
         return q, b

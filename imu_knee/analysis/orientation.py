@@ -49,6 +49,7 @@ MIN_GROUP_SIZE = 3
 # operations cost more than their arithmetic on a few samples (the same bits either way;
 # 100 Hz: 27 us for a 1-sample block, 16 us a sample in 16-sample blocks, arrays ~14 there)
 SAMPLE_BY_SAMPLE_BELOW = 24
+DEG_PER_RAD = 180.0 / np.pi  # (the same bits as np.degrees, a faster loop)
 
 
 def group_size(rate_hz: float, filter_rate_hz: float = VQF_FILTER_RATE_HZ) -> int:
@@ -142,25 +143,34 @@ class StreamingOrientation:
         g = self.group
         if g == 1:  # VQF at the sensor rate
             q, bias = self._update(acc, np.radians(gyr_dps))
-            return q, np.degrees(bias, out=bias)
+            return q, np.multiply(bias, DEG_PER_RAD, out=bias)
         first = 0
         if self._last is None:  # a start: the first sample is a group of its own
             q0, b0 = self._update(acc[:1], np.radians(gyr_dps[:1]) / g)
             first = 1
         held = len(self._held[0])
-        acc = np.concatenate([self._held[0], acc[first:]])
-        gyr_dps = np.concatenate([self._held[1], gyr_dps[first:]])
+        if held:
+            acc = np.concatenate([self._held[0], acc[first:]])
+            gyr_dps = np.concatenate([self._held[1], gyr_dps[first:]])
+        else:
+            acc, gyr_dps = acc[first:], gyr_dps[first:]
         complete = len(acc) // g
         self._held = (acc[complete * g:].copy(), gyr_dps[complete * g:].copy())
         # rows: [the first sample] [held samples] [new samples] [padding to whole groups]
         quat = np.empty((first + -(-len(acc) // g) * g, 4))
-        bias = np.empty((len(quat), 3))  # rad/s
         if first:
-            quat[0], bias[0] = q0[0], b0[0]
+            quat[0] = q0[0]
         groups = self._groups_of_samples if n < SAMPLE_BY_SAMPLE_BELOW else self._groups
-        groups(acc, gyr_dps, quat[first:].reshape(-1, g, 4), bias[first:].reshape(-1, g, 3))
-        bias = bias[held:held + n]
-        return quat[held:held + n], np.degrees(bias, out=bias)
+        start_b, end_b = groups(acc, gyr_dps, quat[first:].reshape(-1, g, 4))
+        # bias: each group's start value (the output before it); a complete group's last
+        # sample VQF's own
+        if first:
+            start_b = np.concatenate([b0, start_b])
+            bias = np.repeat(start_b * DEG_PER_RAD, np.r_[1, np.full(len(start_b) - 1, g)], axis=0)
+        else:
+            bias = np.repeat(start_b * DEG_PER_RAD, g, axis=0)
+        np.multiply(end_b, DEG_PER_RAD, out=bias[first + g - 1::g][:complete])
+        return quat[held:held + n], bias[held:held + n]
 
     def _update(self, acc: np.ndarray, gyr_rps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """VQF updates (one per group); remembers the last output."""
@@ -169,49 +179,48 @@ class StreamingOrientation:
         self._last = (q[-1].copy(), b[-1].copy())
         return q, b
 
-    def _groups(self, acc: np.ndarray, gyr_dps: np.ndarray, quat: np.ndarray,
-                bias: np.ndarray) -> None:
-        """Orientation and bias (rad/s) of samples from a group start on, into ``quat``
-        (groups, g, 4) and ``bias`` (groups, g, 3): VQF for each complete group, the fill-in inside
-        groups; on arrays over the groups, all positions in the group at once where they are
-        independent."""
+    def _groups(self, acc: np.ndarray, gyr_dps: np.ndarray, quat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Orientation of samples from a group start on, into ``quat`` (groups, g, 4): VQF for
+        each complete group, the fill-in inside groups; on arrays over the groups, all
+        positions in the group at once where they are independent. Returns the bias (rad/s) at
+        each group's start (groups, 3) and VQF's at each complete group's end."""
         n_groups, g = quat.shape[:2]
         complete = len(acc) // g
         steps = _by_group(gyr_dps, n_groups, g, np.radians(self._dt_s))  # gyro steps, rad
-        start_q = self._last[0][:, None]  # components, a column per group
-        start_b = self._last[1][:, None]
+        start_q = np.empty((4, n_groups))  # components, a column per group
+        start_b = np.empty((n_groups, 3))
+        start_q[:, 0], start_b[0] = self._last
+        q_end, b_end = np.empty((0, 4)), np.empty((0, 3))
         if complete:
             step_q = components_from_rotation_vector(steps[:, :, :complete])
             whole, acc_sum = _pairwise_arrays(step_q, _by_group(acc[:complete * g], complete, g, 1.0))
             rate, acc_mean = _group_update_input(whole, acc_sum, g, g * self._dt_s)
             q_end, b_end = self._update(np.stack(acc_mean, axis=1), np.stack(rate, axis=1))
-            start_q = np.concatenate([start_q, q_end.T], axis=1)[:, :n_groups]
-            start_b = np.concatenate([start_b, b_end.T], axis=1)[:, :n_groups]
-        bias[:] = start_b.T[:, None, :]
-        # built as (w/x/y/z, position in group, group), then written as rows
-        quat_t = np.empty((4, g, n_groups))
+            start_q[:, 1:] = q_end[:n_groups - 1].T
+            start_b[1:] = b_end[:n_groups - 1]
         corrected = steps[:, :g - 1]
-        corrected -= (start_b * self._dt_s)[:, None, :]  # the gyro less the bias, rad per step
+        corrected -= (start_b.T * self._dt_s)[:, None, :]  # the gyro less the bias, rad per step
         step_q = components_from_rotation_vector(corrected)
-        q = start_q
+        q, spare = start_q, np.empty((4, n_groups))
         for j in range(g - 1):
-            q = multiply_components(q, [c[j] for c in step_q], out=quat_t[:, j])
-        if complete:
-            quat_t[:, -1, :complete] = q_end.T
-            bias[:complete, -1] = b_end
-        quat[:] = quat_t.transpose(2, 1, 0)
+            q, spare = multiply_components(q, [c[j] for c in step_q], out=spare), q
+            for k in range(4):
+                quat[:, j, k] = q[k]
+        for k in range(4):
+            quat[:complete, -1, k] = q_end[:, k]
+        return start_b, b_end
 
-    def _groups_of_samples(self, acc: np.ndarray, gyr_dps: np.ndarray, quat: np.ndarray,
-                           bias: np.ndarray) -> None:
+    def _groups_of_samples(self, acc: np.ndarray, gyr_dps: np.ndarray, quat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`_groups` a group at a time, on plain floats (a few samples)."""
         g = quat.shape[1]
         step_rad = float(np.radians(self._dt_s))
         steps = [[v * step_rad for v in row] for row in gyr_dps.tolist()]
         accs = acc.tolist()
         start_q, start_b = self._last[0].tolist(), self._last[1].tolist()
+        starts, ends = [], []
         for i, a in enumerate(range(0, len(acc), g)):
             count = min(g, len(acc) - a)
-            bias[i] = start_b
+            starts.append(start_b)
             bias_step = [b * self._dt_s for b in start_b]
             q = start_q
             for j, step in enumerate(steps[a:a + min(count, g - 1)]):
@@ -223,5 +232,7 @@ class StreamingOrientation:
                         zip(steps[a:a + g], accs[a:a + g])]
                 rate, acc_mean = _group_update_input(*_pairwise_floats(runs), g, g * self._dt_s)
                 q_end, b_end = self._update(np.array([acc_mean]), np.array([rate]))
-                quat[i, -1], bias[i, -1] = q_end[0], b_end[0]
+                quat[i, -1] = q_end[0]
+                ends.append(b_end[0])
                 start_q, start_b = q_end[0].tolist(), b_end[0].tolist()
+        return np.array(starts).reshape(-1, 3), np.array(ends).reshape(-1, 3)

@@ -80,8 +80,11 @@ def _join(first, then):
     accelerometer samples in the frame of the last sample). ``first`` and ``then``:
     (rotation, sum) of each, ``then``'s rotation from the end of ``first`` to its own end."""
     (q1, s1), (q2, s2) = first, then
-    s = rotate_back_components(q2, s1)
-    return multiply_components(q1, q2), tuple(a + b for a, b in zip(s, s2))
+    x, y, z = rotate_back_components(q2, s1)  # new floats or arrays: added to in place
+    x += s2[0]
+    y += s2[1]
+    z += s2[2]
+    return multiply_components(q1, q2), (x, y, z)
 
 
 def _group_update_input(whole, acc_sum, g: int, group_dt_s: float):
@@ -133,17 +136,23 @@ class StreamingOrientation:
     def process(self, acc_mps2: np.ndarray, gyr_dps: np.ndarray) -> np.ndarray:
         return self.process_with_bias(acc_mps2, gyr_dps)[0]
 
-    def process_with_bias(self, acc_mps2: np.ndarray, gyr_dps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(quaternions (N,4), VQF's gyro-bias estimate per sample (N,3) in deg/s)."""
+    def process_with_bias(self, acc_mps2: np.ndarray, gyr_dps: np.ndarray,
+                          out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(quaternions (N,4), VQF's gyro-bias estimate per sample (N,3) in deg/s), written
+        into ``out`` (two such arrays) if given."""
         n = len(acc_mps2)
         if n == 0:
-            return np.empty((0, 4)), np.empty((0, 3))
+            return out or (np.empty((0, 4)), np.empty((0, 3)))
         acc = np.asarray(acc_mps2, dtype=np.float64)
         gyr_dps = np.asarray(gyr_dps, dtype=np.float64)
         g = self.group
         if g == 1:  # VQF at the sensor rate
             q, bias = self._update(acc, np.radians(gyr_dps))
-            return q, np.multiply(bias, DEG_PER_RAD, out=bias)
+            if out is None:
+                return q, np.multiply(bias, DEG_PER_RAD, out=bias)
+            out[0][:] = q
+            np.multiply(bias, DEG_PER_RAD, out=out[1])
+            return out
         first = 0
         if self._last is None:  # a start: the first sample is a group of its own
             q0, b0 = self._update(acc[:1], np.radians(gyr_dps[:1]) / g)
@@ -156,12 +165,12 @@ class StreamingOrientation:
             acc, gyr_dps = acc[first:], gyr_dps[first:]
         complete = len(acc) // g
         self._held = (acc[complete * g:].copy(), gyr_dps[complete * g:].copy())
-        # rows: [the first sample] [held samples] [new samples] [padding to whole groups]
-        quat = np.empty((first + -(-len(acc) // g) * g, 4))
+        # rows: [the first sample] [held samples] [new samples]
+        quat = out[0] if out is not None and not held else np.empty((first + len(acc), 4))
         if first:
             quat[0] = q0[0]
         groups = self._groups_of_samples if n < SAMPLE_BY_SAMPLE_BELOW else self._groups
-        start_b, end_b = groups(acc, gyr_dps, quat[first:].reshape(-1, g, 4))
+        start_b, end_b = groups(acc, gyr_dps, quat[first:])
         # bias: each group's start value (the output before it); a complete group's last
         # sample VQF's own
         if first:
@@ -170,7 +179,12 @@ class StreamingOrientation:
         else:
             bias = np.repeat(start_b * DEG_PER_RAD, g, axis=0)
         np.multiply(end_b, DEG_PER_RAD, out=bias[first + g - 1::g][:complete])
-        return quat[held:held + n], bias[held:held + n]
+        if out is None:
+            return quat[held:held + n], bias[held:held + n]
+        if held:
+            out[0][:] = quat[held:held + n]
+        out[1][:] = bias[held:held + n]
+        return out
 
     def _update(self, acc: np.ndarray, gyr_rps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """VQF updates (one per group); remembers the last output."""
@@ -180,11 +194,12 @@ class StreamingOrientation:
         return q, b
 
     def _groups(self, acc: np.ndarray, gyr_dps: np.ndarray, quat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Orientation of samples from a group start on, into ``quat`` (groups, g, 4): VQF for
+        """Orientation of samples from a group start on, into ``quat`` (a row each): VQF for
         each complete group, the fill-in inside groups; on arrays over the groups, all
         positions in the group at once where they are independent. Returns the bias (rad/s) at
         each group's start (groups, 3) and VQF's at each complete group's end."""
-        n_groups, g = quat.shape[:2]
+        g = self.group
+        n_groups = -(-len(acc) // g)
         complete = len(acc) // g
         steps = _by_group(gyr_dps, n_groups, g, np.radians(self._dt_s))  # gyro steps, rad
         start_q = np.empty((4, n_groups))  # components, a column per group
@@ -202,23 +217,27 @@ class StreamingOrientation:
         corrected -= (start_b.T * self._dt_s)[:, None, :]  # the gyro less the bias, rad per step
         step_q = components_from_rotation_vector(corrected)
         q, spare = start_q, np.empty((4, n_groups))
+        groups = quat[:complete * g].reshape(complete, g, 4)  # the complete groups' rows
+        rest = len(acc) - complete * g
         for j in range(g - 1):
             q, spare = multiply_components(q, [c[j] for c in step_q], out=spare), q
             for k in range(4):
-                quat[:, j, k] = q[k]
+                groups[:, j, k] = q[k][:complete]
+            if j < rest:  # the incomplete group
+                quat[complete * g + j] = [c[complete] for c in q]
         for k in range(4):
-            quat[:complete, -1, k] = q_end[:, k]
+            groups[:, -1, k] = q_end[:, k]
         return start_b, b_end
 
     def _groups_of_samples(self, acc: np.ndarray, gyr_dps: np.ndarray, quat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`_groups` a group at a time, on plain floats (a few samples)."""
-        g = quat.shape[1]
+        g = self.group
         step_rad = float(np.radians(self._dt_s))
         steps = [[v * step_rad for v in row] for row in gyr_dps.tolist()]
         accs = acc.tolist()
         start_q, start_b = self._last[0].tolist(), self._last[1].tolist()
         starts, ends = [], []
-        for i, a in enumerate(range(0, len(acc), g)):
+        for a in range(0, len(acc), g):
             count = min(g, len(acc) - a)
             starts.append(start_b)
             bias_step = [b * self._dt_s for b in start_b]
@@ -226,13 +245,13 @@ class StreamingOrientation:
             for j, step in enumerate(steps[a:a + min(count, g - 1)]):
                 q = multiply_components(q, components_from_rotation_vector(
                     [h - b for h, b in zip(step, bias_step)]))
-                quat[i, j] = q
+                quat[a + j] = q
             if count == g:
                 runs = [(components_from_rotation_vector(r), tuple(v)) for r, v in
                         zip(steps[a:a + g], accs[a:a + g])]
                 rate, acc_mean = _group_update_input(*_pairwise_floats(runs), g, g * self._dt_s)
                 q_end, b_end = self._update(np.array([acc_mean]), np.array([rate]))
-                quat[i, -1] = q_end[0]
+                quat[a + g - 1] = q_end[0]
                 ends.append(b_end[0])
                 start_q, start_b = q_end[0].tolist(), b_end[0].tolist()
         return np.array(starts).reshape(-1, 3), np.array(ends).reshape(-1, 3)

@@ -185,7 +185,7 @@ def components_from_rotation_vector(r_rad) -> tuple:
             half = 0.5 * np.sqrt(angle_sq)
             cos_half, half_sinc = np.cos(half), np.sin(half) / (2.0 * half)
     else:
-        big = np.flatnonzero(angle_sq > big_sq)
+        big = np.flatnonzero(angle_sq > big_sq) if angle_sq.max(initial=0.0) > big_sq else ()
         if len(big):
             half = 0.5 * np.sqrt(angle_sq.flat[big])
             cos_half.flat[big] = np.cos(half)

@@ -278,10 +278,7 @@ class SensorChain:
         sample before the first); a repeated one is not fed and takes the orientation before.
         Written into ``out`` (quaternions, bias) if given."""
         if np.all(periods == 1):
-            q, b = self._orientation.process_with_bias(acc, gyr)
-            if out is not None:
-                out[0][:], out[1][:] = q, b
-                q, b = out
+            q, b = self._orientation.process_with_bias(acc, gyr, out)
         else:
             (acc_g, gyr_g), pos = on_sample_grid([acc, gyr], before, periods)
             qx, bx = self._orientation.process_with_bias(acc_g, gyr_g)

@@ -166,19 +166,13 @@ class StreamingOrientation:
         complete = len(acc) // g
         self._held = (acc[complete * g:].copy(), gyr_dps[complete * g:].copy())
         # rows: [the first sample] [held samples] [new samples]
-        quat = out[0] if out is not None and not held else np.empty((first + len(acc), 4))
+        quat, bias = (out if out is not None and not held else
+                      (np.empty((first + len(acc), 4)), np.empty((first + len(acc), 3))))
         if first:
             quat[0] = q0[0]
+            np.multiply(b0[0], DEG_PER_RAD, out=bias[0])
         groups = self._groups_of_samples if n < SAMPLE_BY_SAMPLE_BELOW else self._groups
-        start_b, end_b = groups(acc, gyr_dps, quat[first:])
-        # bias: each group's start value (the output before it); a complete group's last
-        # sample VQF's own
-        if first:
-            start_b = np.concatenate([b0, start_b])
-            bias = np.repeat(start_b * DEG_PER_RAD, np.r_[1, np.full(len(start_b) - 1, g)], axis=0)
-        else:
-            bias = np.repeat(start_b * DEG_PER_RAD, g, axis=0)
-        np.multiply(end_b, DEG_PER_RAD, out=bias[first + g - 1::g][:complete])
+        groups(acc, gyr_dps, quat[first:], bias[first:])
         if out is None:
             return quat[held:held + n], bias[held:held + n]
         if held:
@@ -193,11 +187,11 @@ class StreamingOrientation:
         self._last = (q[-1].copy(), b[-1].copy())
         return q, b
 
-    def _groups(self, acc: np.ndarray, gyr_dps: np.ndarray, quat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Orientation of samples from a group start on, into ``quat`` (a row each): VQF for
-        each complete group, the fill-in inside groups; on arrays over the groups, all
-        positions in the group at once where they are independent. Returns the bias (rad/s) at
-        each group's start (groups, 3) and VQF's at each complete group's end."""
+    def _groups(self, acc: np.ndarray, gyr_dps: np.ndarray, quat: np.ndarray, bias: np.ndarray) -> None:
+        """Orientation and bias (deg/s) of samples from a group start on, into ``quat`` and
+        ``bias`` (a row each): VQF for each complete group, the fill-in inside groups (the bias
+        of the group's start); on arrays over the groups, all positions in the group at once
+        where they are independent."""
         g = self.group
         n_groups = -(-len(acc) // g)
         complete = len(acc) // g
@@ -217,29 +211,35 @@ class StreamingOrientation:
         corrected -= (start_b.T * self._dt_s)[:, None, :]  # the gyro less the bias, rad per step
         step_q = components_from_rotation_vector(corrected)
         q, spare = start_q, np.empty((4, n_groups))
-        groups = quat[:complete * g].reshape(complete, g, 4)  # the complete groups' rows
+        # written a component at a time (long loops) into the complete groups' rows
+        groups_q = quat[:complete * g].reshape(complete, g, 4)
         rest = len(acc) - complete * g
         for j in range(g - 1):
             q, spare = multiply_components(q, [c[j] for c in step_q], out=spare), q
             for k in range(4):
-                groups[:, j, k] = q[k][:complete]
+                groups_q[:, j, k] = q[k][:complete]
             if j < rest:  # the incomplete group
                 quat[complete * g + j] = [c[complete] for c in q]
+        start_b *= DEG_PER_RAD
+        groups_b = bias[:complete * g].reshape(complete, g, 3)
         for k in range(4):
-            groups[:, -1, k] = q_end[:, k]
-        return start_b, b_end
+            groups_q[:, -1, k] = q_end[:, k]
+        for k in range(3):
+            for j in range(g - 1):
+                groups_b[:, j, k] = start_b[:complete, k]
+            np.multiply(b_end[:, k], DEG_PER_RAD, out=groups_b[:, -1, k])
+        bias[complete * g:] = start_b[complete:]
 
-    def _groups_of_samples(self, acc: np.ndarray, gyr_dps: np.ndarray, quat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _groups_of_samples(self, acc: np.ndarray, gyr_dps: np.ndarray, quat: np.ndarray, bias: np.ndarray) -> None:
         """:meth:`_groups` a group at a time, on plain floats (a few samples)."""
         g = self.group
         step_rad = float(np.radians(self._dt_s))
         steps = [[v * step_rad for v in row] for row in gyr_dps.tolist()]
         accs = acc.tolist()
         start_q, start_b = self._last[0].tolist(), self._last[1].tolist()
-        starts, ends = [], []
         for a in range(0, len(acc), g):
             count = min(g, len(acc) - a)
-            starts.append(start_b)
+            bias[a:a + count] = [b * DEG_PER_RAD for b in start_b]
             bias_step = [b * self._dt_s for b in start_b]
             q = start_q
             for j, step in enumerate(steps[a:a + min(count, g - 1)]):
@@ -252,6 +252,5 @@ class StreamingOrientation:
                 rate, acc_mean = _group_update_input(*_pairwise_floats(runs), g, g * self._dt_s)
                 q_end, b_end = self._update(np.array([acc_mean]), np.array([rate]))
                 quat[a + g - 1] = q_end[0]
-                ends.append(b_end[0])
+                np.multiply(b_end[0], DEG_PER_RAD, out=bias[a + g - 1])
                 start_q, start_b = q_end[0].tolist(), b_end[0].tolist()
-        return np.array(starts).reshape(-1, 3), np.array(ends).reshape(-1, 3)

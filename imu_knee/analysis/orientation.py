@@ -28,9 +28,11 @@ stays at the sensor rate; VQF's CPU drops to a quarter (1-h file, per sensor: 70
 
 A group still incomplete at the end of a block is filled in at once from the last output and
 kept until its remaining samples come, so any split of the samples into blocks gives the same
-quaternions as one call (checked in the tests). Long blocks are computed on arrays, a
-position in the group at a time over all groups; short ones (live) sample by sample on plain
-floats, with the same arithmetic (the functions below take either), so the bits agree.
+quaternions as one call (checked in the tests). Long blocks are computed on arrays over the
+groups (the steps' exponentials of all positions at once; each group's composed rotation and
+accelerometer sum by joining neighbouring samples pairwise, level by level: g - 1 rotations of
+a vector and g - 1 products); short ones (live) sample by sample on plain floats, with the same
+arithmetic in the same order (the functions below take either), so the bits agree.
 """
 
 from __future__ import annotations
@@ -38,8 +40,8 @@ from __future__ import annotations
 import numpy as np
 from vqf import VQF
 
-from .quaternion import (components_from_rotation_vector, multiply_components,
-                         rotate_back_components, rotation_vector_from_components)
+from .quaternion import (components_from_rotation_vector, conjugate_components,
+                         multiply_components, rotate_one, rotation_vector_from_components)
 
 VQF_FILTER_RATE_HZ = 25.0  # VQF's update rate (the sensor's, when less than 3 times this)
 # fewer samples per update save no CPU: composing and filling in 2 samples costs about what
@@ -80,7 +82,8 @@ def _join(first, then):
     accelerometer samples in the frame of the last sample). ``first`` and ``then``:
     (rotation, sum) of each, ``then``'s rotation from the end of ``first`` to its own end."""
     (q1, s1), (q2, s2) = first, then
-    x, y, z = rotate_back_components(q2, s1)  # new floats or arrays: added to in place
+    # s1 into the frame of then's end (new floats or arrays: added to in place)
+    x, y, z = rotate_one(conjugate_components(q2), s1)
     x += s2[0]
     y += s2[1]
     z += s2[2]

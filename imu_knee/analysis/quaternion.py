@@ -126,27 +126,10 @@ def multiply_components(p, q, out=None) -> tuple:
     return w, x, y, z
 
 
-def rotate_back_components(q, v) -> tuple:
-    """Vectors ``v`` (x, y, z components) rotated by the inverse of unit quaternions ``q``
-    (world to sensor): v - w t + u x t with t = 2 u x v (u = x, y, z of q)."""
+def conjugate_components(q) -> tuple:
+    """The inverse rotation of unit quaternions as components."""
     w, x, y, z = q
-    vx, vy, vz = v
-    tx = y * vz
-    tx -= z * vy
-    tx *= 2.0
-    ty = z * vx
-    ty -= x * vz
-    ty *= 2.0
-    tz = x * vy
-    tz -= y * vx
-    tz *= 2.0
-    ox = vx - w * tx
-    ox += y * tz - z * ty
-    oy = vy - w * ty
-    oy += z * tx - x * tz
-    oz = vz - w * tz
-    oz += x * ty - y * tx
-    return ox, oy, oz
+    return w, -x, -y, -z
 
 
 # Taylor coefficients, in x = h² (h: the half-angle), of cos(h) and of sin(h) / (2 h), here

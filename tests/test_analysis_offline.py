@@ -134,6 +134,23 @@ def test_forked_call_returns_the_value_or_failed():
         os.waitpid(pid, os.WNOHANG)
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_delivered_child_is_reaped_later_not_waited_for():
+    from imu_knee.analysis import forked
+
+    with ForkedCall(np.arange, 3) as call:
+        pid = call._pid
+        np.testing.assert_array_equal(call.result(), np.arange(3))
+    assert pid in forked._EXITING  # returned before its exit was waited for
+    deadline = time.monotonic() + 10
+    while pid in forked._EXITING and time.monotonic() < deadline:
+        time.sleep(0.01)
+        forked._reap_exited()
+    assert pid not in forked._EXITING
+    with pytest.raises(ChildProcessError):  # reaped: no zombie left
+        os.waitpid(pid, os.WNOHANG)
+
+
 def test_strides_integrated_together_equal_one_by_one(four_sensors):
     s = four_sensors.streams["left_shank"]
     engine = Engine({"left_shank": s.rate_hz})

@@ -110,7 +110,6 @@ def session_text(summary: dict) -> str:
 _EXPLANATIONS = {
     "not_calibrated": "no walking found for this sensor; it gives no steps",
     "no_standing": "no quiet standing found; knee angles cannot be zeroed (left empty)",
-    "rate_below_50hz": "sample rate below 50 Hz; impact is not measured",
     "acc_reaches_full_scale": "the accelerometer saturates; impacts at full scale are left empty",
     "gaps": "samples are missing (gaps); steps across a gap are flagged",
     "weak_flexion_axis": "walking did not show a clear knee flexion axis; check the sensor strap",

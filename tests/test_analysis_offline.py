@@ -142,10 +142,7 @@ def test_a_delivered_child_is_reaped_later_not_waited_for():
         pid = call._pid
         np.testing.assert_array_equal(call.result(), np.arange(3))
     assert pid in forked._EXITING  # returned before its exit was waited for
-    deadline = time.monotonic() + 10
-    while pid in forked._EXITING and time.monotonic() < deadline:
-        time.sleep(0.01)
-        forked._reap_exited()
+    forked.reap_delivered(wait=True)
     assert pid not in forked._EXITING
     with pytest.raises(ChildProcessError):  # reaped: no zombie left
         os.waitpid(pid, os.WNOHANG)

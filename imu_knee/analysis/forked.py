@@ -27,11 +27,12 @@ _CHUNK = 1 << 20
 _EXITING: list[int] = []
 
 
-def _reap_exited() -> None:
-    """Reap the delivered children that have exited by now, without waiting."""
+def reap_delivered(wait: bool = False) -> None:
+    """Reap the delivered children that have exited by now (``wait``: all of them, waiting for
+    their exit; a benchmark does, to count their CPU time)."""
     for pid in list(_EXITING):
         try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
+            done, _ = os.waitpid(pid, 0 if wait else os.WNOHANG)
         except ChildProcessError:  # already reaped elsewhere
             done = pid
         if done:
@@ -59,7 +60,7 @@ class ForkedCall:
     leaves (an exception, Ctrl-C)."""
 
     def __init__(self, fn: Callable[..., Any], *args: Any):
-        _reap_exited()
+        reap_delivered()
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: never returns

@@ -110,13 +110,13 @@ class ForkedCall:
             os.close(self._read_fd)
             self._read_fd = None
 
-    def _reap(self) -> int | None:
+    def _reap(self) -> None:
+        """Close the pipe and wait for the child's exit (its status is not needed: a result
+        counts when it arrived whole)."""
         self._close_pipe()
-        if self._pid is None:
-            return None
-        _, status = os.waitpid(self._pid, 0)
-        self._pid = None
-        return os.waitstatus_to_exitcode(status)
+        if self._pid is not None:
+            os.waitpid(self._pid, 0)
+            self._pid = None
 
     def close(self) -> None:
         """Stop the child if it still runs and reap it."""

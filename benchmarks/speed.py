@@ -18,7 +18,8 @@ Wall-clock and CPU times are printed (CPU: this process and its finished childre
 second leg's analysis process), with the load average before the run: on a busy machine the
 wall times grow while the CPU times do not. With ``--repeat`` each figure is the best of N runs
 (the recording is made once), and the ratio of each run's two times (taken side by side, so
-under the same load) is summarised by its median and range. ``--serial``: both legs in this process (no second process).
+under the same load) is summarised by its median and range. ``--serial``: both legs in this
+process (no second process).
 """
 
 from __future__ import annotations
@@ -83,7 +84,9 @@ class Clock:
 
 
 _PANDAS_ALONE = """
-import os, sys, time
+import sys
+import time
+
 import pandas as pd
 best_wall = best_cpu = float("inf")
 for _ in range(int(sys.argv[2])):
@@ -158,8 +161,7 @@ def main() -> int:
         for _ in range(max(1, args.repeat)):
             runs.append(run_once(path, Path(out_dir), False if args.serial else None))
     names = ["pandas.read_csv", "pandas.read_csv, tuned", "read_recording", "analyze_whole",
-             "findings + writing",
-             "analyze, whole"]
+             "findings + writing", "analyze, whole"]
     best = {n: (min(r[n].wall for r in runs), min(r[n].cpu for r in runs)) for n in names}
     print(f"{'':24s} {'wall s':>7s} {'cpu s':>7s}")
     for n in names:

@@ -59,7 +59,6 @@ standing-up axis reaches 0.78 (level 0.79), the true segment axis 0.98.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -345,9 +344,11 @@ class StrideHeading:
 
     def __init__(self, strides: int = HEADING_STRIDES, max_age_s: float = HEADING_MAX_AGE_S,
                  min_stride_m: float = MIN_HEADING_STRIDE_M):
+        self.strides = strides
         self.max_age_s = max_age_s
         self.min_stride_m = min_stride_m
-        self._recent: deque[tuple[float, float, float]] = deque(maxlen=strides)  # (t, cos 2θ, sin 2θ)
+        # the last stride's window of kept directions: contact times, cos 2θ, sin 2θ
+        self._recent_t, self._recent_c, self._recent_s = np.zeros(0), np.zeros(0), np.zeros(0)
 
     def update(self, ic_s, d_world) -> np.ndarray:
         """Unit walking directions (K, 2) (no sign; NaN rows: no stride direction within the
@@ -366,14 +367,13 @@ class StrideHeading:
         size_sq = dx * dx + dy * dy
         with np.errstate(invalid="ignore"):
             kept = size_sq > self.min_stride_m ** 2   # False for NaN
-        kept_t, kept_c, kept_s = (np.array([e[i] for e in self._recent], dtype=float)
-                                  for i in range(3))
-        kept_t = np.concatenate([kept_t, t[kept]])
-        kept_c = np.concatenate([kept_c, (dx[kept] * dx[kept] - dy[kept] * dy[kept]) / size_sq[kept]])
-        kept_s = np.concatenate([kept_s, 2.0 * dx[kept] * dy[kept] / size_sq[kept]])
+        kept_t = np.concatenate([self._recent_t, t[kept]])
+        kept_c = np.concatenate([self._recent_c,
+                                 (dx[kept] * dx[kept] - dy[kept] * dy[kept]) / size_sq[kept]])
+        kept_s = np.concatenate([self._recent_s, 2.0 * dx[kept] * dy[kept] / size_sq[kept]])
         # per stride: its window of kept directions [first, stop) (contact times in order)
-        stop = len(self._recent) + np.cumsum(kept)
-        width = self._recent.maxlen
+        stop = len(self._recent_t) + np.cumsum(kept)
+        width = self.strides
         first = np.maximum(np.maximum(stop - width, 0),
                            np.searchsorted(kept_t, t - self.max_age_s, side="left"))
         count = np.maximum(stop - first, 0)
@@ -391,8 +391,7 @@ class StrideHeading:
         out[some, 0], out[some, 1] = np.cos(half), np.sin(half)
         # kept for the next call: the last window's directions (older ones cannot be reached)
         last = slice(int(first[-1]), int(stop[-1])) if count[-1] else slice(0, 0)
-        self._recent = deque(zip(kept_t[last].tolist(), kept_c[last].tolist(),
-                                 kept_s[last].tolist()), maxlen=width)
+        self._recent_t, self._recent_c, self._recent_s = kept_t[last], kept_c[last], kept_s[last]
         return out
 
 

@@ -178,9 +178,9 @@ class StreamingOrientation:
         groups(acc, gyr_dps, quat[first:], bias[first:])
         if out is None:
             return quat[held:held + n], bias[held:held + n]
-        if held:
+        if held:  # (else ``quat`` and ``bias`` are ``out``: written in place)
             out[0][:] = quat[held:held + n]
-        out[1][:] = bias[held:held + n]
+            out[1][:] = bias[held:held + n]
         return out
 
     def _update(self, acc: np.ndarray, gyr_rps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

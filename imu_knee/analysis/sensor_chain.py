@@ -176,11 +176,8 @@ class SensorChain:
         if prev_t is None:
             periods[0] = 1
         # the arrays made here are the buffers' own (kept without a copy when pushed whole)
-        # (the filter gives its rows column-major: a row-order copy of its own, in ordinary
-        # memory, is cheaper than the copy into a fresh map that append would make)
         if self.detect_events:
-            self.gyr_lp.append(np.ascontiguousarray(self._lowpass_on_grid(gyr, periods, n_old)),
-                               adopt=True)
+            self._append_lowpassed(gyr, periods, n_old)
         elif self.calibration is None:  # (a copy: the orientation marks restarts in periods)
             self._lp_pending.append((n_old, periods.copy()))
         q, bias = self._orientation_with_resets(acc, gyr, is_gap, periods, n_old)
@@ -242,6 +239,13 @@ class SensorChain:
             o[known_to:] = np.nan
         return out
 
+    def _append_lowpassed(self, gyr: np.ndarray, periods: np.ndarray, n_old: int) -> None:
+        """Low-pass the block ``gyr`` (its first sample at index ``n_old``) onto ``gyr_lp``.
+        The filter gives its rows column-major: a row-order copy of its own, in ordinary
+        memory, is cheaper than the copy into a fresh map that append would make."""
+        self.gyr_lp.append(np.ascontiguousarray(self._lowpass_on_grid(gyr, periods, n_old)),
+                           adopt=True)
+
     def _lowpass_on_grid(self, gyr: np.ndarray, periods: np.ndarray, n_old: int) -> np.ndarray:
         if np.all(periods == 1):
             return self._lowpass.process(gyr)
@@ -257,8 +261,7 @@ class SensorChain:
             start, periods = self._lp_pending[0]
             lo, end = self.gyr_lp.n, start + len(periods)
             hi = min(end, upto)
-            lp = self._lowpass_on_grid(self.gyr.view()[lo:hi], periods[lo - start:hi - start], lo)
-            self.gyr_lp.append(np.ascontiguousarray(lp), adopt=True)
+            self._append_lowpassed(self.gyr.view()[lo:hi], periods[lo - start:hi - start], lo)
             if hi == end:
                 self._lp_pending.pop(0)
 

@@ -302,11 +302,8 @@ class FrontalEstimator:
         across the travel direction pointed the way the shank faces (the principal axis has
         no sign)."""
         q = np.asarray(quat, dtype=float).reshape(-1, 4)
-        # a column-major copy: the rotations read whole columns
-        q = np.array(q, order="F")
         known = np.isfinite(q).all(axis=1)
-        if not known.all():
-            q[~known] = (1.0, 0.0, 0.0, 0.0)
+        q = _known_or_identity(q, known, order="F")  # column-major: the rotations read columns
         dx, dy = np.ravel(dx), np.ravel(dy)
         fwd = rotate_to_earth(q, self.frame.forward_axis)
         flip = np.where(dx * fwd[:, 0] + dy * fwd[:, 1] < 0, -1.0, 1.0)
@@ -318,10 +315,11 @@ class FrontalEstimator:
         return angle, dx, dy
 
 
-def _known_or_identity(q: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """``q`` with its unknown rows replaced by the identity rotation (a copy)."""
-    out = np.array(q)
-    out[~known] = (1.0, 0.0, 0.0, 0.0)
+def _known_or_identity(q: np.ndarray, known: np.ndarray, order: str = "K") -> np.ndarray:
+    """``q`` with its unknown rows replaced by the identity rotation (a copy, in ``order``)."""
+    out = np.array(q, order=order)
+    if not known.all():
+        out[~known] = (1.0, 0.0, 0.0, 0.0)
     return out
 
 

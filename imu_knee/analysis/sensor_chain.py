@@ -204,7 +204,9 @@ class SensorChain:
         restarts at the first quiet sample (slow rotation, |acc| near g); until then it is
         unknown (NaN)."""
         cuts = np.flatnonzero(gap_before)
-        out = None  # (quaternions, bias) of every sample, each written once
+        # (quaternions, bias) of every sample, each written once (not touched when the filter's
+        # own arrays are returned)
+        out = np.empty((len(acc), 4)), np.empty((len(acc), 3))
         known_to = 0
         for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(acc)]):
             if a in cuts:
@@ -224,17 +226,13 @@ class SensorChain:
                 before = acc[a - 1], gyr[a - 1]
             else:
                 before = (self.acc.view()[n_old - 1], self.gyr.view()[n_old - 1]) if n_old else (acc[0], gyr[0])
-            if out is None and (a, b) == (0, len(acc)) and np.all(periods == 1):
+            if (a, b) == (0, len(acc)) and np.all(periods == 1):
                 # known throughout on the grid (no gap): the filter's own arrays
                 return self._on_grid(acc, gyr, periods, before)
-            if out is None:
-                out = np.empty((len(acc), 4)), np.empty((len(acc), 3))
             for o in out:
                 o[known_to:a] = np.nan
             self._on_grid(acc[a:b], gyr[a:b], periods[a:b], before, [o[a:b] for o in out])
             known_to = b
-        if out is None:
-            out = np.empty((len(acc), 4)), np.empty((len(acc), 3))
         for o in out:
             o[known_to:] = np.nan
         return out

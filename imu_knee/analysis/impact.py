@@ -53,24 +53,19 @@ def impact_at(t_s: np.ndarray, acc_mps2: np.ndarray, ic_s: float, rate_hz: float
 
     ``acc_norm_mps2``: optionally the resultant of every row of ``acc_mps2`` (computed once
     for many contacts)."""
-    return impacts_at(t_s, acc_mps2, np.array([ic_s]), rate_hz, clip_mps2, acc_norm_mps2)[0]
-
-
-def impacts_at(t_s: np.ndarray, acc_mps2: np.ndarray, ic_s: np.ndarray, rate_hz: float,
-               clip_mps2: float | None, acc_norm_mps2: np.ndarray | None = None
-               ) -> list[tuple[float | None, float | None, list[str]]]:
-    """:func:`impact_at` for many contacts at once (their windows side by side)."""
-    impact, loading, flag = impact_columns(t_s, acc_mps2, ic_s, rate_hz, clip_mps2, acc_norm_mps2)
-    return [(None if i != i else i, None if r != r else r, [f] if f else [])
-            for i, r, f in zip(impact.tolist(), loading.tolist(), flag.tolist())]
+    impact, loading, flag = impact_columns(t_s, acc_mps2, np.array([ic_s]), rate_hz, clip_mps2,
+                                           acc_norm_mps2)
+    i, r, f = float(impact[0]), float(loading[0]), flag[0]
+    return None if i != i else i, None if r != r else r, [f] if f else []
 
 
 def impact_columns(t_s: np.ndarray, acc_mps2: np.ndarray, ic_s: np.ndarray, rate_hz: float,
                    clip_mps2: float | None, acc_norm_mps2: np.ndarray | None = None
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`impacts_at` as columns: (impact g, loading rate g/s; NaN: none, and each
-    contact's flag, "" for none: ``rate_too_low_for_impact``, ``no_samples_for_impact``,
-    ``acc_saturated`` or ``no_rise_before_impact``)."""
+    """:func:`impact_at` for many contacts at once (their windows side by side), as columns:
+    (impact g, loading rate g/s; NaN: none, and each contact's flag, "" for none:
+    ``rate_too_low_for_impact``, ``no_samples_for_impact``, ``acc_saturated`` or
+    ``no_rise_before_impact``)."""
     n = len(ic_s)
     impact, loading = np.full(n, np.nan), np.full(n, np.nan)
     flag = np.full(n, "no_samples_for_impact", dtype=object)

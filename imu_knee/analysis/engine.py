@@ -282,7 +282,6 @@ class SideBuilder:
         to = np.where(real_to, round_like_python(end_s, 4), np.nan)
         length, height, d_world = np.full(n, np.nan), np.full(n, np.nan), np.full((n, 3), np.nan)
         if self.shank is not None:
-            self.derived.update()
             length, height, d_world = self._stride_metrics(ks, flags)
         travel = self.heading.update(ic, d_world)
         knee_ic, knee_min, f_range, f_wobble = self._knee_and_frontal(ic, to, flags, travel)
@@ -302,8 +301,8 @@ class SideBuilder:
             impact, loading = self._impact(ic, flags)
             rate_hz = round(self.shank.rate_hz, 1)
             # the lean is relative to the shank's standing pose: none without quiet standing
-            cal = self.shank.calibration
-            if not (cal is not None and "no_standing" in cal.flags):
+            # (the events' calibration is the shank's)
+            if not no_standing:
                 j = np.flatnonzero(real_to & ~np.array([sw.gap for sw in sws], dtype=bool))
                 ms_i = np.array([sws[i].ms_i for i in j], dtype=np.int64)
                 tilt[j] = round_like_python(self._shank_tilt_max(ic[j], to[j], ms_i, d_world[j]), 2)
@@ -349,10 +348,10 @@ class SideBuilder:
         if len(ok):
             has_gap, _ = ch.gaps_and_unknown(i0[ok], i1[ok])
             ok = ok[~has_gap]
-        direction = walking_directions(d_world[ok], quat, ch.calibration.up_axis, ms_i[ok])
+        up_axis = ch.calibration.up_axis
+        direction = walking_directions(d_world[ok], quat, up_axis, ms_i[ok])
         found = ~np.isnan(direction[:, 0])
         ok, direction = ok[found], direction[found]
-        up_axis = ch.calibration.up_axis
         for sl in chunks(len(ok), CHUNK_STEPS):
             idx, valid = window_index(i0[ok[sl]], i1[ok[sl]] + 1)
             # the long axis in the world frame at the stances' samples only (row by row)
@@ -478,6 +477,7 @@ class SideBuilder:
     def _impact(self, ic_s: np.ndarray, flags: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
         """(impact g, loading rate g/s), rounded, at the contacts ``ic_s``; NaN: none."""
         ch = self.shank
+        self.derived.update()
         impact, loading, flag = impact_columns(ch.t.view(), ch.acc.view(), ic_s, ch.rate_hz,
                                                clip_level_mps2(ch.max_abs_acc),
                                                self.derived.acc_norm.view())

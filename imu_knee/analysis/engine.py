@@ -456,12 +456,12 @@ class SideBuilder:
         knee_ic, knee_min, frontal = np.full(n, np.nan), np.full(n, np.nan), np.full((n, 2), np.nan)
         if n and self.knee is not None:
             knee_ic = np.array(self.knee.at_contacts(ic_s), dtype=float)
-            knee_min = np.array(self.knee.min_in_stances(ic_s, to_s.tolist()), dtype=float)
+            knee_min = self.knee.min_in_stances(ic_s, to_s)
             if self.knee.calibration is None:
                 for f in flags:
                     f.append("knee_not_calibrated")
         if n and self.frontal is not None:
-            frontal = np.array(self.frontal.in_stances(ic_s, to_s.tolist(), travel_xy), dtype=float)
+            frontal = self.frontal.in_stances(ic_s, to_s, travel_xy)
         return (round_like_python(knee_ic, 2), round_like_python(knee_min, 2),
                 round_like_python(frontal[:, 0], 2), round_like_python(frontal[:, 1], 2))
 

@@ -152,18 +152,15 @@ class KneeStage:
         inside = (t[0] <= ic_s) & (ic_s <= t[-1])
         return [float(v) if ok else None for v, ok in zip(vals.tolist(), inside.tolist())]
 
-    def min_in_stance(self, ic_s: float, to_s: float | None) -> float | None:
-        """Smallest flexion over [ic, to] incl. interpolated ends (as knee_min_flexion_in_stance)."""
-        return self.min_in_stances(np.array([ic_s]), [to_s])[0]
-
-    def min_in_stances(self, ic_s: np.ndarray, to_s: list[float | None]) -> list[float | None]:
-        """:meth:`min_in_stance` for many stances at once (``to_s`` None: not measurable)."""
-        out: list[float | None] = [None] * len(ic_s)
+    def min_in_stances(self, ic_s: np.ndarray, to_s: np.ndarray) -> np.ndarray:
+        """Smallest flexion over each stance [ic, to] incl. interpolated ends (as
+        knee_min_flexion_in_stance); NaN: not measurable (``to_s`` NaN: no toe-off)."""
+        out = np.full(len(ic_s), np.nan)
         t = self.t.view()
         if len(t) == 0:
             return out
         ic = np.asarray(ic_s, dtype=float)
-        to = np.array([np.nan if x is None else x for x in to_s], dtype=float)
+        to = np.asarray(to_s, dtype=float)
         ok = np.flatnonzero((t[0] <= ic) & (ic <= to) & (to <= t[-1]))
         if len(ok) == 0:
             return out
@@ -175,9 +172,7 @@ class KneeStage:
         for sel, idx in windows_by_length(i0, i1):
             inner[sel] = np.minimum.reduce(f[idx], axis=1)
         # NaN inside a stance: the ends, as a comparison with NaN is False
-        best = np.where(inner < ends, inner, ends)
-        for j, v in zip(ok.tolist(), best.tolist()):
-            out[j] = v
+        out[ok] = np.where(inner < ends, inner, ends)
         return out
 
     def report(self) -> dict:
@@ -239,24 +234,21 @@ class FrontalStage:
         self.rate.append(rate, adopt=True)
         self._next_i = n
 
-    def in_stance(self, ic_s: float, to_s: float | None) -> tuple[float | None, float | None]:
-        """(range deg, RMS rate dps) of the frontal angle over the stance [ic, to]."""
-        return self.in_stances(np.array([ic_s]), [to_s])[0]
-
-    def in_stances(self, ic_s: np.ndarray, to_s: list[float | None],
-                   travel_xy: np.ndarray | None = None) -> list[tuple[float | None, float | None]]:
-        """:meth:`in_stance` for many stances at once: over the finite samples of each stance
-        (None where it has none, or is not covered by the series).
+    def in_stances(self, ic_s: np.ndarray, to_s: np.ndarray,
+                   travel_xy: np.ndarray | None = None) -> np.ndarray:
+        """(range deg, RMS rate dps) of the frontal angle over each stance [ic, to], shape
+        (K, 2): over the finite samples of the stance (NaN where it has none, is not covered
+        by the series, or ``to_s`` is NaN: no toe-off).
 
         ``travel_xy`` (K, 2): a walking direction per stance (:class:`.frontal.StrideHeading`;
         NaN rows: none): the range is then that of the shank's standing-up axis projected
         across it (:meth:`_ranges_across`) instead of the series' angle."""
-        out: list[tuple[float | None, float | None]] = [(None, None)] * len(ic_s)
+        out = np.full((len(ic_s), 2), np.nan)
         t = self.t.view()[:self._next_i]
         if len(t) == 0:
             return out
         ic = np.asarray(ic_s, dtype=float)
-        to = np.array([np.nan if x is None else x for x in to_s], dtype=float)
+        to = np.asarray(to_s, dtype=float)
         ok = np.flatnonzero((t[0] <= ic) & (ic < to) & (to <= t[-1]))
         if len(ok) == 0:
             return out
@@ -272,9 +264,8 @@ class FrontalStage:
         for sel, idx in windows_by_length(i0, i1, ~across):
             a = self._estimator.angle_deg(quat[idx], dx[idx], dy[idx])
             rng[sel] = np.fmax.reduce(a, axis=1) - np.fmin.reduce(a, axis=1)  # NaN skipped
-        wob = _rms_in_windows(rate, i0, i1)
-        for j, a, w in zip(ok.tolist(), rng.tolist(), wob.tolist()):
-            out[j] = (a if a == a else None, w if w == w else None)
+        out[ok, 0] = rng
+        out[ok, 1] = _rms_in_windows(rate, i0, i1)
         return out
 
     def _ranges_across(self, i0: np.ndarray, i1: np.ndarray, travel_xy: np.ndarray) -> np.ndarray:

@@ -638,11 +638,11 @@ class Engine:
     def final_table(self) -> pd.DataFrame:
         """The final rows so far (``Engine(table=True)``), the table :func:`rows_to_frame`
         makes of them as rows."""
-        chunks = [c for side in self.sides.values() for c in side.table or []]
-        if not chunks:
+        column_chunks = [c for side in self.sides.values() for c in side.table or []]
+        if not column_chunks:
             return _empty_steps()
         values: dict[str, list] = {name: [] for name in FRAME_COLUMNS}
-        for c in chunks:
+        for c in column_chunks:
             n = len(c["ic_s"])
             for name in FRAME_COLUMNS:
                 v = c[name]

@@ -75,7 +75,8 @@ class KneeStage:
         # so the same values as two pieces); its calibration walk is judged
         stop = max(stop, i2)
         flex = self._estimate(i0, stop)
-        finite = flex[:i2 - i0][np.isfinite(flex[:i2 - i0])]
+        walk = flex[:i2 - i0]
+        finite = walk[np.isfinite(walk)]
         lo, hi = np.percentile(finite, [2, 98]) if len(finite) else (np.nan, np.nan)
         if not (lo >= MIN_PLAUSIBLE_DEG and MIN_SWING_FLEXION_DEG <= hi <= MAX_PLAUSIBLE_DEG):
             self.message = (f"knee calibration rejected: the walk gives knee angles from {lo:.0f}"
